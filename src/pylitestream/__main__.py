@@ -1,0 +1,3 @@
+from pylitestream.cli import main
+
+main()

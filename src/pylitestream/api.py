@@ -1,0 +1,269 @@
+"""The Python API: what the CLI does, as functions returning plain data (the --json keys)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from . import __version__, records
+from .binary import Binary, find_binary
+from .config import find_config
+from .masking import mask_env_value
+from .errors import DatabaseRequired, UnsupportedOnVersion, UsageError
+from .records import Record
+from .runner import exec_litestream, run
+
+PathLike = str | os.PathLike[str]
+
+
+def _require(binary: Binary, command: str) -> None:
+    if command not in binary.caps.commands:
+        raise UnsupportedOnVersion(binary.caps.missing[command])
+
+
+def _db_arg(db: PathLike | None) -> str:
+    if db is None or str(db) == "":
+        raise DatabaseRequired("this command needs --database PATH (see 'pylitestream databases')")
+    return str(Path(db).expanduser().absolute())
+
+
+def _listing(
+    command: str,
+    db: PathLike | None,
+    config: PathLike | None,
+    timeout: float | None,
+    extra: Sequence[str] = (),
+) -> tuple[Binary, str]:
+    """Run a listing command; return the binary used and its stdout."""
+    binary = find_binary()
+    _require(binary, command)
+    args = [command, "-config", str(find_config(config)), *extra]
+    if binary.line == "0.5" and command != "wal":
+        args.append("-json")
+    if db is not None:
+        args.append(_db_arg(db))
+    completed = run(binary, args, timeout=timeout, errors_in_log_fail=binary.line == "0.3")
+    return binary, completed.stdout
+
+
+def databases(*, config: PathLike | None = None, timeout: float | None = None) -> list[Record]:
+    """The databases in the config: [{"path", "replicas"}]."""
+    binary, out = _listing("databases", None, config, timeout)
+    return records.databases_03(out) if binary.line == "0.3" else records.databases_05(out)
+
+
+def generations(
+    db: PathLike | None, *, config: PathLike | None = None, timeout: float | None = None
+) -> list[Record]:
+    """0.3 generations: [{"replica", "generation", "lag_ms", "start", "end"}]."""
+    _db_arg(db)
+    _, out = _listing("generations", db, config, timeout)
+    return records.generations_03(out)
+
+
+def _ltx_level(
+    db: PathLike | None, level: int | str, config: PathLike | None, timeout: float | None
+) -> str:
+    _, out = _listing("ltx", db, config, timeout, ["-level", str(level)])
+    return out
+
+
+def snapshots(
+    db: PathLike | None, *, config: PathLike | None = None, timeout: float | None = None
+) -> list[Record]:
+    """Snapshots; on 0.5 these are the LTX files at level 9."""
+    _db_arg(db)
+    binary = find_binary()
+    if binary.line == "0.3":
+        _, out = _listing("snapshots", db, config, timeout)
+        return records.snapshots_03(out)
+    return records.snapshots_05(_ltx_level(db, records.SNAPSHOT_LEVEL, config, timeout))
+
+
+def wal(
+    db: PathLike | None, *, config: PathLike | None = None, timeout: float | None = None
+) -> list[Record]:
+    """WAL segments; on 0.5 these are the LTX files at level 0."""
+    _db_arg(db)
+    binary = find_binary()
+    if binary.line == "0.3":
+        _, out = _listing("wal", db, config, timeout)
+        return records.wal_03(out)
+    return records.wal_05(_ltx_level(db, 0, config, timeout))
+
+
+def ltx(
+    db: PathLike | None,
+    *,
+    level: int | str = 0,
+    config: PathLike | None = None,
+    timeout: float | None = None,
+) -> list[Record]:
+    """0.5 LTX files: [{"level", "min_txid", "max_txid", "size", "created"}]. level: 0-9 or "all"."""
+    _db_arg(db)
+    if str(level) != "all" and not (str(level).isdigit() and 0 <= int(level) <= 9):
+        raise UsageError(f"--level must be 0-9 or 'all', not {level!r}")
+    _require(find_binary(), "ltx")
+    return records.ltx_05(_ltx_level(db, level, config, timeout))
+
+
+def status(
+    db: PathLike | None = None, *, config: PathLike | None = None, timeout: float | None = None
+) -> list[Record]:
+    """0.5 local status per database: [{"database", "status", "local_txid", "wal_size"}]."""
+    _, out = _listing("status", db, config, timeout)
+    return records.status_05(out)
+
+
+def version() -> Record:
+    """{"pylitestream", "litestream", "line", "path", "source"}."""
+    binary = find_binary()
+    return {
+        "pylitestream": __version__,
+        "litestream": binary.version,
+        "line": binary.line,
+        "path": str(binary.path),
+        "source": binary.source,
+    }
+
+
+# --- restore ------------------------------------------------------------------------------------
+
+
+def parse_go_flags(args: Sequence[str], binary: Binary) -> dict[str, str | bool]:
+    """Read litestream restore flags ('-o x', '--o=x', '-if-db-not-exists') into {name: value},
+    refusing flags this Litestream line lacks with the name of what to use instead."""
+    caps = binary.caps
+    parsed: dict[str, str | bool] = {}
+    items = list(args)
+    while items:
+        item = items.pop(0)
+        if not item.startswith("-") or item in ("-", "--"):
+            raise UsageError(
+                f"unexpected argument {item!r}: pass the database with --database, "
+                "and litestream flags as -name value"
+            )
+        name, has_value, value = item.lstrip("-").partition("=")
+        if f"-{name}" in caps.missing:
+            raise UnsupportedOnVersion(caps.missing[f"-{name}"])
+        if name in caps.restore_value_flags:
+            if not has_value:
+                if not items:
+                    raise UsageError(f"restore flag -{name} needs a value")
+                value = items.pop(0)
+            parsed[name] = value
+        elif name in caps.restore_bool_flags:
+            parsed[name] = value.lower() not in ("false", "0") if has_value else True
+        else:
+            known = sorted(caps.restore_value_flags | caps.restore_bool_flags)
+            raise UsageError(
+                f"unknown restore flag -{name} for Litestream {binary.line}; "
+                f"known: {', '.join('-' + k for k in known)}"
+            )
+    return parsed
+
+
+_SELF_MANAGED = {"config": "--config", "json": "--json"}
+
+
+def restore(
+    db: PathLike | None,
+    output: PathLike | None = None,
+    *,
+    config: PathLike | None = None,
+    timeout: float | None = None,
+    args: Sequence[str] = (),
+    **options: str | int | bool | None,
+) -> str | None:
+    """Restore `db` from its replica; return the path restored, or None when litestream skipped
+    it (-if-db-not-exists with the file present, -if-replica-exists with no backup).
+
+    options are litestream's restore flags with underscores: timestamp="2026-…Z", txid="…" (0.5),
+    index/generation/replica (0.3), if_db_not_exists=True, if_replica_exists=True, parallelism=8,
+    force=True (0.5). args takes the same flags in litestream's own form, e.g. ["-o", "x.db"].
+    An existing output file is never overwritten unless force=True (0.5 only).
+    """
+    db_path = _db_arg(db)
+    binary = find_binary()
+    flags = parse_go_flags(args, binary)
+    for key, value in options.items():
+        if value is None or value is False:
+            continue
+        flag = key.replace("_", "-")
+        flags.update(parse_go_flags([f"-{flag}" if value is True else f"-{flag}={value}"], binary))
+    for flag, replacement in _SELF_MANAGED.items():
+        if flag in flags:
+            raise UsageError(f"pass {replacement} to pylitestream instead of -{flag}")
+    if output is not None:
+        flags["o"] = str(output)
+    target = Path(str(flags.get("o") or db_path)).expanduser().absolute()
+    flags["o"] = str(target)
+    if "txid" in flags and not _is_txid(str(flags["txid"])):
+        raise UsageError(
+            f"-txid must be exactly 16 hex digits, e.g. 0000000000000005 (got {flags['txid']!r}); "
+            "see 'pylitestream ltx'"
+        )
+
+    existed = _non_empty(target)
+    if existed and not flags.get("if-db-not-exists") and not flags.get("force"):
+        hint = "pass -force to overwrite" if binary.line == "0.5" else "move it away first"
+        raise UsageError(
+            f"restore target {target} already exists; nothing was changed "
+            f"(restore elsewhere with -o NEW_PATH, or {hint})"
+        )
+    leftovers = [Path(f"{target}.tmp{suffix}") for suffix in ("", "-wal", "-shm")]
+    preexisting = {path for path in leftovers if path.exists()}
+
+    argv = ["restore", "-config", str(find_config(config))]
+    for flag, value in flags.items():
+        argv.append(f"-{flag}" if value is True else f"-{flag}={value}")
+    argv.append(db_path)
+    try:
+        run(binary, argv, timeout=timeout)
+    finally:
+        for path in leftovers:
+            # 0.3 leaves <out>.tmp-wal/-shm beside every restore it makes.
+            if path not in preexisting:
+                path.unlink(missing_ok=True)
+    if existed and flags.get("if-db-not-exists"):
+        return None
+    return str(target) if _non_empty(target) else None
+
+
+def _is_txid(value: str) -> bool:
+    return len(value) == 16 and all(c in "0123456789abcdefABCDEF" for c in value)
+
+
+def _non_empty(path: Path) -> bool:
+    # litestream itself treats an empty file as absent.
+    try:
+        return path.stat().st_size > 0
+    except FileNotFoundError:
+        return False
+
+
+# --- replicate ----------------------------------------------------------------------------------
+
+
+def replicate_argv(config: PathLike | None = None, args: Sequence[str] = ()) -> list[str]:
+    """The litestream arguments `replicate` runs with: the config always named explicitly."""
+    forwarded = list(args)
+    if any(a.lstrip("-").split("=")[0] == "config" for a in forwarded if a.startswith("-")):
+        raise UsageError("pass the config as pylitestream --config, not as a forwarded -config")
+    return ["replicate", "-config", str(find_config(config)), *forwarded]
+
+
+def replicate(config: PathLike | None = None, args: Sequence[str] = ()) -> NoReturn:
+    """Become `litestream replicate` (this process is replaced; the function never returns).
+    To run it beside your own code instead, see the supervision API."""
+    argv = replicate_argv(config, args)
+    exec_litestream(find_binary(), argv)
+
+
+def env_vars(environ: dict[str, str] | None = None) -> list[Record]:
+    """The LITESTREAM_* (and AWS_*) variables in effect, secrets masked: [{"name", "value"}]."""
+    source = os.environ if environ is None else environ
+    names = sorted(n for n in source if n.startswith(("LITESTREAM_", "PYLITESTREAM_", "AWS_")))
+    return [{"name": name, "value": mask_env_value(name, source[name])} for name in names]

@@ -1,0 +1,269 @@
+"""Finding the litestream binary, learning its version, and what that version can do."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import sysconfig
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import BinaryNotFound, UnsupportedPlatform, UnsupportedVersion
+
+INSTALL_DIR_VAR = "LITESTREAM_INSTALL_DIR"
+EXE_NAME = "litestream"
+
+# (sys.platform, normalised machine) pairs our wheels carry a binary for.
+SUPPORTED_PLATFORMS = {
+    ("linux", "x86_64"): "linux-x86_64",
+    ("linux", "aarch64"): "linux-aarch64",
+    ("darwin", "x86_64"): "darwin-x86_64",
+    ("darwin", "arm64"): "darwin-arm64",
+}
+_MACHINE_ALIASES = {"amd64": "x86_64", "arm64": "arm64", "aarch64": "aarch64"}
+
+SOURCE_INSTALL_DIR = "LITESTREAM_INSTALL_DIR"
+SOURCE_WHEEL = "wheel"
+
+
+@dataclass(frozen=True)
+class Binary:
+    path: Path
+    source: str
+    """Where it came from: "LITESTREAM_INSTALL_DIR" or "wheel"."""
+    version: str
+    """As litestream prints it, without a leading "v": "0.3.13", "0.5.17"."""
+
+    @property
+    def line(self) -> str:
+        """The Litestream line: "0.3" or "0.5"."""
+        return version_line(self.version)
+
+    @property
+    def caps(self) -> Capabilities:
+        return CAPABILITIES[self.line]
+
+
+def platform_name() -> str:
+    machine = platform.machine().lower()
+    if sys.platform == "darwin":
+        machine = "arm64" if machine in ("arm64", "aarch64") else _MACHINE_ALIASES.get(machine, machine)
+    else:
+        machine = "aarch64" if machine in ("arm64", "aarch64") else _MACHINE_ALIASES.get(machine, machine)
+    return f"{sys.platform}-{machine}"
+
+
+def _supported_list() -> str:
+    return ", ".join(SUPPORTED_PLATFORMS.values())
+
+
+def _is_executable(path: Path) -> bool:
+    return path.is_file() and os.access(path, os.X_OK)
+
+
+def _from_install_dir(value: str) -> Path:
+    directory = Path(value).expanduser()
+    if not directory.is_absolute():
+        directory = Path.cwd() / directory
+    if not directory.is_dir():
+        raise BinaryNotFound(f"{INSTALL_DIR_VAR}={value} is not a directory")
+    candidate = directory / EXE_NAME
+    if not candidate.exists():
+        raise BinaryNotFound(f"{INSTALL_DIR_VAR}={value} holds no '{EXE_NAME}' binary")
+    if not _is_executable(candidate):
+        raise BinaryNotFound(f"{candidate} is not executable (chmod +x it)")
+    return candidate
+
+
+def _wheel_candidates() -> list[Path]:
+    """Where pip puts the scripts of this package, for venv, --user, --prefix and --target installs."""
+    candidates = [Path(sysconfig.get_path("scripts"))]
+    user_scheme = "osx_framework_user" if sys.platform == "darwin" and sys._framework else "posix_user"
+    try:
+        candidates.append(Path(sysconfig.get_path("scripts", scheme=user_scheme)))
+    except KeyError:
+        pass
+    package_dir = Path(__file__).resolve().parent
+    # --prefix: <prefix>/lib/pythonX.Y/site-packages/pylitestream -> <prefix>/bin
+    site_dir = package_dir.parent
+    if site_dir.name == "site-packages" and site_dir.parent.name.startswith("python"):
+        candidates.append(site_dir.parent.parent.parent / "bin")
+    # --target: <target>/pylitestream -> <target>/bin
+    candidates.append(site_dir / "bin")
+    return [directory / EXE_NAME for directory in candidates]
+
+
+def find_binary_path() -> tuple[Path, str]:
+    """Return (path, source) of the litestream to run, or raise with what to do about it."""
+    install_dir = os.environ.get(INSTALL_DIR_VAR)
+    if install_dir:
+        return _from_install_dir(install_dir), SOURCE_INSTALL_DIR
+    if sys.platform == "win32" or sys.platform.startswith("cygwin"):
+        raise UnsupportedPlatform(
+            "Litestream does not run on Windows; run pylitestream on Linux or macOS "
+            f"(supported: {_supported_list()})"
+        )
+    for candidate in _wheel_candidates():
+        if _is_executable(candidate):
+            return candidate, SOURCE_WHEEL
+    here = platform_name()
+    key = (sys.platform, here.split("-", 1)[1])
+    if key not in SUPPORTED_PLATFORMS:
+        raise UnsupportedPlatform(
+            f"no litestream binary for {here}: Litestream is not built for this platform "
+            f"(supported: {_supported_list()}); if you have a litestream that runs here, "
+            f"set {INSTALL_DIR_VAR} to its directory"
+        )
+    raise BinaryNotFound(
+        f"litestream binary not found for {here}: this pylitestream was installed without one "
+        f"(the py3-none-any wheel or a source install); reinstall the {here} wheel "
+        f"or set {INSTALL_DIR_VAR} to a directory holding litestream"
+    )
+
+
+# --- version ------------------------------------------------------------------------------------
+
+_VERSION_RE = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
+
+
+def parse_version(text: str) -> str:
+    """'v0.3.13' -> '0.3.13', '0.5.17' -> '0.5.17'; raise on anything else."""
+    match = _VERSION_RE.search(text.strip())
+    if not match:
+        raise UnsupportedVersion(
+            f"cannot tell the Litestream version from {text.strip()!r}; "
+            "pylitestream drives release builds of 0.3.x and 0.5.x"
+        )
+    return ".".join(match.groups())
+
+
+def version_line(version: str) -> str:
+    major, minor, _patch = (int(part) for part in version.split("."))
+    if major == 0 and minor == 3:
+        return "0.3"
+    if major == 0 and minor >= 5:
+        return "0.5"
+    raise UnsupportedVersion(
+        f"Litestream {version} is not supported: pylitestream drives 0.3.x and 0.5.x"
+    )
+
+
+def _cache_file() -> Path:
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("pylitestream")) / "versions.json"
+
+
+def _cache_key(path: Path) -> str:
+    stat = path.stat()
+    return f"{path.resolve()}|{stat.st_mtime_ns}|{stat.st_size}"
+
+
+def detect_version(path: Path) -> str:
+    """`litestream version`, cached on disk per path, mtime and size: one process per new binary."""
+    key = _cache_key(path)
+    cache_file = _cache_file()
+    try:
+        cache: dict[str, str] = json.loads(cache_file.read_text())
+    except (OSError, ValueError):
+        cache = {}
+    if key in cache:
+        return cache[key]
+    try:
+        result = subprocess.run(
+            [str(path), "version"], capture_output=True, text=True, timeout=30, check=False
+        )
+    except OSError as exc:
+        raise BinaryNotFound(f"cannot run {path}: {exc.strerror or exc}") from None
+    except subprocess.TimeoutExpired:
+        raise BinaryNotFound(f"{path} version did not answer within 30 s") from None
+    if result.returncode != 0:
+        raise UnsupportedVersion(
+            f"{path} version exited {result.returncode}: is this really litestream?"
+        )
+    version = parse_version(result.stdout)
+    version_line(version)
+    cache = {k: v for k, v in cache.items() if not k.startswith(f"{path.resolve()}|")}
+    cache[key] = version
+    try:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache_file.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(cache))
+        tmp.replace(cache_file)
+    except OSError:
+        pass  # a read-only home only costs one process per call
+    return version
+
+
+_found: Binary | None = None
+
+
+def find_binary() -> Binary:
+    """The litestream to run, with its version. Cached for the life of the process."""
+    global _found
+    path, source = find_binary_path()
+    if _found is not None and _found.path == path:
+        return _found
+    _found = Binary(path=path, source=source, version=detect_version(path))
+    return _found
+
+
+# --- capabilities -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    commands: frozenset[str]
+    restore_value_flags: frozenset[str]
+    """Restore flags that take a value."""
+    restore_bool_flags: frozenset[str]
+    missing: dict[str, str]
+    """Command or flag (with leading '-') this line lacks -> what to use instead."""
+
+
+CAPABILITIES: dict[str, Capabilities] = {
+    "0.3": Capabilities(
+        commands=frozenset({"databases", "generations", "snapshots", "wal", "restore", "replicate"}),
+        restore_value_flags=frozenset(
+            {"config", "o", "replica", "generation", "index", "timestamp", "parallelism"}
+        ),
+        restore_bool_flags=frozenset({"no-expand-env", "if-db-not-exists", "if-replica-exists"}),
+        missing={
+            "ltx": "Litestream 0.3 has no 'ltx'; use 'snapshots' and 'wal' for 0.3 backups",
+            "status": "Litestream 0.3 has no 'status'; use 'databases' and 'generations'",
+            "-txid": "Litestream 0.3 has no -txid; restore to a point with -generation and -index "
+            "(hex; see 'pylitestream wal') or -timestamp",
+            "-force": "Litestream 0.3 has no -force; move the existing file away or pass -o NEW_PATH",
+            "-dry-run": "Litestream 0.3 has no -dry-run; use 'pylitestream snapshots' and "
+            "'pylitestream wal' to see what a restore would use",
+            "-json": "Litestream 0.3 has no JSON output; use pylitestream's --json",
+            "-integrity-check": "Litestream 0.3 has no -integrity-check; use 'pylitestream verify'",
+            "-f": "Litestream 0.3 has no follow mode (-f); run a restore at intervals instead",
+            "-follow-interval": "Litestream 0.3 has no follow mode; run a restore at intervals",
+        },
+    ),
+    "0.5": Capabilities(
+        commands=frozenset(
+            {"databases", "snapshots", "wal", "ltx", "status", "restore", "replicate"}
+        ),
+        restore_value_flags=frozenset(
+            {"config", "o", "txid", "timestamp", "parallelism", "follow-interval", "integrity-check"}
+        ),
+        restore_bool_flags=frozenset(
+            {"no-expand-env", "if-db-not-exists", "if-replica-exists", "dry-run", "force", "json", "f"}
+        ),
+        missing={
+            "generations": "Litestream 0.5 has no generations; use 'pylitestream ltx --database DB' "
+            "(or 'snapshots'/'wal') to list its backups",
+            "-index": "Litestream 0.5 has no -index; restore to a point with -txid "
+            "(16 hex digits; see 'pylitestream ltx') or -timestamp",
+            "-generation": "Litestream 0.5 has no generations; restore to a point with -txid "
+            "(see 'pylitestream ltx') or -timestamp",
+            "-replica": "Litestream 0.5 has one replica per database; drop -replica",
+        },
+    ),
+}

@@ -1,0 +1,62 @@
+"""Every failure pylitestream reports is one of these; the CLI turns each into one line."""
+
+from __future__ import annotations
+
+
+class PylitestreamError(Exception):
+    """Base class. `exit_code` is what the CLI exits with."""
+
+    exit_code = 1
+
+
+class UsageError(PylitestreamError):
+    """The request itself is wrong: a bad flag, a missing config, an existing restore target."""
+
+    exit_code = 2
+
+
+class BinaryNotFound(PylitestreamError):
+    """No litestream binary where we looked (or where LITESTREAM_INSTALL_DIR points)."""
+
+
+class UnsupportedPlatform(BinaryNotFound):
+    """This OS/architecture has no bundled litestream and none was provided."""
+
+
+class UnsupportedVersion(PylitestreamError):
+    """The binary is a Litestream line pylitestream does not drive (not 0.3.x or 0.5.x)."""
+
+
+class ConfigNotFound(UsageError):
+    """No litestream config in any of the places searched."""
+
+
+class DatabaseRequired(UsageError):
+    """The command needs --database."""
+
+
+class UnsupportedOnVersion(UsageError):
+    """The running Litestream line has no such command or flag; the message names the alternative."""
+
+
+class CommandFailed(PylitestreamError):
+    """litestream exited non-zero, or logged an ERROR while exiting 0 (0.3 listing commands)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        argv: list[str] | None = None,
+        returncode: int | None = None,
+        stdout: str = "",
+        stderr: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.argv = argv or []
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+
+
+class CommandTimeout(CommandFailed):
+    """litestream did not finish in time (0.5 retries a dead endpoint for about two minutes)."""

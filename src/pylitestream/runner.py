@@ -1,0 +1,159 @@
+"""Running litestream: argv lists only, stdout and stderr apart, failures as typed exceptions."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from typing import NoReturn
+
+from .binary import Binary
+from .errors import CommandFailed, CommandTimeout
+
+TIMEOUT_VAR = "PYLITESTREAM_TIMEOUT"
+DEFAULT_TIMEOUT = 30.0
+"""Seconds. 0.5 retries an unreachable replica for about two minutes before it says so."""
+
+
+def default_timeout() -> float:
+    value = os.environ.get(TIMEOUT_VAR)
+    if not value:
+        return DEFAULT_TIMEOUT
+    try:
+        seconds = float(value)
+    except ValueError:
+        from .errors import UsageError
+
+        raise UsageError(f"{TIMEOUT_VAR}={value!r} is not a number of seconds") from None
+    return seconds
+
+
+@dataclass(frozen=True)
+class Completed:
+    argv: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def litestream_env(binary: Binary) -> dict[str, str]:
+    """The environment litestream runs with."""
+    return dict(os.environ)
+
+
+# 0.3 slog text: time=... level=ERROR msg="cannot list generations" db=... error="..."
+_SLOG_ERROR = re.compile(r'level=ERROR msg=(?P<msg>"(?:[^"\\]|\\.)*"|\S+)(?P<rest>.*)')
+_SLOG_ERROR_FIELD = re.compile(r'error=(?P<err>"(?:[^"\\]|\\.)*"|\S+)')
+# 0.3 Go std log before config is loaded: 2026/11/26 19:55:14 ERROR failed to run error="..."
+_STDLOG_ERROR = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d ERROR (?P<msg>.*?)(?P<rest> \w+=.*)?$")
+
+
+def _unquote(value: str) -> str:
+    if value.startswith('"') and value.endswith('"'):
+        value = value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+    return " ".join(value.replace("\\n", " ").split())
+
+
+def _log_error(line: str) -> str | None:
+    """The message of an ERROR log line, as 'msg: error', or None if it is not one."""
+    match = _SLOG_ERROR.search(line) or _STDLOG_ERROR.search(line)
+    if not match:
+        return None
+    msg = _unquote(match.group("msg"))
+    field = _SLOG_ERROR_FIELD.search(match.group("rest") or "")
+    if field:
+        error = _unquote(field.group("err"))
+        return error if msg == "failed to run" else f"{msg}: {error}"
+    return msg
+
+
+def error_line(stdout: str, stderr: str) -> str | None:
+    """litestream's own error message from either stream, in one line."""
+    lines = stderr.splitlines()
+    for line in lines:
+        if line.startswith("Error: "):
+            return line[len("Error: ") :].strip()
+    for line in [*lines, *stdout.splitlines()]:
+        found = _log_error(line)
+        if found:
+            return found
+    for line in lines:
+        # Go's flag package: "flag provided but not defined: -bogus", "invalid value ..."
+        if line.startswith(("flag provided", "invalid value", "flag needs")):
+            return line.strip()
+    return None
+
+
+def run(
+    binary: Binary,
+    args: list[str],
+    *,
+    timeout: float | None = None,
+    errors_in_log_fail: bool = False,
+) -> Completed:
+    """Run `litestream ARGS`. Raise CommandFailed on a non-zero exit or, with
+    errors_in_log_fail, on an ERROR log line (0.3 listing commands exit 0 when the replica fails)."""
+    argv = [str(binary.path), *args]
+    seconds = default_timeout() if timeout is None else timeout
+    try:
+        result = subprocess.run(
+            argv,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            env=litestream_env(binary),
+            stdin=subprocess.DEVNULL,
+            timeout=seconds,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise CommandTimeout(
+            f"litestream {args[0]} did not finish within {seconds:g} s "
+            f"(is the replica reachable? raise the limit with --timeout or {TIMEOUT_VAR})",
+            argv=argv,
+            stdout=_text(exc.stdout),
+            stderr=_text(exc.stderr),
+        ) from None
+    except OSError as exc:
+        raise CommandFailed(f"cannot run {binary.path}: {exc.strerror or exc}", argv=argv) from None
+    completed = Completed(argv, result.returncode, result.stdout, result.stderr)
+    if result.returncode != 0:
+        message = error_line(result.stdout, result.stderr) or _last_line(result)
+        raise CommandFailed(
+            message,
+            argv=argv,
+            returncode=result.returncode,
+            stdout=result.stdout,
+            stderr=result.stderr,
+        )
+    if errors_in_log_fail:
+        message = error_line(result.stdout, result.stderr)
+        if message:
+            raise CommandFailed(
+                message, argv=argv, returncode=0, stdout=result.stdout, stderr=result.stderr
+            )
+    return completed
+
+
+def _text(data: bytes | str | None) -> str:
+    if data is None:
+        return ""
+    return data if isinstance(data, str) else data.decode(errors="replace")
+
+
+def _last_line(result: subprocess.CompletedProcess[str]) -> str:
+    for stream in (result.stderr, result.stdout):
+        lines = [line for line in stream.splitlines() if line.strip()]
+        if lines:
+            return lines[-1].strip()
+    return f"litestream exited {result.returncode} without a message"
+
+
+def exec_litestream(binary: Binary, args: list[str]) -> NoReturn:
+    """Replace this process with litestream: its signals, exit code and logs are then its own."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    argv = [str(binary.path), *args]
+    os.execvpe(argv[0], argv, litestream_env(binary))
