@@ -40,28 +40,64 @@ __all__ = ["__version__", *_API, *_ERRORS]
 
 if TYPE_CHECKING:
     from .api import (
-        databases,
-        env_vars,
-        generations,
-        ltx,
-        replicate,
-        restore,
-        snapshots,
-        status,
-        version,
-        wal,
+        databases as databases,
+    )
+    from .api import (
+        env_vars as env_vars,
+    )
+    from .api import (
+        generations as generations,
+    )
+    from .api import (
+        ltx as ltx,
+    )
+    from .api import (
+        replicate as replicate,
+    )
+    from .api import (
+        restore as restore,
+    )
+    from .api import (
+        snapshots as snapshots,
+    )
+    from .api import (
+        status as status,
+    )
+    from .api import (
+        version as version,
+    )
+    from .api import (
+        wal as wal,
     )
     from .errors import (
-        BinaryNotFound,
-        CommandFailed,
-        CommandTimeout,
-        ConfigNotFound,
-        DatabaseRequired,
-        PylitestreamError,
-        UnsupportedOnVersion,
-        UnsupportedPlatform,
-        UnsupportedVersion,
-        UsageError,
+        BinaryNotFound as BinaryNotFound,
+    )
+    from .errors import (
+        CommandFailed as CommandFailed,
+    )
+    from .errors import (
+        CommandTimeout as CommandTimeout,
+    )
+    from .errors import (
+        ConfigNotFound as ConfigNotFound,
+    )
+    from .errors import (
+        DatabaseRequired as DatabaseRequired,
+    )
+    from .errors import (
+        PylitestreamError as PylitestreamError,
+    )
+    from .errors import (
+        UnsupportedOnVersion as UnsupportedOnVersion,
+    )
+    from .errors import (
+        UnsupportedPlatform as UnsupportedPlatform,
+    )
+    from .errors import (
+        UnsupportedVersion as UnsupportedVersion,
+    )
+    from .errors import (
+        UsageError as UsageError,
     )
 
 

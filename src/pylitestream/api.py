@@ -10,8 +10,8 @@ from typing import NoReturn
 from . import __version__, records
 from .binary import Binary, find_binary
 from .config import find_config
-from .masking import mask_env_value
 from .errors import DatabaseRequired, UnsupportedOnVersion, UsageError
+from .masking import mask_env_value
 from .records import Record
 from .runner import exec_litestream, run
 
@@ -101,7 +101,8 @@ def ltx(
     config: PathLike | None = None,
     timeout: float | None = None,
 ) -> list[Record]:
-    """0.5 LTX files: [{"level", "min_txid", "max_txid", "size", "created"}]. level: 0-9 or "all"."""
+    """0.5 LTX files at `level` (0-9 or "all"): [{"level", "min_txid", "max_txid", "size",
+    "created"}]."""
     _db_arg(db)
     if str(level) != "all" and not (str(level).isdigit() and 0 <= int(level) <= 9):
         raise UsageError(f"--level must be 0-9 or 'all', not {level!r}")

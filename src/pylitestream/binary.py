@@ -51,9 +51,13 @@ class Binary:
 def platform_name() -> str:
     machine = platform.machine().lower()
     if sys.platform == "darwin":
-        machine = "arm64" if machine in ("arm64", "aarch64") else _MACHINE_ALIASES.get(machine, machine)
+        machine = (
+            "arm64" if machine in ("arm64", "aarch64") else _MACHINE_ALIASES.get(machine, machine)
+        )
     else:
-        machine = "aarch64" if machine in ("arm64", "aarch64") else _MACHINE_ALIASES.get(machine, machine)
+        machine = (
+            "aarch64" if machine in ("arm64", "aarch64") else _MACHINE_ALIASES.get(machine, machine)
+        )
     return f"{sys.platform}-{machine}"
 
 
@@ -80,9 +84,11 @@ def _from_install_dir(value: str) -> Path:
 
 
 def _wheel_candidates() -> list[Path]:
-    """Where pip puts the scripts of this package, for venv, --user, --prefix and --target installs."""
+    """Where pip puts this package's scripts: venv, --user, --prefix and --target installs."""
     candidates = [Path(sysconfig.get_path("scripts"))]
-    user_scheme = "osx_framework_user" if sys.platform == "darwin" and sys._framework else "posix_user"
+    user_scheme = (
+        "osx_framework_user" if sys.platform == "darwin" and sys._framework else "posix_user"
+    )
     try:
         candidates.append(Path(sysconfig.get_path("scripts", scheme=user_scheme)))
     except KeyError:
@@ -227,7 +233,9 @@ class Capabilities:
 
 CAPABILITIES: dict[str, Capabilities] = {
     "0.3": Capabilities(
-        commands=frozenset({"databases", "generations", "snapshots", "wal", "restore", "replicate"}),
+        commands=frozenset(
+            {"databases", "generations", "snapshots", "wal", "restore", "replicate"}
+        ),
         restore_value_flags=frozenset(
             {"config", "o", "replica", "generation", "index", "timestamp", "parallelism"}
         ),
@@ -237,7 +245,8 @@ CAPABILITIES: dict[str, Capabilities] = {
             "status": "Litestream 0.3 has no 'status'; use 'databases' and 'generations'",
             "-txid": "Litestream 0.3 has no -txid; restore to a point with -generation and -index "
             "(hex; see 'pylitestream wal') or -timestamp",
-            "-force": "Litestream 0.3 has no -force; move the existing file away or pass -o NEW_PATH",
+            "-force": "Litestream 0.3 has no -force; move the existing file away "
+            "or pass -o NEW_PATH",
             "-dry-run": "Litestream 0.3 has no -dry-run; use 'pylitestream snapshots' and "
             "'pylitestream wal' to see what a restore would use",
             "-json": "Litestream 0.3 has no JSON output; use pylitestream's --json",
@@ -251,14 +260,30 @@ CAPABILITIES: dict[str, Capabilities] = {
             {"databases", "snapshots", "wal", "ltx", "status", "restore", "replicate"}
         ),
         restore_value_flags=frozenset(
-            {"config", "o", "txid", "timestamp", "parallelism", "follow-interval", "integrity-check"}
+            {
+                "config",
+                "o",
+                "txid",
+                "timestamp",
+                "parallelism",
+                "follow-interval",
+                "integrity-check",
+            }
         ),
         restore_bool_flags=frozenset(
-            {"no-expand-env", "if-db-not-exists", "if-replica-exists", "dry-run", "force", "json", "f"}
+            {
+                "no-expand-env",
+                "if-db-not-exists",
+                "if-replica-exists",
+                "dry-run",
+                "force",
+                "json",
+                "f",
+            }
         ),
         missing={
-            "generations": "Litestream 0.5 has no generations; use 'pylitestream ltx --database DB' "
-            "(or 'snapshots'/'wal') to list its backups",
+            "generations": "Litestream 0.5 has no generations; use "
+            "'pylitestream ltx --database DB' (or 'snapshots'/'wal') to list its backups",
             "-index": "Litestream 0.5 has no -index; restore to a point with -txid "
             "(16 hex digits; see 'pylitestream ltx') or -timestamp",
             "-generation": "Litestream 0.5 has no generations; restore to a point with -txid "

@@ -7,6 +7,7 @@ and a call into pylitestream.output. Heavy modules load inside the commands that
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -157,6 +158,28 @@ def env(as_json: Json = False) -> None:
     _show(api.env_vars(), as_json, ("name", "value"), "no LITESTREAM_* variables are set")
 
 
+@app.command()
+def demo(
+    directory: Annotated[
+        str | None, typer.Option("--dir", help="Where to put the demo files (default: a temp dir).")
+    ] = None,
+    as_json: Json = False,
+) -> None:
+    """Replicate a demo database to a local file replica, restore it, and compare."""
+    from . import output
+    from .demo import run_demo
+
+    summary = run_demo(None if directory is None else Path(directory))
+    if as_json:
+        output.print_json(summary)
+        return
+    output.print_fields(summary)
+    output.info(
+        f"OK: {summary['rows_restored']} of {summary['rows_written']} rows came back from the "
+        f"replica, {summary['seconds_to_replica']} s after they were written."
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: every failure becomes one line on stderr and an exit code (1 litestream
     failed, 2 usage), never a traceback."""
@@ -176,6 +199,8 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:
         if hasattr(exc, "format_message"):
             # Typer/click usage errors: one line instead of a boxed usage message.
+            if not exc.format_message():  # bare `pylitestream`: the help is already printed
+                raise SystemExit(getattr(exc, "exit_code", 2)) from None
             hint = " (see --help)" if getattr(exc, "exit_code", 1) == 2 else ""
             _fail(f"{exc.format_message()}{hint}", getattr(exc, "exit_code", 2))
         if type(exc).__name__ in ("Exit", "Abort"):

@@ -36,7 +36,7 @@ class DatabaseRequired(UsageError):
 
 
 class UnsupportedOnVersion(UsageError):
-    """The running Litestream line has no such command or flag; the message names the alternative."""
+    """The running Litestream line lacks this command or flag; the message names the alternative."""
 
 
 class CommandFailed(PylitestreamError):

@@ -93,8 +93,8 @@ def run(
     timeout: float | None = None,
     errors_in_log_fail: bool = False,
 ) -> Completed:
-    """Run `litestream ARGS`. Raise CommandFailed on a non-zero exit or, with
-    errors_in_log_fail, on an ERROR log line (0.3 listing commands exit 0 when the replica fails)."""
+    """Run `litestream ARGS`. Raise CommandFailed on a non-zero exit or, with errors_in_log_fail,
+    on an ERROR log line (0.3 listing commands exit 0 when the replica fails)."""
     argv = [str(binary.path), *args]
     seconds = default_timeout() if timeout is None else timeout
     try:
@@ -129,10 +129,10 @@ def run(
             stderr=result.stderr,
         )
     if errors_in_log_fail:
-        message = error_line(result.stdout, result.stderr)
-        if message:
+        logged = error_line(result.stdout, result.stderr)
+        if logged:
             raise CommandFailed(
-                message, argv=argv, returncode=0, stdout=result.stdout, stderr=result.stderr
+                logged, argv=argv, returncode=0, stdout=result.stdout, stderr=result.stderr
             )
     return completed
 
