@@ -180,6 +180,15 @@ def demo(
     )
 
 
+# --- configuration: init, config check/show/migrate (issue 4) ---------------------------------
+
+
+# --- verify (issue 5) ---------------------------------------------------------------------------
+
+
+# --- supervision: run, ps (issue 6) -------------------------------------------------------------
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: every failure becomes one line on stderr and an exit code (1 litestream
     failed, 2 usage), never a traceback."""

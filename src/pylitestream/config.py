@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
+from typing import Any
 
 from .errors import ConfigNotFound
 
@@ -47,3 +49,21 @@ def find_config(explicit: str | os.PathLike[str] | None = None) -> Path:
         f"no litestream config found; searched {searched} "
         f"(pass --config, set {CONFIG_VAR}, or run 'pylitestream init')"
     )
+
+
+_ENV_REF = re.compile(r"\$\{(\w+)\}|\$(\w+)")
+
+
+def expand_env(text: str, environ: dict[str, str] | None = None) -> str:
+    """Expand $VAR and ${VAR} the way litestream does: an unset variable becomes ''."""
+    source = os.environ if environ is None else environ
+    return _ENV_REF.sub(lambda m: source.get(m.group(1) or m.group(2), ""), text)
+
+
+def load_config(path: str | os.PathLike[str], *, expand: bool = True) -> dict[str, Any]:
+    """The config as litestream will see it (env expanded unless expand=False)."""
+    import yaml
+
+    text = Path(path).read_text()
+    data = yaml.safe_load(expand_env(text) if expand else text)
+    return data if isinstance(data, dict) else {}
