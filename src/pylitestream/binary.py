@@ -8,7 +8,6 @@ import platform
 import re
 import subprocess
 import sys
-import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,6 +84,8 @@ def _from_install_dir(value: str) -> Path:
 
 def _wheel_candidates() -> list[Path]:
     """Where pip puts this package's scripts: venv, --user, --prefix and --target installs."""
+    import sysconfig  # only needed when LITESTREAM_INSTALL_DIR is not set
+
     candidates = [Path(sysconfig.get_path("scripts"))]
     user_scheme = (
         "osx_framework_user" if sys.platform == "darwin" and sys._framework else "posix_user"

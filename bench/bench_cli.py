@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""What the pylitestream wrapper adds to the raw litestream binary, per command.
+
+    .venv/bin/python bench/bench_cli.py [--runs 30]
+
+Runs `pylitestream version` against `litestream version` and `pylitestream databases --json`
+against `litestream databases`, interleaved in the same process so machine noise hits both alike.
+Prints JSON: medians in ms, the added ms, and the ratio. Target: added median <= 60 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+import fetch_litestream  # noqa: E402
+
+TARGET_ADDED_MS = 60.0
+
+
+def timed(argv: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL)
+    return (time.perf_counter() - start) * 1000
+
+
+def bench_version(version: str, runs: int, workdir: Path) -> dict[str, object]:
+    exe = fetch_litestream.fetch(version, fetch_litestream.host_target())
+    db = workdir / f"{version}.db"
+    config = workdir / f"{version}.yml"
+    replica = "replicas:\n      - type: file\n        path: /tmp/r" if version.startswith("0.3") \
+        else "replica:\n      type: file\n      path: /tmp/r"  # fmt: skip
+    config.write_text(f"dbs:\n  - path: {db}\n    {replica}\n")
+    env = {**os.environ, "LITESTREAM_INSTALL_DIR": str(exe.parent)}
+    wrapper = str(Path(sys.executable).with_name("pylitestream"))
+    raw_databases = [str(exe), "databases", "-config", str(config)]
+    if not version.startswith("0.3"):
+        raw_databases.append("-json")
+    pairs = {
+        "version": ([wrapper, "version", "--json"], [str(exe), "version"]),
+        "databases --json": (
+            [wrapper, "databases", "--json", "--config", str(config)],
+            raw_databases,
+        ),
+    }
+    results: dict[str, object] = {}
+    for name, (ours, raw) in pairs.items():
+        timed(ours, env)  # warm the version cache and the page cache once
+        ours_ms, raw_ms = [], []
+        for _ in range(runs):
+            ours_ms.append(timed(ours, env))
+            raw_ms.append(timed(raw, env))
+        ours_median, raw_median = statistics.median(ours_ms), statistics.median(raw_ms)
+        results[name] = {
+            "pylitestream_median_ms": round(ours_median, 1),
+            "litestream_median_ms": round(raw_median, 1),
+            "added_median_ms": round(ours_median - raw_median, 1),
+            "ratio": round(ours_median / raw_median, 2),
+            "meets_target": ours_median - raw_median <= TARGET_ADDED_MS,
+        }
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=30)
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        report = {
+            "runs": options.runs,
+            "target_added_ms": TARGET_ADDED_MS,
+            "litestream": {v: bench_version(v, options.runs, Path(tmp)) for v in
+                           ("0.3.13", "0.5.17")},  # fmt: skip
+        }
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
