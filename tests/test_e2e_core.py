@@ -172,6 +172,14 @@ def test_restore_errors(ls: Litestream, workspace: Workspace, tmp_path: Path) ->
         1, "-timestamp",
     )  # fmt: skip
     assert_one_error_line(cli("restore", "-c", cfg), 2, "--database")
+    if ls.line == "0.5":
+        assert_one_error_line(
+            cli("restore", "-d", str(ws.db), "-c", cfg, "--", "-o", out, "-dry-run"), 2,
+            "litestream restore -dry-run",
+        )  # fmt: skip
+    assert_one_error_line(
+        cli("restore", "-d", str(ws.db), "-c", cfg, "--", "-o", out, "-config", cfg), 2, "--config"
+    )
     assert not Path(out).exists()
 
 

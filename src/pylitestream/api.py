@@ -166,7 +166,15 @@ def parse_go_flags(args: Sequence[str], binary: Binary) -> dict[str, str | bool]
     return parsed
 
 
-_SELF_MANAGED = {"config": "--config", "json": "--json"}
+# Flags pylitestream manages itself, or whose output a restore that returns a path cannot carry.
+_NOT_FORWARDED = {
+    "config": "pass --config to pylitestream instead of -config",
+    "json": "pass --json to pylitestream instead of -json",
+    "dry-run": "pylitestream restore does not print plans; run 'litestream restore -dry-run' "
+    "(see 'pylitestream version' for its path)",
+    "f": "follow mode never finishes; run 'litestream restore -f' under a process supervisor",
+    "follow-interval": "follow mode never finishes; run 'litestream restore -f' directly",
+}
 
 
 def restore(
@@ -194,9 +202,9 @@ def restore(
             continue
         flag = key.replace("_", "-")
         flags.update(parse_go_flags([f"-{flag}" if value is True else f"-{flag}={value}"], binary))
-    for flag, replacement in _SELF_MANAGED.items():
+    for flag, message in _NOT_FORWARDED.items():
         if flag in flags:
-            raise UsageError(f"pass {replacement} to pylitestream instead of -{flag}")
+            raise UsageError(message)
     if output is not None:
         flags["o"] = str(output)
     target = Path(str(flags.get("o") or db_path)).expanduser().absolute()
