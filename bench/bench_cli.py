@@ -78,8 +78,10 @@ def main() -> None:
         report = {
             "runs": options.runs,
             "target_added_ms": TARGET_ADDED_MS,
-            "litestream": {v: bench_version(v, options.runs, Path(tmp)) for v in
-                           ("0.3.13", "0.5.17")},  # fmt: skip
+            "litestream": {
+                version: bench_version(version, options.runs, Path(tmp))
+                for version in ("0.3.13", "0.5.17")
+            },
         }
     print(json.dumps(report, indent=2))
 

@@ -22,6 +22,12 @@ _API = (
     "replicate",
     "version",
     "env_vars",
+    "verify",
+    "verify_all",
+    "init_config",
+    "check_config",
+    "show_config",
+    "migrate_config",
 )
 _ERRORS = (
     "PylitestreamError",
@@ -30,15 +36,21 @@ _ERRORS = (
     "UnsupportedPlatform",
     "UnsupportedVersion",
     "ConfigNotFound",
+    "ConfigError",
     "DatabaseRequired",
     "UnsupportedOnVersion",
     "CommandFailed",
     "CommandTimeout",
+    "VerificationFailure",
+    "AlreadyRunning",
 )
+_SUPERVISE = ("Replicator", "processes")
+_SETTINGS = ("configure",)
 
-__all__ = ["__version__", *_API, *_ERRORS]
+__all__ = ["__version__", *_API, *_ERRORS, *_SUPERVISE, *_SETTINGS]
 
 if TYPE_CHECKING:
+    from .api import check_config as check_config
     from .api import (
         databases as databases,
     )
@@ -48,15 +60,18 @@ if TYPE_CHECKING:
     from .api import (
         generations as generations,
     )
+    from .api import init_config as init_config
     from .api import (
         ltx as ltx,
     )
+    from .api import migrate_config as migrate_config
     from .api import (
         replicate as replicate,
     )
     from .api import (
         restore as restore,
     )
+    from .api import show_config as show_config
     from .api import (
         snapshots as snapshots,
     )
@@ -64,11 +79,18 @@ if TYPE_CHECKING:
         status as status,
     )
     from .api import (
+        verify as verify,
+    )
+    from .api import (
+        verify_all as verify_all,
+    )
+    from .api import (
         version as version,
     )
     from .api import (
         wal as wal,
     )
+    from .errors import AlreadyRunning as AlreadyRunning
     from .errors import (
         BinaryNotFound as BinaryNotFound,
     )
@@ -78,6 +100,7 @@ if TYPE_CHECKING:
     from .errors import (
         CommandTimeout as CommandTimeout,
     )
+    from .errors import ConfigError as ConfigError
     from .errors import (
         ConfigNotFound as ConfigNotFound,
     )
@@ -99,6 +122,12 @@ if TYPE_CHECKING:
     from .errors import (
         UsageError as UsageError,
     )
+    from .errors import (
+        VerificationFailure as VerificationFailure,
+    )
+    from .settings import configure as configure
+    from .supervise import Replicator as Replicator
+    from .supervise import processes as processes
 
 
 def __getattr__(name: str) -> Any:
@@ -106,6 +135,14 @@ def __getattr__(name: str) -> Any:
         from . import api
 
         return getattr(api, name)
+    if name in _SUPERVISE:
+        from . import supervise
+
+        return getattr(supervise, name)
+    if name in _SETTINGS:
+        from . import settings
+
+        return getattr(settings, name)
     if name in _ERRORS:
         from . import errors
 

@@ -9,13 +9,30 @@ from typing import NoReturn
 
 from . import __version__, records
 from .binary import Binary, find_binary
+from .config import check_config as check_config
 from .config import find_config
+from .config import init_config as init_config
+from .config import migrate_config as migrate_config
+from .config import show_config as show_config
+from .config import validate_config as _validate_config
 from .errors import DatabaseRequired, UnsupportedOnVersion, UsageError
 from .masking import mask_env_value
 from .records import Record
-from .runner import exec_litestream, run
+from .runner import exec_litestream, litestream_env, run
 
 PathLike = str | os.PathLike[str]
+
+
+def _config_for(
+    binary: Binary, config: PathLike | None, validate: bool, args: Sequence[str] = ()
+) -> str:
+    """The config litestream gets, checked first (see config.validate_config) unless told not
+    to: a config litestream would misread never reaches it."""
+    path = find_config(config)
+    if validate:
+        expand = not any(a.lstrip("-") == "no-expand-env" for a in args)
+        _validate_config(path, binary.line, litestream_env(binary), expand=expand)
+    return str(path)
 
 
 def _require(binary: Binary, command: str) -> None:
@@ -35,11 +52,12 @@ def _listing(
     config: PathLike | None,
     timeout: float | None,
     extra: Sequence[str] = (),
+    validate: bool = True,
 ) -> tuple[Binary, str]:
     """Run a listing command; return the binary used and its stdout."""
     binary = find_binary()
     _require(binary, command)
-    args = [command, "-config", str(find_config(config)), *extra]
+    args = [command, "-config", _config_for(binary, config, validate), *extra]
     if binary.line == "0.5" and command != "wal":
         args.append("-json")
     if db is not None:
@@ -48,50 +66,70 @@ def _listing(
     return binary, completed.stdout
 
 
-def databases(*, config: PathLike | None = None, timeout: float | None = None) -> list[Record]:
-    """The databases in the config: [{"path", "replicas"}]."""
-    binary, out = _listing("databases", None, config, timeout)
+def databases(
+    *, config: PathLike | None = None, timeout: float | None = None, validate: bool = True
+) -> list[Record]:
+    """The databases in the config: [{"path", "replicas"}]. Every function that runs litestream
+    checks the config first (validate=False skips it; see check_config)."""
+    binary, out = _listing("databases", None, config, timeout, validate=validate)
     return records.databases_03(out) if binary.line == "0.3" else records.databases_05(out)
 
 
 def generations(
-    db: PathLike | None, *, config: PathLike | None = None, timeout: float | None = None
+    db: PathLike | None,
+    *,
+    config: PathLike | None = None,
+    timeout: float | None = None,
+    validate: bool = True,
 ) -> list[Record]:
     """0.3 generations: [{"replica", "generation", "lag_ms", "start", "end"}]."""
     _db_arg(db)
-    _, out = _listing("generations", db, config, timeout)
+    _, out = _listing("generations", db, config, timeout, validate=validate)
     return records.generations_03(out)
 
 
 def _ltx_level(
-    db: PathLike | None, level: int | str, config: PathLike | None, timeout: float | None
+    db: PathLike | None,
+    level: int | str,
+    config: PathLike | None,
+    timeout: float | None,
+    validate: bool = True,
 ) -> str:
-    _, out = _listing("ltx", db, config, timeout, ["-level", str(level)])
+    _, out = _listing("ltx", db, config, timeout, ["-level", str(level)], validate)
     return out
 
 
 def snapshots(
-    db: PathLike | None, *, config: PathLike | None = None, timeout: float | None = None
+    db: PathLike | None,
+    *,
+    config: PathLike | None = None,
+    timeout: float | None = None,
+    validate: bool = True,
 ) -> list[Record]:
     """Snapshots; on 0.5 these are the LTX files at level 9."""
     _db_arg(db)
     binary = find_binary()
     if binary.line == "0.3":
-        _, out = _listing("snapshots", db, config, timeout)
+        _, out = _listing("snapshots", db, config, timeout, validate=validate)
         return records.snapshots_03(out)
-    return records.snapshots_05(_ltx_level(db, records.SNAPSHOT_LEVEL, config, timeout))
+    level = records.SNAPSHOT_LEVEL
+    return records.snapshots_05(_ltx_level(db, level, config, timeout, validate))
 
 
 def wal(
-    db: PathLike | None, *, config: PathLike | None = None, timeout: float | None = None
+    db: PathLike | None,
+    *,
+    config: PathLike | None = None,
+    timeout: float | None = None,
+    validate: bool = True,
 ) -> list[Record]:
     """WAL segments; on 0.5 these are the LTX files at level 0."""
     _db_arg(db)
     binary = find_binary()
     if binary.line == "0.3":
-        _, out = _listing("wal", db, config, timeout)
+        _, out = _listing("wal", db, config, timeout, validate=validate)
         return records.wal_03(out)
-    return records.wal_05(_ltx_level(db, 0, config, timeout))
+    return records.wal_05(_ltx_level(db, 0, config, timeout, validate))
 
 
 def ltx(
@@ -100,6 +138,7 @@ def ltx(
     level: int | str = 0,
     config: PathLike | None = None,
     timeout: float | None = None,
+    validate: bool = True,
 ) -> list[Record]:
     """0.5 LTX files at `level` (0-9 or "all"): [{"level", "min_txid", "max_txid", "size",
     "created"}]."""
@@ -107,14 +146,18 @@ def ltx(
     if str(level) != "all" and not (str(level).isdigit() and 0 <= int(level) <= 9):
         raise UsageError(f"--level must be 0-9 or 'all', not {level!r}")
     _require(find_binary(), "ltx")
-    return records.ltx_05(_ltx_level(db, level, config, timeout))
+    return records.ltx_05(_ltx_level(db, level, config, timeout, validate))
 
 
 def status(
-    db: PathLike | None = None, *, config: PathLike | None = None, timeout: float | None = None
+    db: PathLike | None = None,
+    *,
+    config: PathLike | None = None,
+    timeout: float | None = None,
+    validate: bool = True,
 ) -> list[Record]:
     """0.5 local status per database: [{"database", "status", "local_txid", "wal_size"}]."""
-    _, out = _listing("status", db, config, timeout)
+    _, out = _listing("status", db, config, timeout, validate=validate)
     return records.status_05(out)
 
 
@@ -184,6 +227,7 @@ def restore(
     config: PathLike | None = None,
     timeout: float | None = None,
     args: Sequence[str] = (),
+    validate: bool = True,
     **options: str | int | bool | None,
 ) -> str | None:
     """Restore `db` from its replica; return the path restored, or None when litestream skipped
@@ -225,7 +269,7 @@ def restore(
     leftovers = [Path(f"{target}.tmp{suffix}") for suffix in ("", "-wal", "-shm")]
     preexisting = {path for path in leftovers if path.exists()}
 
-    argv = ["restore", "-config", str(find_config(config))]
+    argv = ["restore", "-config", _config_for(binary, config, validate, [f"-{f}" for f in flags])]
     for flag, value in flags.items():
         argv.append(f"-{flag}" if value is True else f"-{flag}={value}")
     argv.append(db_path)
@@ -256,19 +300,29 @@ def _non_empty(path: Path) -> bool:
 # --- replicate ----------------------------------------------------------------------------------
 
 
-def replicate_argv(config: PathLike | None = None, args: Sequence[str] = ()) -> list[str]:
-    """The litestream arguments `replicate` runs with: the config always named explicitly."""
+def replicate_argv(
+    config: PathLike | None = None, args: Sequence[str] = (), *, validate: bool = True
+) -> list[str]:
+    """The litestream arguments `replicate` runs with: the config always named explicitly,
+    and checked first unless validate=False."""
     forwarded = list(args)
     if any(a.lstrip("-").split("=")[0] == "config" for a in forwarded if a.startswith("-")):
         raise UsageError("pass the config as pylitestream --config, not as a forwarded -config")
-    return ["replicate", "-config", str(find_config(config)), *forwarded]
+    path = _config_for(find_binary(), config, validate, forwarded)
+    return ["replicate", "-config", path, *forwarded]
 
 
-def replicate(config: PathLike | None = None, args: Sequence[str] = ()) -> NoReturn:
+def replicate(
+    config: PathLike | None = None, args: Sequence[str] = (), *, validate: bool = True
+) -> NoReturn:
     """Become `litestream replicate` (this process is replaced; the function never returns).
     To run it beside your own code instead, see the supervision API."""
-    argv = replicate_argv(config, args)
-    exec_litestream(find_binary(), argv)
+    from .supervise import claim_for_exec
+
+    argv = replicate_argv(config, args, validate=validate)
+    binary = find_binary()
+    claim_for_exec(Path(argv[2]), binary)
+    exec_litestream(binary, argv)
 
 
 def env_vars(environ: dict[str, str] | None = None) -> list[Record]:
@@ -276,3 +330,32 @@ def env_vars(environ: dict[str, str] | None = None) -> list[Record]:
     source = os.environ if environ is None else environ
     names = sorted(n for n in source if n.startswith(("LITESTREAM_", "PYLITESTREAM_", "AWS_")))
     return [{"name": name, "value": mask_env_value(name, source[name])} for name in names]
+
+
+# --- verify (issue 5) ---------------------------------------------------------------------------
+
+
+def verify(
+    db: PathLike,
+    *,
+    config: PathLike | None = None,
+    timeout: float | None = None,
+    quick: bool = False,
+) -> Record:
+    """Prove `db`'s backup is restorable, fresh and intact: write a sentinel row, wait until a
+    restore shows it, integrity-check the copy. Returns {"database", "ok", "reason", "message",
+    "seconds_to_visible", "restored_size", "replica", "litestream", "integrity", "method"};
+    raises VerificationFailure (with .reason and .record) otherwise."""
+    from . import verification
+
+    return verification.verify(db, config=config, timeout=timeout, quick=quick)
+
+
+def verify_all(
+    *, config: PathLike | None = None, timeout: float | None = None, quick: bool = False
+) -> list[Record]:
+    """Verify every configured database concurrently: one verify record each (failures have
+    ok=False and a reason instead of raising)."""
+    from . import verification
+
+    return verification.verify_all(config=config, timeout=timeout, quick=quick)

@@ -30,6 +30,10 @@ Database = Annotated[
     str | None, typer.Option("--database", "-database", "-d", help="Path of the SQLite database.")
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+NoValidate = Annotated[
+    bool,
+    typer.Option("--no-validate", help="Skip checking the config before litestream runs."),
+]
 Timeout = Annotated[
     float | None,
     typer.Option(
@@ -45,12 +49,12 @@ def _show(records: Any, as_json: bool, columns: tuple[str, ...], empty: str) -> 
 
 
 @app.command(context_settings=PASS_THROUGH)
-def replicate(ctx: typer.Context, config: Config = None) -> None:
+def replicate(ctx: typer.Context, config: Config = None, no_validate: NoValidate = False) -> None:
     """Run `litestream replicate` in place of this process. Arguments after -- go to litestream,
     e.g. pylitestream replicate -- -exec "gunicorn app:app"."""
     from . import api
 
-    api.replicate(config, ctx.args)
+    api.replicate(config, ctx.args, validate=not no_validate)
 
 
 @app.command(context_settings=PASS_THROUGH)
@@ -60,12 +64,15 @@ def restore(
     config: Config = None,
     as_json: Json = False,
     timeout: Timeout = None,
+    no_validate: NoValidate = False,
 ) -> None:
     """Restore a database from its replica. Litestream flags go after --: -o PATH, -timestamp,
     -txid (0.5), -index/-generation/-replica (0.3), -if-db-not-exists, -if-replica-exists, ..."""
     from . import api, output
 
-    restored = api.restore(database, config=config, timeout=timeout, args=ctx.args)
+    restored = api.restore(
+        database, config=config, timeout=timeout, args=ctx.args, validate=not no_validate
+    )
     if as_json:
         output.print_json({"database": database, "restored": restored})
     elif restored is None:
@@ -75,44 +82,61 @@ def restore(
 
 
 @app.command()
-def databases(config: Config = None, as_json: Json = False, timeout: Timeout = None) -> None:
+def databases(
+    config: Config = None,
+    as_json: Json = False,
+    timeout: Timeout = None,
+    no_validate: NoValidate = False,
+) -> None:
     """List the databases in the config and their replicas."""
     from . import api, records
 
-    rows = api.databases(config=config, timeout=timeout)
+    rows = api.databases(config=config, timeout=timeout, validate=not no_validate)
     _show(rows, as_json, records.DATABASE_KEYS, "no databases in the config")
 
 
 @app.command()
 def generations(
-    database: Database = None, config: Config = None, as_json: Json = False, timeout: Timeout = None
+    database: Database = None,
+    config: Config = None,
+    as_json: Json = False,
+    timeout: Timeout = None,
+    no_validate: NoValidate = False,
 ) -> None:
     """List a database's generations (Litestream 0.3)."""
     from . import api, records
 
-    rows = api.generations(database, config=config, timeout=timeout)
+    rows = api.generations(database, config=config, timeout=timeout, validate=not no_validate)
     _show(rows, as_json, records.GENERATION_KEYS, "no generations")
 
 
 @app.command()
 def snapshots(
-    database: Database = None, config: Config = None, as_json: Json = False, timeout: Timeout = None
+    database: Database = None,
+    config: Config = None,
+    as_json: Json = False,
+    timeout: Timeout = None,
+    no_validate: NoValidate = False,
 ) -> None:
     """List a database's snapshots (on 0.5: LTX level 9)."""
     from . import api, records
 
-    rows = api.snapshots(database, config=config, timeout=timeout)
+    rows = api.snapshots(database, config=config, timeout=timeout, validate=not no_validate)
     _show(rows, as_json, records.SNAPSHOT_KEYS, "no snapshots")
 
 
 @app.command()
 def wal(
-    database: Database = None, config: Config = None, as_json: Json = False, timeout: Timeout = None
+    database: Database = None,
+    config: Config = None,
+    as_json: Json = False,
+    timeout: Timeout = None,
+    no_validate: NoValidate = False,
 ) -> None:
     """List a database's WAL segments (on 0.5: LTX level 0)."""
     from . import api, records
 
-    rows = api.wal(database, config=config, timeout=timeout)
+    rows = api.wal(database, config=config, timeout=timeout, validate=not no_validate)
     _show(rows, as_json, records.WAL_KEYS, "no WAL segments")
 
 
@@ -123,22 +147,27 @@ def ltx(
     config: Config = None,
     as_json: Json = False,
     timeout: Timeout = None,
+    no_validate: NoValidate = False,
 ) -> None:
     """List a database's LTX files (Litestream 0.5)."""
     from . import api, records
 
-    rows = api.ltx(database, level=level, config=config, timeout=timeout)
+    rows = api.ltx(database, level=level, config=config, timeout=timeout, validate=not no_validate)
     _show(rows, as_json, records.LTX_KEYS, "no LTX files")
 
 
 @app.command()
 def status(
-    database: Database = None, config: Config = None, as_json: Json = False, timeout: Timeout = None
+    database: Database = None,
+    config: Config = None,
+    as_json: Json = False,
+    timeout: Timeout = None,
+    no_validate: NoValidate = False,
 ) -> None:
     """Show each database's local replication status (Litestream 0.5)."""
     from . import api, records
 
-    rows = api.status(database, config=config, timeout=timeout)
+    rows = api.status(database, config=config, timeout=timeout, validate=not no_validate)
     _show(rows, as_json, records.STATUS_KEYS, "no databases")
 
 
@@ -182,11 +211,223 @@ def demo(
 
 # --- configuration: init, config check/show/migrate (issue 4) ---------------------------------
 
+Line = Annotated[
+    str | None,
+    typer.Option("--line", help="Litestream line, 0.3 or 0.5 (default: the binary in use)."),
+]
+Force = Annotated[bool, typer.Option("--force", help="Replace an existing file.")]
+
+
+@app.command()
+def init(
+    database: Annotated[
+        list[str] | None,
+        typer.Option("--database", "-d", help="A database to replicate (repeatable)."),
+    ] = None,
+    replica: Annotated[
+        str | None,
+        typer.Option(
+            "--replica",
+            help="s3://, gs://, abs://, sftp://, file:// URL or a directory "
+            "(default: S3 through LITESTREAM_* variables).",
+        ),
+    ] = None,
+    django: Annotated[
+        str | None,
+        typer.Option("--django", help="Django settings module whose SQLite DATABASES to add."),
+    ] = None,
+    output_file: Annotated[
+        str, typer.Option("--output", "-o", help="Where to write the config.")
+    ] = "litestream.yml",
+    force: Force = False,
+    line: Line = None,
+    as_json: Json = False,
+) -> None:
+    """Write a litestream.yml: each database (--database, else DATABASE_URL=sqlite:///...) with
+    its own replica path, in the layout of the Litestream line in use."""
+    from . import api, output
+
+    result = api.init_config(
+        database or [], replica=replica, django=django, output=output_file, force=force, line=line
+    )
+    if as_json:
+        output.print_json(result)
+        return
+    count = len(result["databases"])
+    output.info(f"wrote {result['config']} for Litestream {result['line']} ({count} database(s))")
+    output.info("next steps:")
+    for number, step in enumerate(result["next_steps"], start=1):
+        output.info(f"  {number}. {step}")
+
+
+config_app = typer.Typer(
+    help="Check, show and migrate the litestream config.", no_args_is_help=True
+)
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("check")
+def config_check(config: Config = None, line: Line = None, as_json: Json = False) -> None:
+    """Check the config the way every command does before litestream runs."""
+    from . import api, output
+
+    result = api.check_config(config, line=line)
+    if as_json:
+        output.print_json(result)
+    else:
+        output.info(
+            f"OK: {result['config']} is valid for Litestream {result['line']} "
+            f"({result['databases']} database(s))"
+        )
+
+
+@config_app.command("show")
+def config_show(config: Config = None, as_json: Json = False) -> None:
+    """Print the config as litestream reads it, variables expanded, secrets masked."""
+    from . import api, output
+    from .config import dump_yaml
+
+    result = api.show_config(config)
+    if as_json:
+        output.print_json(result)
+    else:
+        output.info(f"# {result['config']}\n{dump_yaml(result['settings']).rstrip()}")
+
+
+@config_app.command("migrate")
+def config_migrate(
+    config: Config = None,
+    output_file: Annotated[
+        str | None,
+        typer.Option("--output", "-o", help="Write here instead of in place (keeping a .bak)."),
+    ] = None,
+    force: Force = False,
+    as_json: Json = False,
+) -> None:
+    """Rewrite a 0.3 config (replicas: lists) in the 0.5 layout (one replica: per database)."""
+    from . import api, output
+
+    result = api.migrate_config(config, output=output_file, force=force)
+    if as_json:
+        output.print_json(result)
+        return
+    for note in result["notes"]:
+        output.warning(note)
+    if not result["changed"]:
+        output.info(f"{result['config']} is already in the 0.5 layout; nothing was changed")
+    elif result["backup"]:
+        output.info(f"rewrote {result['output']} (the original is in {result['backup']})")
+    else:
+        output.info(f"wrote {result['output']}")
+
 
 # --- verify (issue 5) ---------------------------------------------------------------------------
 
 
+@app.command()
+def verify(
+    database: Database = None,
+    all_dbs: Annotated[
+        bool, typer.Option("--all", help="Verify every database in the config, concurrently.")
+    ] = False,
+    config: Config = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout",
+            help="Seconds to wait for the sentinel row (default 30, or PYLITESTREAM_TIMEOUT).",
+        ),
+    ] = None,
+    quick: Annotated[
+        bool, typer.Option("--quick", help="PRAGMA quick_check instead of integrity_check.")
+    ] = False,
+    as_json: Json = False,
+    ping_url: Annotated[
+        str | None,
+        typer.Option("--ping-url", help="Ping this URL on success, URL/fail on failure."),
+    ] = None,
+) -> None:
+    """Prove a backup is restorable, fresh and intact: write a sentinel row, restore until it
+    shows up, integrity-check the copy. Exit 1 if any database fails."""
+    from . import api, output, verification
+    from .errors import UsageError, VerificationFailure
+
+    if all_dbs == (database is not None):
+        raise UsageError("pass either --database PATH or --all")
+    verification.interrupt_on_sigterm()
+    failure: VerificationFailure | None = None
+    with output.status(f"verifying {'all databases' if all_dbs else database} …", quiet=as_json):
+        if all_dbs:
+            rows = api.verify_all(config=config, timeout=timeout, quick=quick)
+        else:
+            try:
+                rows = [api.verify(str(database), config=config, timeout=timeout, quick=quick)]
+            except VerificationFailure as exc:
+                failure, rows = exc, [exc.record]
+    line = verification.summary(rows)
+    if ping_url:
+        problem = verification.ping(ping_url, ok=all(r["ok"] for r in rows), body=line)
+        if problem:
+            output.warning(problem)
+    if as_json:
+        output.print_json(rows if all_dbs else rows[0])
+    elif all_dbs:
+        output.print_table(rows, verification.TABLE_KEYS, empty="no databases in the config")
+    elif failure is None:
+        output.print_fields(rows[0])
+    if failure is not None:
+        raise failure
+    if not all(r["ok"] for r in rows):
+        raise VerificationFailure(line, reason="several", record={})
+
+
 # --- supervision: run, ps (issue 6) -------------------------------------------------------------
+
+
+@app.command(context_settings=PASS_THROUGH)
+def run(
+    ctx: typer.Context,
+    database: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--database", "-d", help="Restore only this database if missing (repeatable)."
+        ),
+    ] = None,
+    on_litestream_exit: Annotated[
+        str,
+        typer.Option(
+            "--on-litestream-exit", help="If litestream dies first: 'stop' the app or 'restart' it."
+        ),
+    ] = "stop",
+    config: Config = None,
+) -> None:
+    """Restore missing databases, start litestream, then run the command after -- beside it;
+    exits with the command's own exit code, after litestream's final sync."""
+    from . import supervise
+    from .errors import UsageError
+
+    if on_litestream_exit not in supervise.ON_EXIT_CHOICES:
+        raise UsageError(
+            f"--on-litestream-exit must be 'stop' or 'restart', not {on_litestream_exit!r}"
+        )
+    code = supervise.run(
+        ctx.args,
+        config=config,
+        databases=database,
+        on_litestream_exit="restart" if on_litestream_exit == "restart" else "stop",
+    )
+    raise typer.Exit(code)
+
+
+@app.command()
+def ps(as_json: Json = False) -> None:
+    """Show the litestream daemons pylitestream started: state files checked against the live
+    processes, and 0.5's control socket when the config enables it."""
+    from . import supervise
+
+    rows = supervise.processes()
+    columns = ("pid", "status", "started_by", "started_at", "litestream", "config", "socket")
+    _show(rows, as_json, columns, "no litestream started by pylitestream")
 
 
 def main(argv: list[str] | None = None) -> None:

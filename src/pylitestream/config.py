@@ -1,13 +1,21 @@
-"""Which litestream config file is in effect."""
+"""The litestream config: which file is in effect, checking it before litestream runs, showing it
+with secrets masked, writing a new one (`init`), and rewriting a 0.3 one for 0.5 (`migrate`)."""
 
 from __future__ import annotations
 
+import difflib
+import json
 import os
 import re
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from .errors import ConfigNotFound
+from .errors import ConfigError, ConfigNotFound, UsageError
+from .masking import MASK, is_secret_name, mask_env_value, mask_urls
+
+if TYPE_CHECKING:
+    import yaml
 
 CONFIG_VAR = "LITESTREAM_CONFIG"
 SYSTEM_CONFIG = Path("/etc/litestream.yml")
@@ -23,9 +31,11 @@ def config_candidates(explicit: str | os.PathLike[str] | None = None) -> list[tu
     """(path, why) in the order they are tried."""
     if explicit:
         return [(Path(explicit).expanduser(), "--config")]
-    from_env = os.environ.get(CONFIG_VAR)
-    if from_env:
-        return [(Path(from_env).expanduser(), CONFIG_VAR)]
+    from .settings import config_path_setting
+
+    setting = config_path_setting()
+    if setting:
+        return [(Path(setting[0]).expanduser(), setting[1])]
     return [
         (Path("litestream.yml"), "current directory"),
         (Path("config/litestream.yml"), "current directory"),
@@ -52,11 +62,17 @@ def find_config(explicit: str | os.PathLike[str] | None = None) -> Path:
 
 
 _ENV_REF = re.compile(r"\$\{(\w+)\}|\$(\w+)")
+# litestream 0.5 fills in $PID itself.
+_BUILTIN_VARS = {"PID"}
 
 
 def expand_env(text: str, environ: dict[str, str] | None = None) -> str:
-    """Expand $VAR and ${VAR} the way litestream does: an unset variable becomes ''."""
-    source = os.environ if environ is None else environ
+    """Expand $VAR and ${VAR} the way litestream does: an unset variable becomes ''.
+    By default with the environment litestream gets (configure() and pyproject settings
+    filled in where the environment has no value)."""
+    from .settings import effective_env
+
+    source = effective_env() if environ is None else environ
     return _ENV_REF.sub(lambda m: source.get(m.group(1) or m.group(2), ""), text)
 
 
@@ -67,3 +83,705 @@ def load_config(path: str | os.PathLike[str], *, expand: bool = True) -> dict[st
     text = Path(path).read_text()
     data = yaml.safe_load(expand_env(text) if expand else text)
     return data if isinstance(data, dict) else {}
+
+
+# --- the keys each Litestream line reads ---------------------------------------------------------
+# From the config structs of cmd/litestream/main.go at v0.3.13 and v0.5.x, cross-checked against
+# the yaml tags compiled into the 0.3.13 and 0.5.17 binaries. Both lines ignore any other key
+# without a word, which is exactly the kind of mistake this check exists for.
+
+_LOGGING = frozenset({"level", "type", "stderr"})
+_AGE = frozenset({"identities", "recipients"})
+
+_REPLICA_03 = frozenset(
+    {
+        *("type", "name", "path", "url", "retention", "retention-check-interval"),
+        *("sync-interval", "snapshot-interval", "validation-interval"),
+        *("access-key-id", "secret-access-key", "region", "bucket", "endpoint"),
+        *("force-path-style", "skip-verify", "account-name", "account-key"),
+        *("host", "user", "password", "key-path", "age"),
+    }
+)
+_DB_03 = frozenset(
+    {
+        *("path", "meta-path", "monitor-interval", "checkpoint-interval"),
+        *("min-checkpoint-page-count", "max-checkpoint-page-count", "replicas"),
+    }
+)
+_TOP_03 = frozenset({"dbs", "addr", "exec", "access-key-id", "secret-access-key", "logging"})
+
+# 0.5 accepts every replica setting at the top level too, as a default for all replicas.
+_REPLICA_SETTINGS_05 = frozenset(
+    {
+        *("sync-interval", "validation-interval", "auto-recover"),
+        *("access-key-id", "secret-access-key", "region", "bucket", "endpoint"),
+        *("force-path-style", "sign-payload", "require-content-md5", "skip-verify"),
+        *("part-size", "concurrency", "storage-class", "sign-accept-encoding"),
+        *("sse-customer-algorithm", "sse-customer-key", "sse-customer-key-path", "sse-kms-key-id"),
+        *("account-name", "account-key", "sas-token"),
+        *("host", "user", "password", "key-path", "concurrent-writes", "host-key"),
+        *("webdav-url", "webdav-username", "webdav-password"),
+        *("jwt", "seed", "creds", "nkey", "username", "token", "tls", "root-cas"),
+        *("client-cert", "client-key", "max-reconnects", "reconnect-wait", "timeout", "age"),
+    }
+)
+_REPLICA_05 = _REPLICA_SETTINGS_05 | {"type", "name", "path", "url"}
+_DB_05 = frozenset(
+    {
+        *("path", "dir", "pattern", "recursive", "watch", "meta-path", "meta-dir"),
+        *("monitor-interval", "checkpoint-interval", "busy-timeout"),
+        *("min-checkpoint-page-count", "truncate-page-n", "max-sync-wal-bytes"),
+        *("max-sync-ltx-files", "snapshot", "restore-if-db-not-exists", "replica", "replicas"),
+    }
+)
+_TOP_05 = _REPLICA_SETTINGS_05 | {
+    *("dbs", "addr", "exec", "logging", "socket", "levels", "snapshot", "validation"),
+    *("l0-retention", "l0-retention-check-interval", "verify-compaction", "max-sync-ltx-files"),
+    *("heartbeat-url", "heartbeat-interval", "mcp-addr"),
+    *("shutdown-sync-timeout", "shutdown-sync-interval"),
+}
+_SECTIONS_05 = {
+    "socket": frozenset({"enabled", "path", "permissions"}),
+    "snapshot": frozenset({"interval", "retention"}),
+    "validation": frozenset({"interval"}),
+    "logging": _LOGGING,
+    "age": _AGE,
+}
+_SECTIONS_03 = {"logging": _LOGGING, "age": _AGE}
+
+# Left empty, these mean "the provider's default" (AWS itself, its region lookup).
+_MAY_BE_EMPTY_KEYS = ("endpoint", "region")
+
+# Which configure() argument sets which variable, for the hint in an "unset" message.
+_SETTING_HINTS = {
+    "LITESTREAM_REPLICA_BUCKET": "replica_bucket",
+    "LITESTREAM_ACCESS_KEY_ID": "replica_key_id",
+    "LITESTREAM_SECRET_ACCESS_KEY": "replica_access_key",
+    "LITESTREAM_REPLICA_REGION": "replica_region",
+    "LITESTREAM_REPLICA_ENDPOINT": "replica_endpoint",
+}
+
+
+# --- validation ----------------------------------------------------------------------------------
+
+
+class _Checker:
+    """Walks the composed YAML of one config and raises ConfigError at the first problem."""
+
+    def __init__(self, path: Path, line: str) -> None:
+        self.path = path
+        self.line = line
+
+    def fail(self, node: yaml.Node | None, message: str) -> NoReturn:
+        number = node.start_mark.line + 1 if node is not None else 1
+        raise ConfigError(f"{self.path}:{number}: {message}")
+
+    def keys(self, node: yaml.Node, allowed: frozenset[str], where: str) -> list[tuple[str, Any]]:
+        """The (key, value node) pairs of a mapping, refusing keys litestream would ignore."""
+        import yaml
+
+        if not isinstance(node, yaml.MappingNode):
+            self.fail(node, f"{where} must be a mapping of keys to values")
+        pairs = []
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            if key == "<<":  # a YAML merge key; its keys are checked where they are used
+                continue
+            if key not in allowed:
+                self.unknown(key_node, key, allowed, where)
+            pairs.append((key, value_node))
+        return pairs
+
+    def unknown(self, node: yaml.Node, key: str, allowed: Iterable[str], where: str) -> NoReturn:
+        close = difflib.get_close_matches(key, sorted(allowed), n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        self.fail(node, f"unknown key '{key}' in {where} (Litestream {self.line} ignores it){hint}")
+
+    def check(self, root: yaml.Node | None) -> int:
+        """Check the whole document; return the number of databases."""
+        import yaml
+
+        if root is None:
+            self.fail(None, "the config is empty; it needs a 'dbs:' list (see 'pylitestream init')")
+        top = _TOP_03 if self.line == "0.3" else _TOP_05
+        sections = _SECTIONS_03 if self.line == "0.3" else _SECTIONS_05
+        count = 0
+        for key, value in self.keys(root, top, "the config"):
+            if key in sections:
+                self.keys(value, sections[key], f"'{key}'")
+            elif key == "levels":
+                for level in self.sequence(value, "'levels'"):
+                    self.keys(level, frozenset({"interval"}), "a compaction level")
+            elif key == "dbs":
+                for db in self.sequence(value, "'dbs'"):
+                    self.database(db)
+                    count += 1
+        if isinstance(root, yaml.MappingNode) and count == 0:
+            self.fail(root, "the config lists no databases under 'dbs:'")
+        return count
+
+    def sequence(self, node: yaml.Node, where: str) -> list[yaml.Node]:
+        import yaml
+
+        if not isinstance(node, yaml.SequenceNode):
+            self.fail(node, f"{where} must be a list (each entry starting with '- ')")
+        return list(node.value)
+
+    def database(self, node: yaml.Node) -> None:
+        import yaml
+
+        allowed = _DB_03 if self.line == "0.3" else _DB_05
+        if self.line == "0.3" and isinstance(node, yaml.MappingNode):
+            for key_node, _value in node.value:
+                if key_node.value == "replica":
+                    self.fail(
+                        key_node,
+                        "'replica:' is ignored by Litestream 0.3, so this database would not be "
+                        "replicated; write it as a list under 'replicas:' (- type: ...)",
+                    )
+        pairs = dict(self.keys(node, allowed, "a database"))
+        for key in ("path", "dir"):
+            if key in pairs:
+                self.db_path(pairs[key], key)
+        replicas = self.sequence(pairs["replicas"], "'replicas'") if "replicas" in pairs else []
+        if self.line == "0.5":
+            if "replica" in pairs and replicas:
+                self.fail(
+                    pairs["replicas"],
+                    "a database has both 'replica:' and 'replicas:'; "
+                    "Litestream 0.5 takes one replica: keep only 'replica:'",
+                )
+            if len(replicas) > 1:
+                self.fail(
+                    pairs["replicas"],
+                    f"this database has {len(replicas)} replicas but Litestream 0.5 replicates "
+                    "each database to one: keep one here (then 'pylitestream config migrate' "
+                    "rewrites it as 'replica:'), or split the others into a second config run "
+                    "by its own 'pylitestream replicate'",
+                )
+            if "replica" in pairs:
+                replicas = [pairs["replica"]]
+        for replica in replicas:
+            self.replica(replica)
+
+    def db_path(self, node: yaml.Node, key: str) -> None:
+        import yaml
+
+        if not isinstance(node, yaml.ScalarNode) or not str(node.value):
+            self.fail(node, f"database '{key}' is empty")
+        raw = str(node.value)
+        path = Path(raw).expanduser()
+        if not path.is_absolute():
+            self.fail(
+                node,
+                f"database {key} '{raw}' is relative, so litestream resolves it against the "
+                f"current directory ({Path.cwd() / path}), not the config's directory "
+                f"({self.path.parent / path}); write the absolute path, "
+                f"e.g. {key}: {self.path.parent / path}",
+            )
+        directory = path if key == "dir" else path.parent
+        if not directory.is_dir():
+            self.fail(node, f"directory {directory} of database {key} '{raw}' does not exist")
+
+    def replica(self, node: yaml.Node) -> None:
+        allowed = _REPLICA_03 if self.line == "0.3" else _REPLICA_05
+        sections = _SECTIONS_03 if self.line == "0.3" else _SECTIONS_05
+        for key, value in self.keys(node, allowed, "a replica"):
+            if key == "age":
+                self.keys(value, sections["age"], "'age'")
+            if key == "url" and self.line == "0.3" and "?" in str(value.value or ""):
+                self.fail(
+                    value,
+                    "Litestream 0.3 ignores the '?...' part of a replica url (an endpoint there "
+                    "sends the data to AWS instead); write type, bucket, path and endpoint as keys",
+                )
+            if key == "endpoint" and self.line == "0.3":
+                endpoint = str(value.value or "")
+                if endpoint and "://" not in endpoint:
+                    shown = mask_urls(endpoint)
+                    self.fail(
+                        value,
+                        f"endpoint '{shown}' has no scheme, and Litestream 0.3 then uses "
+                        f"https://{shown}; write http://{shown} or https://{shown}",
+                    )
+
+
+def _code_part(line: str) -> str:
+    """The line without its YAML comment (a '#' at the start or after a space, outside quotes)."""
+    quote = ""
+    for index, char in enumerate(line):
+        if quote:
+            if char == quote:
+                quote = ""
+        elif char in "'\"":
+            quote = char
+        elif char == "#" and (index == 0 or line[index - 1] in " \t"):
+            return line[:index]
+    return line
+
+
+def _may_be_empty(code: str, name: str) -> bool:
+    keys = "|".join(_MAY_BE_EMPTY_KEYS)
+    pattern = rf"^\s*(?:-\s+)?(?:{keys})\s*:\s*([\"']?)\$(?:\{{{name}\}}|{name})\1\s*$"
+    return re.match(pattern, code) is not None
+
+
+def unset_variables(text: str, environ: dict[str, str]) -> list[tuple[int, str, bool]]:
+    """(line, name, is_set) for each variable the config uses that is unset or empty, in order."""
+    found: list[tuple[int, str, bool]] = []
+    seen: set[str] = set()
+    for number, line in enumerate(text.splitlines(), start=1):
+        code = _code_part(line)
+        for match in _ENV_REF.finditer(code):
+            name = match.group(1) or match.group(2)
+            if name in seen or name in _BUILTIN_VARS or environ.get(name):
+                continue
+            if _may_be_empty(code, name):
+                continue
+            seen.add(name)
+            found.append((number, name, name in environ))
+    return found
+
+
+def _syntax_error(path: Path, exc: Exception) -> ConfigError:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    if mark is None:
+        return ConfigError(f"{path}: YAML syntax error: {problem}")
+    return ConfigError(
+        f"{path}:{mark.line + 1}: YAML syntax error: {problem} (column {mark.column + 1})"
+    )
+
+
+def _compose(path: Path, text: str) -> yaml.Node | None:
+    import yaml
+
+    try:
+        # libyaml's loader when PyYAML has it: same nodes and marks, several times faster.
+        return yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError:
+        pass
+    try:
+        # The pure-Python loader says more about what it expected where.
+        return yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        raise _syntax_error(path, exc) from None
+
+
+def validate_config(
+    path: str | os.PathLike[str],
+    line: str,
+    environ: dict[str, str] | None = None,
+    *,
+    expand: bool = True,
+) -> dict[str, Any]:
+    """Check a config for Litestream `line` ("0.3"/"0.5") with the environment litestream will
+    get; raise ConfigError naming the file and line of the first problem. expand=False checks
+    it the way `litestream -no-expand-env` reads it. Return {"config", "line", "databases"}."""
+    from .settings import effective_env
+
+    config = Path(path).absolute()
+    env = effective_env() if environ is None else environ
+    try:
+        text = config.read_text()
+    except OSError as exc:
+        raise ConfigNotFound(f"cannot read config {config}: {exc.strerror or exc}") from None
+    raw = _compose(config, text)
+    if not expand:
+        return {"config": str(config), "line": line, "databases": _Checker(config, line).check(raw)}
+    missing = unset_variables(text, env)
+    if missing:
+        number, name, is_set = missing[0]
+        state = "is set but empty" if is_set else "is not set"
+        hint = (
+            f" or pylitestream.configure({_SETTING_HINTS[name]}=...)"
+            if name in _SETTING_HINTS
+            else ""
+        )
+        more = [m[1] for m in missing[1:]]
+        also = f" (also unset or empty: {', '.join(more)})" if more else ""
+        raise ConfigError(
+            f"{config}:{number}: ${name} {state}, and litestream would use an empty "
+            f"string in its place; set {name}{hint}{also}"
+        )
+    root = _compose(config, expand_env(text, env))
+    count = _Checker(config, line).check(root)
+    return {"config": str(config), "line": line, "databases": count}
+
+
+# --- config show ---------------------------------------------------------------------------------
+
+# Config keys whose values are secrets even though masking's env-name rules miss them.
+_SECRET_KEYS = {"jwt", "seed", "nkey", "creds", "sas-token", "token", "sse-customer-key"}
+
+
+def _mask_value(key: str, value: Any, secrets: Sequence[str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _mask_value(str(k), v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask_value(key, v, secrets) for v in value]
+    if not isinstance(value, str) or not value:
+        return value
+    name = key.upper().replace("-", "_")
+    if key in _SECRET_KEYS or (is_secret_name(name) and not name.endswith("_PATH")):
+        return MASK
+    masked = mask_env_value(name, value)
+    for secret in secrets:
+        if len(secret) >= 4 and secret in masked:
+            masked = masked.replace(secret, MASK)
+    return masked
+
+
+def masked_config(path: str | os.PathLike[str], environ: dict[str, str] | None = None) -> Any:
+    """The config after expansion, as litestream would read it, with secret values masked."""
+    from .masking import known_secrets
+    from .settings import effective_env
+
+    env = effective_env() if environ is None else environ
+    text = Path(path).read_text()
+    import yaml
+
+    try:
+        data = yaml.safe_load(expand_env(text, env))
+    except yaml.YAMLError as exc:
+        raise _syntax_error(Path(path), exc) from None
+    return _mask_value("", data, known_secrets(env))
+
+
+# --- config migrate ------------------------------------------------------------------------------
+
+# 0.3 replica keys with no per-replica counterpart in 0.5 (it snapshots and retains globally, under
+# the top-level `snapshot:` key), and 0.3 database keys 0.5 dropped.
+_DROPPED_IN_05 = {
+    "retention": "snapshot.retention (top level)",
+    "retention-check-interval": "none; 0.5 enforces snapshot.retention itself",
+    "snapshot-interval": "snapshot.interval (top level)",
+    "max-checkpoint-page-count": "truncate-page-n is the nearest",
+}
+
+
+def migrate_data(path: Path, text: str) -> tuple[Any, list[str], bool]:
+    """The 0.5 layout of a 0.3 config (env references kept as written), the notes on keys it
+    dropped, and whether anything changed. Refuse (ConfigError) when a database has several
+    replicas, since 0.5 replicates each database to one."""
+    import yaml
+
+    root = _compose(path, text)
+    data = yaml.safe_load(text)
+    if root is None or not isinstance(data, dict) or not isinstance(root, yaml.MappingNode):
+        raise ConfigError(f"{path}:1: the config is empty or not a mapping; nothing to migrate")
+    db_nodes: list[yaml.Node] = []
+    for key_node, value_node in root.value:
+        if key_node.value == "dbs" and isinstance(value_node, yaml.SequenceNode):
+            db_nodes = list(value_node.value)
+    notes: list[str] = []
+    changed = False
+    for index, db in enumerate(data.get("dbs") or []):
+        if not isinstance(db, dict):
+            continue
+        line = db_nodes[index].start_mark.line + 1 if index < len(db_nodes) else 1
+        name = db.get("path") or db.get("dir") or f"database #{index + 1}"
+        for key in [k for k in db if k in _DROPPED_IN_05]:
+            notes.append(f"{path}:{line}: dropped '{key}' from {name} (0.5: {_DROPPED_IN_05[key]})")
+            del db[key]
+            changed = True
+        replicas = db.get("replicas")
+        if replicas is None:
+            continue
+        if "replica" in db:
+            raise ConfigError(f"{path}:{line}: {name} has both 'replica:' and 'replicas:'")
+        if not isinstance(replicas, list) or len(replicas) != 1:
+            count = len(replicas) if isinstance(replicas, list) else 0
+            raise ConfigError(
+                f"{path}:{line}: cannot migrate: {name} has {count} replicas and Litestream 0.5 "
+                "replicates each database to exactly one; keep one, and replicate to the others "
+                "from a second config with its own 'pylitestream replicate'; nothing was changed"
+            )
+        replica = dict(replicas[0]) if isinstance(replicas[0], dict) else replicas[0]
+        if isinstance(replica, dict) and replica.get("age"):
+            raise ConfigError(
+                f"{path}:{line}: cannot migrate: {name} uses age encryption, which Litestream "
+                "0.5 does not support (it refuses to start); stay on 0.3 for this database; "
+                "nothing was changed"
+            )
+        if isinstance(replica, dict):
+            replica.pop("name", None)  # deprecated in 0.5: a database has one replica
+            for key in [k for k in replica if k in _DROPPED_IN_05]:
+                notes.append(
+                    f"{path}:{line}: dropped replica '{key}' from {name} "
+                    f"(0.5: {_DROPPED_IN_05[key]})"
+                )
+                del replica[key]
+        db["replica"] = replica
+        del db["replicas"]
+        changed = True
+    return data, notes, changed
+
+
+# --- init ----------------------------------------------------------------------------------------
+
+S3_PLACEHOLDERS = {
+    "bucket": "LITESTREAM_REPLICA_BUCKET",
+    "region": "LITESTREAM_REPLICA_REGION",
+    "endpoint": "LITESTREAM_REPLICA_ENDPOINT",
+    "access-key-id": "LITESTREAM_ACCESS_KEY_ID",
+    "secret-access-key": "LITESTREAM_SECRET_ACCESS_KEY",
+}
+REPLICA_SCHEMES = {"0.3": ("s3", "gs", "abs", "sftp", "file"),
+                   "0.5": ("s3", "gs", "abs", "sftp", "file", "webdav", "nats", "oss")}  # fmt: skip
+_PLAIN = re.compile(r"^[A-Za-z0-9_/.${}~+@:-]+$")
+
+
+def _scalar(value: str) -> str:
+    """A YAML scalar: plain when that is safe, else JSON-quoted (JSON strings are valid YAML)."""
+    if _PLAIN.match(value) and not value.startswith(("-", ":", "@", "~")) and ": " not in value:
+        return value
+    return json.dumps(value)
+
+
+def replica_names(databases: Sequence[Path]) -> list[str]:
+    """A distinct replica path per database: its file name, or, where names clash, its path
+    relative to the directory the databases share."""
+    names = [db.name for db in databases]
+    if len(set(names)) == len(names):
+        return names
+    common = Path(os.path.commonpath([str(db.parent) for db in databases]))
+    return [str(db.relative_to(common)) for db in databases]
+
+
+def replica_block(replica: str | None, name: str, line: str) -> list[tuple[str, str]]:
+    """The (key, YAML scalar) pairs of one database's replica."""
+    if replica is None:
+        pairs = [("type", "s3"), ("bucket", "${LITESTREAM_REPLICA_BUCKET}"), ("path", name)]
+        pairs += [(k, f"${{{v}}}") for k, v in S3_PLACEHOLDERS.items() if k != "bucket"]
+        return [(k, _scalar(v)) for k, v in pairs]
+    scheme, sep, rest = replica.partition("://")
+    if not sep or scheme == "file":
+        base = Path(rest if sep else replica).expanduser().absolute()
+        return [("type", "file"), ("path", _scalar(str(base / name)))]
+    if scheme not in REPLICA_SCHEMES[line]:
+        known = ", ".join(f"{s}://" for s in REPLICA_SCHEMES[line])
+        raise UsageError(
+            f"--replica {mask_urls(replica)}: Litestream {line} has no '{scheme}' replica; "
+            f"use one of {known}, or a directory path"
+        )
+    location, qmark, query = rest.partition("?")
+    if query and line == "0.3":
+        raise UsageError(
+            f"--replica {mask_urls(replica)}: Litestream 0.3 ignores '?{query}' in replica URLs; "
+            "for an S3-compatible endpoint leave out --replica and set "
+            "LITESTREAM_REPLICA_ENDPOINT (the default S3 layout uses it)"
+        )
+    url = f"{scheme}://{location.rstrip('/')}/{name}{qmark}{query}"
+    return [("url", _scalar(url))]
+
+
+def render_config(databases: Sequence[Path], replica: str | None, line: str, source: str) -> str:
+    """The text of a new litestream.yml in the layout of `line`."""
+    names = replica_names(databases)
+    out = [
+        f"# Written by 'pylitestream init' for Litestream {line} ({source}).",
+        "# Check it with 'pylitestream config check'; see the effective values with "
+        "'pylitestream config show'.",
+    ]
+    if replica is None:
+        out += [
+            "# Settings come from these variables (or pylitestream.configure()); an empty",
+            "# region/endpoint means AWS itself. Set the endpoint for R2, MinIO and other S3 APIs.",
+        ]
+    out.append("dbs:")
+    for db, name in zip(databases, names):
+        out.append(f"  - path: {_scalar(str(db))}")
+        block = replica_block(replica, name, line)
+        if line == "0.3":
+            out.append("    replicas:")
+            out += [f"      {'- ' if i == 0 else '  '}{k}: {v}" for i, (k, v) in enumerate(block)]
+        else:
+            out.append("    replica:")
+            out += [f"      {k}: {v}" for k, v in block]
+    return "\n".join(out) + "\n"
+
+
+def sqlite_url_path(url: str) -> Path | None:
+    """The file of an sqlite:/// URL (sqlite:///rel.db, sqlite:////abs.db), None if not sqlite."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or not scheme.startswith("sqlite"):
+        return None
+    if not rest.startswith("/") or rest in ("/", "/:memory:"):
+        raise UsageError(
+            f"DATABASE_URL {mask_urls(url)} names no database file "
+            "(expected sqlite:///relative/path.db or sqlite:////absolute/path.db)"
+        )
+    return Path(rest[1:].split("?")[0])
+
+
+def django_databases(settings_module: str) -> list[Path]:
+    """The SQLite files in a Django settings module's DATABASES. The module is imported as plain
+    Python (Django itself is not needed, nor set up)."""
+    import importlib
+    import sys
+
+    sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(settings_module)
+    except Exception as exc:
+        raise UsageError(
+            f"cannot import settings module {settings_module!r}: {type(exc).__name__}: {exc} "
+            "(run from your project directory, or put it on PYTHONPATH)"
+        ) from None
+    finally:
+        sys.path.remove(os.getcwd())
+    entries = getattr(module, "DATABASES", None)
+    if not isinstance(entries, dict):
+        raise UsageError(f"settings module {settings_module!r} defines no DATABASES dict")
+    found = []
+    for entry in entries.values():
+        if isinstance(entry, dict) and "sqlite" in str(entry.get("ENGINE", "")):
+            name = str(entry.get("NAME") or "")
+            if name and name != ":memory:" and not name.startswith("file:"):
+                found.append(Path(name))
+    if not found:
+        raise UsageError(f"{settings_module}.DATABASES has no SQLite database")
+    return found
+
+
+# --- the API: init, check, show, migrate ---------------------------------------------------------
+
+
+def _binary_line(line: str | None) -> str:
+    if line is not None:
+        if line not in REPLICA_SCHEMES:
+            raise UsageError(f"--line must be 0.3 or 0.5, not {line!r}")
+        return line
+    from .binary import find_binary
+
+    return find_binary().line
+
+
+def init_config(
+    databases: Sequence[str | os.PathLike[str]] = (),
+    *,
+    replica: str | None = None,
+    django: str | None = None,
+    output: str | os.PathLike[str] = "litestream.yml",
+    force: bool = False,
+    line: str | None = None,
+) -> dict[str, Any]:
+    """Write a litestream.yml for `databases` (else DATABASE_URL when it is sqlite:///), plus the
+    SQLite databases of the Django settings module `django`. The replica defaults to S3 through
+    LITESTREAM_* placeholders; `replica` takes a URL or a directory. Never overwrites unless
+    force=True. Return {"config", "line", "databases", "replica", "variables"}."""
+    target = Path(output).expanduser().absolute()
+    if target.exists() and not force:
+        raise UsageError(f"{target} already exists; nothing was changed (pass --force to replace)")
+    found = [Path(db).expanduser() for db in databases]
+    source = "--database" if found else ""
+    if django:
+        found += django_databases(django)
+        source = f"{source} and --django {django}" if source else f"--django {django}"
+    if not found:
+        url = os.environ.get("DATABASE_URL", "")
+        from_url = sqlite_url_path(url) if url else None
+        if url and from_url is None:
+            raise UsageError(
+                f"DATABASE_URL ({url.partition(':')[0]}://...) is not an sqlite:/// URL; "
+                "pass the database with --database PATH"
+            )
+        if from_url is not None:
+            found, source = [from_url], "DATABASE_URL"
+    if not found:
+        raise UsageError(
+            "no database to replicate: pass --database PATH (repeatable), "
+            "set DATABASE_URL=sqlite:///PATH, or use --django SETTINGS_MODULE"
+        )
+    absolute = list(dict.fromkeys(db.absolute() for db in found))
+    chosen = _binary_line(line)
+    text = render_config(absolute, replica, chosen, source)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text)
+    variables = sorted({a or b for a, b in _ENV_REF.findall(text)})
+    return {
+        "config": str(target),
+        "line": chosen,
+        "databases": [str(db) for db in absolute],
+        "replica": "s3" if replica is None else mask_urls(replica),
+        "variables": variables,
+        "next_steps": next_steps(target, variables),
+    }
+
+
+def next_steps(config: Path, variables: Sequence[str]) -> list[str]:
+    steps = []
+    if variables:
+        names = " ".join(f"{name}=..." for name in variables if "REGION" not in name
+                         and "ENDPOINT" not in name)  # fmt: skip
+        steps.append(
+            f"set {names} in the environment, or call pylitestream.configure(...) in your "
+            "settings; LITESTREAM_REPLICA_ENDPOINT and LITESTREAM_REPLICA_REGION are for R2, "
+            "MinIO and other S3-compatible stores"
+        )
+    steps.append(f"pylitestream config check --config {config}")
+    steps.append(f"pylitestream replicate --config {config}")
+    return steps
+
+
+def dump_yaml(data: Any) -> str:
+    import yaml
+
+    return str(yaml.safe_dump(data, sort_keys=False, default_flow_style=False))
+
+
+def check_config(
+    config: str | os.PathLike[str] | None = None, *, line: str | None = None
+) -> dict[str, Any]:
+    """Validate the config for the binary in use (or `line`): {"config", "line", "databases"}.
+    Raise ConfigError naming file and line of the first problem."""
+    from .binary import find_binary
+    from .runner import litestream_env
+
+    path = find_config(config)
+    if line is None:
+        binary = find_binary()
+        return validate_config(path, binary.line, litestream_env(binary))
+    return validate_config(path, _binary_line(line))
+
+
+def show_config(config: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """The effective config after env expansion, secrets masked: {"config", "settings"}."""
+    path = find_config(config)
+    return {"config": str(path), "settings": masked_config(path)}
+
+
+def migrate_config(
+    config: str | os.PathLike[str] | None = None,
+    *,
+    output: str | os.PathLike[str] | None = None,
+    force: bool = False,
+) -> dict[str, Any]:
+    """Rewrite a 0.3 config (`replicas:` lists) in the 0.5 layout (one `replica:`). In place,
+    keeping the original as <config>.bak, unless `output` is given. Return {"config", "output",
+    "backup", "changed", "notes"}."""
+    path = find_config(config)
+    text = path.read_text()
+    data, notes, changed = migrate_data(path, text)
+    result: dict[str, Any] = {
+        "config": str(path),
+        "output": None,
+        "backup": None,
+        "changed": changed,
+        "notes": notes,
+    }
+    if not changed:
+        return result
+    target = path if output is None else Path(output).expanduser().absolute()
+    backup = Path(f"{path}.bak") if output is None else None
+    for existing in (backup, None if output is None else target):
+        if existing is not None and existing.exists() and not force:
+            raise UsageError(f"{existing} already exists; nothing was changed (pass --force)")
+    header = "# Migrated to the Litestream 0.5 layout by 'pylitestream config migrate'\n"
+    body = dump_yaml(data)
+    if backup is not None:
+        backup.write_text(text)
+    target.write_text(header + body)
+    result.update(output=str(target), backup=None if backup is None else str(backup))
+    return result

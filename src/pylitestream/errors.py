@@ -31,6 +31,11 @@ class ConfigNotFound(UsageError):
     """No litestream config in any of the places searched."""
 
 
+class ConfigError(UsageError):
+    """The config would make litestream do something other than intended; the message starts
+    with `FILE:LINE:`."""
+
+
 class DatabaseRequired(UsageError):
     """The command needs --database."""
 
@@ -60,3 +65,18 @@ class CommandFailed(PylitestreamError):
 
 class CommandTimeout(CommandFailed):
     """litestream did not finish in time (0.5 retries a dead endpoint for about two minutes)."""
+
+
+class AlreadyRunning(PylitestreamError):
+    """A litestream replicate for this config is already running (see `pylitestream ps`)."""
+
+
+class VerificationFailure(PylitestreamError):
+    """A backup failed verification. `reason` is one of "unreachable", "no_backup", "stale",
+    "corrupt", "not_in_config", "no_database", "database_error", "restore_failed"; `record` is
+    the verify record (ok=False) with everything learned before it failed."""
+
+    def __init__(self, message: str, *, reason: str, record: dict[str, object] | None = None):
+        super().__init__(message)
+        self.reason = reason
+        self.record = record or {}

@@ -42,5 +42,9 @@ def known_secrets(environ: dict[str, str] | None = None) -> list[str]:
     """Values of secret-named variables in the environment: to be redacted wherever they appear."""
     import os
 
+    from .settings import configured_secrets
+
     source = os.environ if environ is None else environ
-    return [value for name, value in source.items() if value and is_secret_name(name)]
+    found = [value for name, value in source.items() if value and is_secret_name(name)]
+    # Credentials given to pylitestream.configure() never pass through os.environ.
+    return found + configured_secrets()

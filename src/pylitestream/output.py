@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from .masking import known_secrets, redact
@@ -27,6 +28,42 @@ def error(message: str) -> None:
 
 def info(message: str) -> None:
     sys.stdout.write(redact(message, known_secrets()) + "\n")
+
+
+def warning(message: str) -> None:
+    """One line on stderr for something that went wrong beside the point (e.g. a failed ping)."""
+    line = " ".join(redact(str(message), known_secrets()).split())
+    sys.stderr.write(f"pylitestream: warning: {line}\n")
+
+
+def log(message: str) -> None:
+    """A supervisor event (litestream started, restarted, stopped) as one line on stderr."""
+    line = " ".join(redact(str(message), known_secrets()).split())
+    sys.stderr.write(f"pylitestream: {line}\n")
+    sys.stderr.flush()
+
+
+def passthrough(line: str, *, stderr: bool) -> None:
+    """A line of litestream's own log, forwarded to the same stream it wrote it to."""
+    stream = sys.stderr if stderr else sys.stdout
+    stream.write(redact(line, known_secrets()) + "\n")
+    stream.flush()
+
+
+@contextmanager
+def status(message: str, *, quiet: bool = False) -> Iterator[None]:
+    """A Rich spinner on stderr while the block runs, for a person at a terminal; otherwise one
+    plain line on stdout first (none when quiet, e.g. under --json)."""
+    if sys.stderr.isatty():
+        from rich.console import Console
+
+        with Console(stderr=True).status(redact(message, known_secrets())):
+            yield
+        return
+    if not quiet:
+        info(message)
+        sys.stdout.flush()
+    yield
 
 
 def _cell(value: Any) -> str:

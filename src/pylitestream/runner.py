@@ -39,8 +39,65 @@ class Completed:
 
 
 def litestream_env(binary: Binary) -> dict[str, str]:
-    """The environment litestream runs with."""
-    return dict(os.environ)
+    """The environment litestream runs with: os.environ, plus configure() and pyproject.toml
+    settings as LITESTREAM_* variables where the environment has none; for 0.5, AWS_CA_BUNDLE
+    moved out of the way (see move_ca_bundle)."""
+    from .settings import effective_env
+
+    env = effective_env()
+    if binary.line == "0.5":
+        note = move_ca_bundle(env)
+        if note:
+            _note_once(note)
+    return env
+
+
+# Where Linux distributions and macOS keep the system CA bundle; Go reads these on its own.
+SYSTEM_CA_FILES = (
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/ca-bundle.pem",
+    "/etc/pki/tls/cacert.pem",
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+    "/etc/ssl/cert.pem",
+)
+
+
+def _same_file(path: str, others: tuple[str, ...] | list[str]) -> bool:
+    real = os.path.realpath(path)
+    return any(os.path.realpath(other) == real for other in others if other)
+
+
+def move_ca_bundle(env: dict[str, str]) -> str | None:
+    """Litestream 0.5's S3 client fails on every call when AWS_CA_BUNDLE is set ("unable to add
+    custom RootCAs HTTPClient"), so it never sees the variable. A custom bundle is handed to Go
+    the way Go reads one, SSL_CERT_FILE, unless that is already set to something else; then
+    the returned note says the bundle is not trusted."""
+    bundle = env.pop("AWS_CA_BUNDLE", "")
+    if not bundle or _same_file(bundle, SYSTEM_CA_FILES):
+        return None
+    current = env.get("SSL_CERT_FILE", "")
+    if not current:
+        env["SSL_CERT_FILE"] = bundle
+        return None
+    if _same_file(bundle, [current]):
+        return None
+    return (
+        f"Litestream 0.5 cannot use AWS_CA_BUNDLE={bundle}, and SSL_CERT_FILE={current} is "
+        "already set, so the bundle is not trusted; to trust it, set SSL_CERT_FILE to it "
+        "(or to a file holding both)"
+    )
+
+
+_noted: set[str] = set()
+
+
+def _note_once(message: str) -> None:
+    if message not in _noted:
+        _noted.add(message)
+        from . import output
+
+        output.warning(message)
 
 
 # 0.3 slog text: time=... level=ERROR msg="cannot list generations" db=... error="..."

@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""What checking the config costs before each litestream command.
+
+    .venv/bin/python bench/bench_config_validation.py [--runs 200] [--dbs 10]
+
+Times config.validate_config (YAML syntax, variables, keys, paths) on an `init`-style config
+against a plain yaml.safe_load of the same file, interleaved in the same process. Prints JSON:
+medians in ms and the ratio. Both Litestream lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from pylitestream.config import render_config, validate_config
+
+ENV = {
+    "LITESTREAM_REPLICA_BUCKET": "bench-bucket",
+    "LITESTREAM_ACCESS_KEY_ID": "AKIABENCHKEY0000000",
+    "LITESTREAM_SECRET_ACCESS_KEY": "bench-secret",
+    "LITESTREAM_REPLICA_REGION": "us-east-1",
+    "LITESTREAM_REPLICA_ENDPOINT": "http://127.0.0.1:9000",
+}
+
+
+def ms(start: float) -> float:
+    return (time.perf_counter() - start) * 1000
+
+
+def bench(line: str, runs: int, dbs: int, workdir: Path) -> dict[str, object]:
+    databases = [workdir / f"db{i}.sqlite3" for i in range(dbs)]
+    config = workdir / f"litestream-{line}.yml"
+    config.write_text(render_config(databases, None, line, "bench"))
+    validate_config(config, line, ENV)  # warm imports
+    baseline, checked = [], []
+    for _ in range(runs):
+        start = time.perf_counter()
+        yaml.safe_load(config.read_text())
+        baseline.append(ms(start))
+        start = time.perf_counter()
+        validate_config(config, line, ENV)
+        checked.append(ms(start))
+    base, full = statistics.median(baseline), statistics.median(checked)
+    return {
+        "line": line,
+        "databases": dbs,
+        "runs": runs,
+        "safe_load_median_ms": round(base, 3),
+        "validate_median_ms": round(full, 3),
+        "ratio": round(full / base, 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--dbs", type=int, default=10)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        results = [bench(line, args.runs, args.dbs, Path(tmp)) for line in ("0.3", "0.5")]
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,702 @@
+"""Running `litestream replicate` beside an app: the state file, the Replicator, `run` and `ps`.
+
+Every way of starting replicate (`replicate`, `run`, Gunicorn, `Replicator`) records what it
+started in a state file keyed by the config path, so a second daemon for the same config is
+refused (0.5 has no lock of its own) and `ps` can tell what is running.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from types import FrameType
+from typing import IO, Any, Literal
+
+from .binary import Binary, find_binary
+from .config import find_config, load_config
+from .errors import AlreadyRunning, CommandFailed, CommandTimeout, UsageError
+from .runner import default_timeout, error_line, litestream_env
+
+PathLike = str | os.PathLike[str]
+Record = dict[str, Any]
+OnExit = Literal["stop", "restart"]
+ON_EXIT_CHOICES = ("stop", "restart")
+STOP_TIMEOUT = 30.0
+"""Seconds litestream gets for its final sync after SIGTERM before it is killed."""
+MAX_BACKOFF = 30.0
+FIRST_LOOK = 2.0
+"""Seconds. litestream looks at each database once a second and its final sync on SIGTERM
+covers only the databases it has looked at: a stop sooner than this after start would lose
+the writes of a short-lived app."""
+STATE_KEYS = (
+    "config",
+    "pid",
+    "status",
+    "started_by",
+    "started_at",
+    "litestream",
+    "supervisor_pid",
+    "state_file",
+)
+
+
+# --- processes ----------------------------------------------------------------------------------
+
+
+def _child_setup() -> Callable[[], None]:
+    """A preexec_fn that unblocks the signals our watcher threads block (a child inherits the
+    mask of the thread that forks it) and, on Linux, makes the child get SIGTERM when that
+    thread dies, even by SIGKILL (PR_SET_PDEATHSIG). SIGTERM, not SIGKILL, so litestream still
+    does its final sync. prctl is looked up here: loading a library after fork can deadlock."""
+    prctl: Callable[[int, int], int] | None = None
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            prctl = ctypes.CDLL(None, use_errno=True).prctl
+    parent = os.getpid()
+    pr_set_pdeathsig, sigterm = 1, int(signal.SIGTERM)
+
+    def setup() -> None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, [])
+        if prctl is not None:
+            prctl(pr_set_pdeathsig, sigterm)
+            if os.getppid() != parent:  # the parent died before prctl took effect
+                os.kill(os.getpid(), sigterm)
+
+    return setup
+
+
+def _cmdline(pid: int) -> list[str] | None:
+    """The argv of a live process, or None if it is gone or a zombie."""
+    if sys.platform.startswith("linux"):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            if stat.rsplit(")", 1)[1].split()[0] == "Z":
+                return None
+            raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (OSError, IndexError):
+            return None
+        return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
+    try:
+        result = subprocess.run(
+            ["ps", "-p", str(pid), "-o", "stat=", "-o", "command="],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    fields = result.stdout.split()
+    if result.returncode != 0 or not fields or fields[0].startswith("Z"):
+        return None
+    return fields[1:]
+
+
+def is_litestream(pid: int | None, config: PathLike | None = None) -> bool:
+    """Whether `pid` is alive and is `litestream replicate` (for `config`, when given)."""
+    if not pid or pid <= 0:
+        return False
+    argv = _cmdline(pid)
+    if not argv or Path(argv[0]).name != "litestream" or "replicate" not in argv:
+        return False
+    # Joined: `ps` on macOS splits a config path that has spaces in it.
+    return config is None or str(config) in " ".join(argv)
+
+
+def pid_alive(pid: int | None) -> bool:
+    return bool(pid) and _cmdline(int(pid or 0)) is not None
+
+
+def exit_status(returncode: int) -> int:
+    """A Popen returncode as a shell exit status: killed by signal N -> 128 + N."""
+    return 128 - returncode if returncode < 0 else returncode
+
+
+# --- state file ---------------------------------------------------------------------------------
+
+
+def state_dir() -> Path:
+    from platformdirs import user_state_dir
+
+    return Path(user_state_dir("pylitestream")) / "replicate"
+
+
+def state_path(config: PathLike) -> Path:
+    key = hashlib.sha256(str(Path(config).resolve()).encode()).hexdigest()[:16]
+    return state_dir() / f"{key}.json"
+
+
+def read_state(path: Path) -> Record | None:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def write_state(
+    config: Path, pid: int, binary: Binary, started_by: str, supervisor_pid: int | None
+) -> Path:
+    path = state_path(config)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    record = {
+        "config": str(config),
+        "pid": pid,
+        "started_by": started_by,
+        "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "litestream": binary.version,
+        "supervisor_pid": supervisor_pid,
+    }
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(record, indent=2) + "\n")
+    tmp.replace(path)
+    return path
+
+
+def remove_state(config: Path, pid: int) -> None:
+    """Remove the state file if it still records `pid` (a newer starter may own it by now)."""
+    path = state_path(config)
+    record = read_state(path)
+    if record is not None and record.get("pid") == pid:
+        path.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def state_lock(config: Path) -> Iterator[None]:
+    """Serialise check-then-start for one config across processes."""
+    import fcntl
+
+    path = state_path(config).with_suffix(".lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def check_not_running(config: Path) -> None:
+    """Raise AlreadyRunning if the state file names a live litestream for `config`. A stale file
+    (dead pid, or a pid reused by something else) is left for the caller to replace."""
+    path = state_path(config)
+    record = read_state(path)
+    if record is None:
+        return
+    pid = record.get("pid")
+    if not isinstance(pid, int) or not is_litestream(pid, record.get("config")):
+        from . import output
+
+        if path.exists():
+            output.log(f"replacing stale state file {path} (pid {pid} is not running)")
+        return
+    supervisor = record.get("supervisor_pid")
+    if isinstance(supervisor, int) and not pid_alive(supervisor):
+        # An orphan of a supervisor that was killed where PR_SET_PDEATHSIG does not exist
+        # (macOS): stop it so it can sync and let this start take over.
+        _stop_orphan(pid, supervisor)
+        return
+    raise AlreadyRunning(
+        f"litestream is already replicating {config} (pid {pid}, started by "
+        f"{record.get('started_by')} at {record.get('started_at')}); stop it first "
+        "(see 'pylitestream ps')"
+    )
+
+
+def _stop_orphan(pid: int, supervisor: int) -> None:
+    from . import output
+
+    output.log(f"stopping litestream pid {pid}: its supervisor (pid {supervisor}) is gone")
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT
+    while is_litestream(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if is_litestream(pid):
+        os.kill(pid, signal.SIGKILL)
+
+
+def claim_for_exec(config: Path, binary: Binary) -> None:
+    """For `replicate`, which execs litestream: the pid stays the same across exec, so record
+    this process as the daemon before becoming it."""
+    with state_lock(config):
+        check_not_running(config)
+        write_state(config, os.getpid(), binary, "replicate", None)
+
+
+# --- configured databases -----------------------------------------------------------------------
+
+
+def configured_databases(config: Path) -> list[Path]:
+    """Absolute paths of the config's databases (relative paths resolve against the CWD, as
+    litestream does)."""
+    try:
+        data = load_config(config)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot read {config}: {exc}") from None
+    entries = data.get("dbs") or []
+    if not isinstance(entries, list):
+        raise UsageError(f"{config}: 'dbs' must be a list")
+    paths = []
+    for entry in entries:
+        if isinstance(entry, dict) and entry.get("path"):
+            paths.append(Path(str(entry["path"])).expanduser().absolute())
+    return paths
+
+
+def _choose(configured: list[Path], named: Sequence[PathLike] | None) -> list[Path]:
+    if not named:
+        return configured
+    chosen = []
+    for name in named:
+        path = Path(name).expanduser().absolute()
+        if path not in configured:
+            raise UsageError(f"database {path} is not in the config (see 'pylitestream databases')")
+        chosen.append(path)
+    return chosen
+
+
+def restore_missing(config: Path, databases: Sequence[Path]) -> list[str]:
+    """Restore each missing database that has a replica, into a temporary file beside it that is
+    then renamed into place: a crash never leaves a half-restored database. Returns the paths
+    restored."""
+    from . import api, output
+
+    restored = []
+    for db in databases:
+        if db.exists() and db.stat().st_size > 0:
+            continue
+        db.parent.mkdir(parents=True, exist_ok=True)
+        tmp = db.with_name(f".{db.name}.pylitestream-restore")
+        for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+            leftover.unlink(missing_ok=True)  # ours, from an interrupted restore
+        try:
+            got = api.restore(db, tmp, config=config, if_replica_exists=True)
+            if got is not None:
+                os.replace(tmp, db)
+                restored.append(str(db))
+                output.log(f"restored {db} from its replica")
+            else:
+                output.log(f"{db} is missing and its replica has no backup: starting empty")
+        finally:
+            tmp.unlink(missing_ok=True)
+    return restored
+
+
+# --- litestream's log ---------------------------------------------------------------------------
+
+_OPENED_TEXT = re.compile(r'msg="initialized db".*?\bpath=("(?:[^"\\]|\\.)*"|\S+)')
+_OPENED_JSON = re.compile(r'"msg":\s*"initialized db"')
+_JSON_PATH = re.compile(r'"path":\s*"((?:[^"\\]|\\.)*)"')
+_QUIET_LEVELS = ("warn", "warning", "error")
+
+
+def opened_path(line: str) -> str | None:
+    """The database path of an 'initialized db' log line (text or JSON logging), else None."""
+    match = _OPENED_TEXT.search(line)
+    if match:
+        return match.group(1).strip('"')
+    if _OPENED_JSON.search(line):
+        found = _JSON_PATH.search(line)
+        return found.group(1) if found else ""
+    return None
+
+
+def _logs_opening(config: Path) -> bool:
+    """Whether litestream will log 'initialized db' (not at log level warn or error)."""
+    logging = load_config(config).get("logging")
+    level = str(logging.get("level", "")) if isinstance(logging, dict) else ""
+    level = os.environ.get("LOG_LEVEL", "") or level
+    return level.lower() not in _QUIET_LEVELS
+
+
+# --- the Replicator -----------------------------------------------------------------------------
+
+
+class Replicator:
+    """`litestream replicate` as a child of this process, watched:
+
+        with Replicator(config="litestream.yml"):
+            serve()
+
+    start() restores missing databases (restore=True), starts litestream, waits until it has
+    opened every database and writes the state file; stop() sends SIGTERM and waits for the
+    final sync. If litestream dies on its own, on_litestream_exit="restart" restarts it with
+    backoff, and "stop" (the default) calls on_stop(exit_code), which by default sends SIGTERM
+    to this process so the server in it shuts down.
+    """
+
+    def __init__(
+        self,
+        config: PathLike | None = None,
+        *,
+        databases: Sequence[PathLike] | None = None,
+        restore: bool = True,
+        on_litestream_exit: OnExit = "stop",
+        on_stop: Callable[[int], None] | None = None,
+        ready_timeout: float | None = None,
+        started_by: str = "Replicator",
+    ) -> None:
+        if on_litestream_exit not in ON_EXIT_CHOICES:
+            raise UsageError(
+                f"on_litestream_exit must be 'stop' or 'restart', not {on_litestream_exit!r}"
+            )
+        self._config_arg = config
+        self._databases = databases
+        self._restore = restore
+        self.on_litestream_exit = on_litestream_exit
+        self._on_stop = on_stop or _terminate_self
+        self._ready_timeout = ready_timeout
+        self.started_by = started_by
+        self.config: Path | None = None
+        self.binary: Binary | None = None
+        self.restored: list[str] = []
+        self.restarts = 0
+        self.died_with: int | None = None
+        """litestream's exit status when it died on its own and the app was stopped."""
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._ready = threading.Event()
+        self._failure: Exception | None = None
+        self._expected = 0
+        self._opened: set[str] = set()
+        self._tail: deque[str] = deque(maxlen=50)
+        self._configured: list[Path] = []
+        self._readers: list[threading.Thread] = []
+        self._owner = os.getpid()
+        self._spawned_at = 0.0
+        self._absent_at_spawn: list[Path] = []
+
+    @property
+    def pid(self) -> int | None:
+        """The pid of the litestream running now."""
+        proc = self._proc
+        return proc.pid if proc is not None and proc.poll() is None else None
+
+    @property
+    def running(self) -> bool:
+        return self.pid is not None
+
+    def __enter__(self) -> Replicator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> Replicator:
+        if self._thread is not None:
+            raise UsageError("this Replicator was already started")
+        self._owner = os.getpid()
+        self.config = config = find_config(self._config_arg)
+        self.binary = find_binary()
+        configured = configured_databases(config)
+        self._configured = configured
+        chosen = _choose(configured, self._databases)
+        self._expected = len(configured) if _logs_opening(config) else 0
+        timeout = default_timeout() if self._ready_timeout is None else self._ready_timeout
+        with state_lock(config):
+            check_not_running(config)
+            if self._restore:
+                self.restored = restore_missing(config, chosen)
+            self._thread = threading.Thread(
+                target=self._watch, name="pylitestream-litestream", daemon=True
+            )
+            self._thread.start()
+            ready = self._ready.wait(timeout)
+        if self._failure is not None:
+            self._thread.join()
+            raise self._failure
+        if not ready:
+            self.stop()
+            raise CommandTimeout(
+                f"litestream did not open every database within {timeout:g} s "
+                f"(raise the limit with PYLITESTREAM_TIMEOUT)"
+            )
+        atexit.register(self.stop)
+        return self
+
+    def stop(self, timeout: float = STOP_TIMEOUT) -> int | None:
+        """SIGTERM litestream and wait for its final sync; SIGKILL after `timeout` s. Returns
+        litestream's exit status (None if it was not running)."""
+        if os.getpid() != self._owner:
+            return None  # a forked worker (Gunicorn) inherits this object and our atexit hook
+        atexit.unregister(self.stop)
+        if self._proc is not None and self._proc.poll() is None and not self._stopping.is_set():
+            self._wait_first_look()
+        self._stopping.set()
+        with self._lock:
+            proc = self._proc
+            if proc is not None and proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+            if self._thread.is_alive() and proc is not None:
+                from . import output
+
+                output.log(f"litestream (pid {proc.pid}) did not stop within {timeout:g} s")
+                proc.kill()
+                self._thread.join()
+        if proc is None:
+            return None
+        if self.config is not None:
+            remove_state(self.config, proc.pid)
+        return exit_status(proc.wait())
+
+    def _wait_first_look(self) -> None:
+        """Give litestream its first look at every database before SIGTERM, so the final sync
+        covers them: FIRST_LOOK s after start, and for a database the app created, until
+        litestream has made its .NAME-litestream directory (at most FIRST_LOOK s more)."""
+        time.sleep(max(0.0, self._spawned_at + FIRST_LOOK - time.monotonic()))
+        deadline = time.monotonic() + FIRST_LOOK
+        for db in self._absent_at_spawn:
+            meta = db.with_name(f".{db.name}-litestream")
+            while db.exists() and not meta.exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+
+    # The thread that starts litestream must live as long as it: PR_SET_PDEATHSIG fires when
+    # the *thread* that forked the child ends. So this one thread spawns, waits and restarts.
+    def _watch(self) -> None:
+        from . import output
+
+        # Signals for the app are the main thread's to handle: a blocking wait there is only
+        # interrupted if the kernel delivers the signal to that thread.
+        signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED)
+        backoff = 1.0
+        while True:
+            try:
+                proc = self._spawn()
+            except OSError as exc:
+                message = f"cannot run litestream: {exc.strerror or exc}"
+                if not self._ready.is_set():
+                    self._fail(CommandFailed(message))
+                    return
+                output.log(f"{message}; stopping the app")  # a restart that cannot happen
+                self.died_with = 1
+                self._on_stop(1)
+                return
+            if proc is None:
+                return
+            started = time.monotonic()
+            code = exit_status(proc.wait())
+            for reader in self._readers:
+                reader.join(5)
+            if self._stopping.is_set():
+                return
+            if not self._ready.is_set():
+                tail = "\n".join(self._tail)
+                message = error_line(tail, tail) or f"litestream exited {code} at start"
+                self._fail(CommandFailed(message, returncode=code))
+                if self.config is not None:
+                    remove_state(self.config, proc.pid)
+                return
+            if self.on_litestream_exit == "restart":
+                if time.monotonic() - started > 60:
+                    backoff = 1.0
+                output.log(
+                    f"litestream (pid {proc.pid}) exited with status {code}; restarting it in "
+                    f"{backoff:g} s (on-litestream-exit=restart)"
+                )
+                if self._stopping.wait(backoff):
+                    return
+                backoff = min(backoff * 2, MAX_BACKOFF)
+                self.restarts += 1
+                continue
+            output.log(
+                f"litestream (pid {proc.pid}) exited with status {code}; stopping the app "
+                "(on-litestream-exit=stop)"
+            )
+            self.died_with = code
+            if self.config is not None:
+                remove_state(self.config, proc.pid)
+            self._on_stop(code)
+            return
+
+    def _spawn(self) -> subprocess.Popen[bytes] | None:
+        assert self.binary is not None and self.config is not None
+        with self._lock:
+            if self._stopping.is_set():
+                return None
+            proc = subprocess.Popen(
+                [str(self.binary.path), "replicate", "-config", str(self.config)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=litestream_env(self.binary),
+                # Its own session: a terminal's Ctrl-C goes to the app, and we stop litestream
+                # after the app, so the last writes are synced.
+                start_new_session=True,
+                preexec_fn=_child_setup(),
+            )
+            self._proc = proc
+            self._spawned_at = time.monotonic()
+            self._absent_at_spawn = [db for db in self._configured if not db.exists()]
+        write_state(self.config, proc.pid, self.binary, self.started_by, os.getpid())
+        assert proc.stdout is not None and proc.stderr is not None
+        self._readers = [
+            threading.Thread(target=self._read, args=(proc.stdout, False), daemon=True),
+            threading.Thread(target=self._read, args=(proc.stderr, True), daemon=True),
+        ]
+        for reader in self._readers:
+            reader.start()
+        if self._expected == 0:
+            self._ready.set()
+        return proc
+
+    def _read(self, stream: IO[bytes], to_stderr: bool) -> None:
+        from . import output
+
+        for raw in iter(stream.readline, b""):
+            line = raw.decode(errors="replace").rstrip("\n")
+            output.passthrough(line, stderr=to_stderr)
+            self._tail.append(line)
+            path = opened_path(line)
+            if path is not None and not self._ready.is_set():
+                self._opened.add(path)
+                if len(self._opened) >= self._expected:
+                    self._ready.set()
+        stream.close()
+
+    def _fail(self, exc: Exception) -> None:
+        self._failure = exc
+        self._ready.set()
+
+
+def _terminate_self(_code: int) -> None:
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+# --- run: the container entrypoint --------------------------------------------------------------
+
+FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _from_terminal(signum: int) -> bool:
+    """Ctrl-C in a terminal reaches the whole foreground process group, the app included:
+    forwarding it again would interrupt the app's own shutdown."""
+    if signum != signal.SIGINT:
+        return False
+    try:
+        return os.tcgetpgrp(sys.stdin.fileno()) == os.getpgrp()
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def run(
+    command: Sequence[str],
+    *,
+    config: PathLike | None = None,
+    databases: Sequence[PathLike] | None = None,
+    on_litestream_exit: OnExit = "stop",
+) -> int:
+    """Restore missing databases, start litestream, wait until it has opened every database,
+    run `command`, forward SIGINT/SIGTERM/SIGHUP to it, and when it exits stop litestream with
+    SIGTERM (final sync). Returns the app's exit status (non-zero if litestream died and the
+    app was stopped)."""
+    from . import output
+
+    if not command:
+        raise UsageError("run needs a command after --, e.g. pylitestream run -- gunicorn app:app")
+    app: list[subprocess.Popen[bytes]] = []
+    pending: list[int] = []
+
+    def stop_app(_code: int) -> None:
+        if app and app[0].poll() is None:
+            app[0].send_signal(signal.SIGTERM)
+
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        if not app:
+            pending.append(signum)
+        elif not _from_terminal(signum) and app[0].poll() is None:
+            app[0].send_signal(signum)
+
+    replicator = Replicator(
+        config, databases=databases, on_litestream_exit=on_litestream_exit, on_stop=stop_app,
+        started_by="run",
+    )  # fmt: skip
+    replicator.start()
+    previous = {signum: signal.signal(signum, forward) for signum in FORWARDED}
+    try:
+        try:
+            app.append(subprocess.Popen(list(command), preexec_fn=_child_setup()))
+        except OSError as exc:
+            raise UsageError(f"cannot run {command[0]!r}: {exc.strerror or exc}") from None
+        output.log(f"started {command[0]} (pid {app[0].pid}) beside litestream")
+        for signum in pending:
+            app[0].send_signal(signum)
+        code = exit_status(app[0].wait())
+    finally:
+        replicator.stop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if replicator.died_with is not None:
+        return code or 1
+    output.log(f"{command[0]} exited with status {code}; litestream stopped after its final sync")
+    return code
+
+
+# --- ps -----------------------------------------------------------------------------------------
+
+
+def processes(*, timeout: float = 5.0) -> list[Record]:
+    """What pylitestream started: each state file checked against the live process, plus 0.5's
+    control socket when the config enables it. Keys: STATE_KEYS + "socket", "info",
+    "databases"."""
+    directory = state_dir()
+    rows = []
+    for path in sorted(directory.glob("*.json")) if directory.is_dir() else []:
+        record = read_state(path)
+        if record is None:
+            continue
+        pid = record.get("pid")
+        alive = isinstance(pid, int) and is_litestream(pid, record.get("config"))
+        row: Record = {key: record.get(key) for key in STATE_KEYS}
+        row["status"] = "running" if alive else "stale"
+        row["state_file"] = str(path)
+        row.update(_socket_view(record.get("config"), timeout) if alive else _NO_SOCKET)
+        rows.append(row)
+    return rows
+
+
+_NO_SOCKET: Record = {"socket": None, "info": None, "databases": None}
+
+
+def _socket_view(config: str | None, timeout: float) -> Record:
+    """0.5's control socket, when the config enables it: `info -json` and `list -json`."""
+    from .runner import run as run_litestream
+
+    try:
+        socket = load_config(config or "").get("socket")
+    except (OSError, ValueError):
+        return dict(_NO_SOCKET)
+    if not isinstance(socket, dict) or not socket.get("enabled"):
+        return dict(_NO_SOCKET)
+    socket_path = str(socket.get("path") or "/var/run/litestream.sock")
+    view: Record = {"socket": socket_path, "info": None, "databases": None}
+    binary = find_binary()
+    if binary.line != "0.5":
+        return view
+    try:
+        args = ["-socket", socket_path, "-json"]
+        info = run_litestream(binary, ["info", *args], timeout=timeout).stdout
+        listing = run_litestream(binary, ["list", *args], timeout=timeout).stdout
+        view["info"] = json.loads(info)
+        view["databases"] = json.loads(listing).get("databases")
+    except (CommandFailed, ValueError, AttributeError):
+        pass  # the socket is optional; the state file is the record
+    return view

@@ -1,0 +1,434 @@
+"""Proving a backup works: write a sentinel row, wait until a restore shows it, check the copy.
+
+A verification never touches anything but one row of `_litestream_verification` in the live
+database and a private temporary directory, and it removes both whatever happens (success,
+failure, timeout, Ctrl-C). See README "verify" for the record keys and failure reasons.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import signal
+import sqlite3
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from .binary import Binary, find_binary
+from .config import find_config, load_config
+from .errors import (
+    CommandFailed,
+    CommandTimeout,
+    PylitestreamError,
+    UsageError,
+    VerificationFailure,
+)
+from .masking import is_secret_name, known_secrets, mask_urls, redact
+
+Record = dict[str, Any]
+PathLike = str | os.PathLike[str]
+
+TABLE = "_litestream_verification"
+RECORD_KEYS = ("database", "ok", "reason", "message", "seconds_to_visible", "restored_size",
+               "replica", "litestream", "integrity", "method")  # fmt: skip
+TABLE_KEYS = ("database", "ok", "reason", "seconds_to_visible", "restored_size", "integrity",
+              "method")  # fmt: skip
+
+BUSY_TIMEOUT = 5.0
+"""Seconds to wait for a writer holding the live database's lock."""
+MIN_ATTEMPT = 1.0
+"""The last restore gets at least this long, so a verify may end up to a second past its timeout
+rather than misreport a restore cut short as an unreachable replica."""
+FIRST_BACKOFF, MAX_BACKOFF = 0.05, 0.5
+PING_TIMEOUT = 5.0
+DEFAULT_SOCKET = "/var/run/litestream.sock"
+
+# litestream's messages (0.3 and 0.5) sorted into reasons; the first match wins.
+_NO_BACKUP = ("no matching backup", "no generations", "no snapshots available")
+_UNREACHABLE = ("connection refused", "dial tcp", "no such host", "i/o timeout", "timeout",
+                "connection reset", "tls:", "send request", "requesterror", "deadline exceeded",
+                "network is unreachable", "broken pipe", "accessdenied", "nosuchbucket",
+                "forbidden", "credentials")  # fmt: skip
+_CORRUPT = ("decode", "lz4", "unexpected eof", "checksum", "corrupt", "malformed", "invalid",
+            "magic", "header", "cannot restore snapshot", "not a database")  # fmt: skip
+
+
+class Interrupted(KeyboardInterrupt):
+    """A verify_all worker told to stop: its own cleanup runs, then it ends."""
+
+
+def classify(message: str) -> str:
+    """The failure reason for a litestream restore error message."""
+    text = message.lower()
+    if any(fragment in text for fragment in _NO_BACKUP):
+        return "no_backup"
+    if any(fragment in text for fragment in _UNREACHABLE):
+        return "unreachable"
+    if any(fragment in text for fragment in _CORRUPT):
+        return "corrupt"
+    return "restore_failed"
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    return a.expanduser().absolute().resolve() == b.expanduser().absolute().resolve()
+
+
+def _find_entry(config: dict[str, Any], db: Path) -> dict[str, Any] | None:
+    for entry in config.get("dbs") or []:
+        if isinstance(entry, dict) and entry.get("path") and _same_file(Path(entry["path"]), db):
+            return entry
+    return None
+
+
+def _replicas(entry: dict[str, Any]) -> list[dict[str, Any]]:
+    found = entry.get("replicas") or ([entry["replica"]] if entry.get("replica") else [])
+    return [r for r in found if isinstance(r, dict)]
+
+
+def describe_replica(replica: dict[str, Any]) -> str:
+    """Where a replica lives, with nothing secret: 'file:/srv/backup', 's3://bucket/path'."""
+    if replica.get("url"):
+        return mask_urls(str(replica["url"]).split("?", 1)[0])
+    kind = str(replica.get("type") or "file")
+    if kind == "file":
+        return f"file:{replica.get('path', '')}"
+    where = replica.get("bucket") or replica.get("host") or replica.get("account-name") or ""
+    return f"{kind}://{where}/{str(replica.get('path') or '').lstrip('/')}"
+
+
+def _config_secrets(entry: dict[str, Any]) -> list[str]:
+    return [
+        str(value)
+        for replica in _replicas(entry)
+        for key, value in replica.items()
+        if value and is_secret_name(str(key).replace("-", "_"))
+    ]
+
+
+def _live_connection(db: Path) -> sqlite3.Connection:
+    # mode=rw: never create a database that is not there.
+    return sqlite3.connect(
+        f"{db.as_uri()}?mode=rw", uri=True, timeout=BUSY_TIMEOUT, isolation_level=None
+    )
+
+
+def insert_sentinel(db: Path) -> str:
+    """Commit a new sentinel row in one short transaction; return its id. Rows older than an
+    hour (left by a verify that was killed outright) go in the same transaction."""
+    sentinel = uuid.uuid4().hex
+    conn = _live_connection(db)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} (id TEXT PRIMARY KEY, created_at TEXT)")
+        conn.execute(
+            f"DELETE FROM {TABLE} WHERE created_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', "
+            "'-1 hour')"
+        )
+        conn.execute(
+            f"INSERT INTO {TABLE} VALUES (?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))", (sentinel,)
+        )
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+    return sentinel
+
+
+def delete_sentinel(db: Path, sentinel: str) -> None:
+    conn = _live_connection(db)
+    try:
+        conn.execute(f"DELETE FROM {TABLE} WHERE id = ?", (sentinel,))
+    finally:
+        conn.close()
+
+
+def _has_sentinel(copy: Path, sentinel: str) -> bool:
+    conn = sqlite3.connect(copy)
+    try:
+        exists = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (TABLE,)
+        ).fetchone()
+        if not exists:
+            return False
+        return (
+            conn.execute(f"SELECT 1 FROM {TABLE} WHERE id = ?", (sentinel,)).fetchone() is not None
+        )
+    finally:
+        conn.close()
+
+
+def check_integrity(copy: Path, *, quick: bool = False) -> str:
+    """'ok', or SQLite's first complaint about the file."""
+    try:
+        conn = sqlite3.connect(copy)
+        try:
+            pragma = "quick_check" if quick else "integrity_check"
+            rows = [str(row[0]) for row in conn.execute(f"PRAGMA {pragma}")]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        return str(exc)
+    return "ok" if rows == ["ok"] else (rows[0] if rows else "no result")
+
+
+class _Run:
+    """One verification's state, so the record can be filled in whichever way it ends."""
+
+    def __init__(self, db: Path, timeout: float, quick: bool, cancel: threading.Event) -> None:
+        self.db = db
+        self.timeout = timeout
+        self.quick = quick
+        self.cancel = cancel
+        self.deadline = time.monotonic() + timeout
+        self.record: Record = dict.fromkeys(RECORD_KEYS)
+        self.record.update(database=str(db), ok=False)
+        self.secrets: list[str] = []
+
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def fail(self, reason: str, message: str) -> VerificationFailure:
+        message = redact(message, [*known_secrets(), *self.secrets])
+        self.record.update(ok=False, reason=reason, message=message)
+        return VerificationFailure(
+            f"verify {self.db}: {reason}: {message}", reason=reason, record=dict(self.record)
+        )
+
+    def sleep(self, seconds: float) -> None:
+        if self.cancel.wait(seconds):
+            raise Interrupted()
+
+
+def _sync_wait(binary: Binary, socket: str, run: _Run) -> bool:
+    """0.5: ask the running daemon to upload now and wait until it has. False if it could not."""
+    from .runner import run as run_litestream
+
+    seconds = max(run.remaining(), MIN_ATTEMPT)
+    argv = ["sync", "-wait", "-socket", socket, "-timeout", str(math.ceil(seconds)), str(run.db)]
+    try:
+        run_litestream(binary, argv, timeout=seconds + 1)
+    except CommandFailed:
+        return False  # no daemon on that socket, or it timed out: polling tells which
+    return True
+
+
+def _clear(workdir: Path) -> None:
+    for leftover in workdir.iterdir():
+        leftover.unlink(missing_ok=True)
+
+
+def _poll(config: Path, sentinel: str, workdir: Path, run: _Run) -> Path:
+    """Restore into `workdir` until a copy holds the sentinel; return that copy."""
+    from . import api
+
+    copy = workdir / "restore.db"
+    backoff = FIRST_BACKOFF
+    reason, message = "unreachable", ""  # the latest failure
+    restored_once = False
+    while True:
+        _clear(workdir)  # one restored copy at a time, 0.3's .tmp-* leftovers included
+        seconds = max(run.remaining(), MIN_ATTEMPT)
+        try:
+            restored = api.restore(run.db, copy, config=config, timeout=seconds)
+        except CommandTimeout:
+            # A last attempt cut short says nothing about the replica; a full-length one does.
+            if not message or seconds > MIN_ATTEMPT:
+                reason, message = (
+                    "unreachable",
+                    f"the replica did not answer within {seconds:.1f} s",
+                )
+        except CommandFailed as exc:
+            reason, message = classify(str(exc)), f"restore failed: {exc}"
+        else:
+            if restored is None:
+                reason, message = "no_backup", "no backup"
+            else:
+                try:
+                    if _has_sentinel(copy, sentinel):
+                        return copy
+                    restored_once = True
+                    reason, message = "stale", "stale"
+                except sqlite3.DatabaseError as exc:
+                    reason, message = "corrupt", f"the restored copy cannot be read: {exc}"
+        if run.remaining() <= 0:
+            break
+        run.sleep(min(backoff, run.remaining()))
+        backoff = min(backoff * 1.6, MAX_BACKOFF)
+    if reason == "stale" or (restored_once and reason == "no_backup"):
+        integrity = check_integrity(copy, quick=run.quick) if copy.exists() else None
+        run.record["integrity"] = integrity
+        if integrity not in (None, "ok"):
+            raise run.fail("corrupt", f"the latest restored copy fails its check: {integrity}")
+        raise run.fail(
+            "stale",
+            f"a backup exists but the sentinel row did not reach it within {run.timeout:g} s "
+            "(is replication running?)",
+        )
+    if reason == "no_backup":
+        message = f"no backup of this database on {run.record['replica']}"
+    raise run.fail(reason, message)
+
+
+def _verify(db: PathLike, config: PathLike | None, timeout: float | None, quick: bool,
+            cancel: threading.Event) -> Record:  # fmt: skip
+    from .runner import default_timeout
+
+    db_path = Path(db).expanduser().absolute()
+    seconds = default_timeout() if timeout is None else float(timeout)
+    run = _Run(db_path, seconds, quick, cancel)
+    config_path = find_config(config)
+    settings = load_config(config_path)
+    entry = _find_entry(settings, db_path)
+    if entry is None:
+        raise run.fail("not_in_config", f"{db_path} is not in {config_path}")
+    run.secrets = _config_secrets(entry)
+    binary = find_binary()
+    run.record["replica"] = ", ".join(describe_replica(r) for r in _replicas(entry)) or None
+    run.record["litestream"] = binary.version
+    if not db_path.is_file():
+        raise run.fail("no_database", f"{db_path} does not exist")
+    socket = settings.get("socket") if binary.line == "0.5" else None
+    use_sync = isinstance(socket, dict) and bool(socket.get("enabled"))
+    run.record["method"] = "sync-wait" if use_sync else "restore-poll"
+
+    try:
+        workdir = Path(tempfile.mkdtemp(prefix="pylitestream-verify-"))
+    except OSError as exc:
+        raise UsageError(f"cannot create a temporary directory ({exc}); set TMPDIR") from None
+    sentinel: str | None = None
+    try:
+        try:
+            sentinel = insert_sentinel(db_path)
+        except sqlite3.Error as exc:
+            raise run.fail("database_error", f"cannot write the sentinel row: {exc}") from None
+        written = time.monotonic()
+        if use_sync and isinstance(socket, dict):
+            path = str(socket.get("path") or DEFAULT_SOCKET)
+            if not _sync_wait(binary, path, run):
+                run.record["method"] = "restore-poll"
+        copy = _poll(config_path, sentinel, workdir, run)
+        run.record["seconds_to_visible"] = round(time.monotonic() - written, 3)
+        run.record["restored_size"] = copy.stat().st_size
+        integrity = check_integrity(copy, quick=quick)
+        run.record["integrity"] = integrity
+        if integrity != "ok":
+            raise run.fail("corrupt", f"the restored copy fails its check: {integrity}")
+        run.record.update(ok=True, reason=None, message="the sentinel row came back intact")
+        return dict(run.record)
+    finally:
+        try:
+            if sentinel is not None:
+                delete_sentinel(db_path, sentinel)
+        except sqlite3.Error as exc:
+            # Rare (locked for BUSY_TIMEOUT); the next verify removes it once an hour old.
+            raise run.fail("database_error", f"cannot delete the sentinel row: {exc}") from None
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def verify(db: PathLike, *, config: PathLike | None = None, timeout: float | None = None,
+           quick: bool = False) -> Record:  # fmt: skip
+    """Prove `db`'s backup is restorable, fresh and intact; return the record (RECORD_KEYS) or
+    raise VerificationFailure, whose `reason` and `record` say what went wrong."""
+    return _verify(db, config, timeout, quick, threading.Event())
+
+
+def verify_all(*, config: PathLike | None = None, timeout: float | None = None,
+               quick: bool = False) -> list[Record]:  # fmt: skip
+    """Verify every database in the config at once; one record per database, in config order.
+    Failures are records with ok=False, not exceptions."""
+    config_path = find_config(config)
+    dbs = [
+        str(entry["path"])
+        for entry in load_config(config_path).get("dbs") or []
+        if isinstance(entry, dict) and entry.get("path")
+    ]
+    if not dbs:
+        # Verifying nothing must not look like success to a monitor.
+        raise UsageError(f"no databases in {config_path}: nothing to verify")
+    find_binary()  # a missing binary is one error, not one per database
+    cancel = threading.Event()
+
+    def one(db: str) -> Record:
+        try:
+            return _verify(db, config_path, timeout, quick, cancel)
+        except VerificationFailure as exc:
+            return exc.record
+        except PylitestreamError as exc:
+            record: Record = dict.fromkeys(RECORD_KEYS)
+            message = redact(str(exc), known_secrets())
+            record.update(database=db, ok=False, reason="error", message=message)
+            return record
+
+    with ThreadPoolExecutor(max_workers=max(len(dbs), 1)) as pool:
+        futures = [pool.submit(one, db) for db in dbs]
+        try:
+            return [future.result() for future in futures]
+        except KeyboardInterrupt:
+            cancel.set()  # each worker cleans up after its current restore, then stops
+            raise
+
+
+def interrupt_on_sigterm() -> None:
+    """Let SIGTERM (`kill`, systemd stopping a unit that overran) unwind like Ctrl-C, so the
+    sentinel row and the temporary files are still removed."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, handler)
+
+
+def summary(records: list[Record]) -> str:
+    """One line about a set of results, for the CLI and the ping body."""
+    failed = [r for r in records if not r["ok"]]
+    if not failed:
+        return f"verified {len(records)} database(s)"
+    return f"{len(failed)} of {len(records)} database(s) failed verification: " + "; ".join(
+        f"{r['database']} ({r['reason']}): {r['message']}" for r in failed
+    )
+
+
+def safe_url(url: str) -> str:
+    """A ping URL fit to print: scheme and host only (healthchecks URLs carry their token in the
+    path, others in userinfo or the query)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "<ping URL>"
+    return f"{parts.scheme}://{host}{port}/…" if parts.scheme else "<ping URL>"
+
+
+def ping(url: str, *, ok: bool, body: str = "") -> str | None:
+    """POST `body` to `url` on success or `url`/fail on failure (healthchecks.io style).
+    Return None when it worked, else a line saying why not, with the URL's secrets left out."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    import httpx
+
+    target = url
+    if not ok:
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            return f"ping URL {safe_url(url)} is not a valid http(s) URL"
+        target = urlunsplit(parts._replace(path=parts.path.rstrip("/") + "/fail"))
+    try:
+        response = httpx.post(target, content=body.encode(), timeout=PING_TIMEOUT)
+    except httpx.HTTPError as exc:
+        return f"ping to {safe_url(url)} failed: {type(exc).__name__}"
+    except (httpx.InvalidURL, ValueError):
+        return f"ping URL {safe_url(url)} is not a valid http(s) URL"
+    if response.status_code >= 400:
+        return f"ping to {safe_url(url)} failed: HTTP {response.status_code}"
+    return None

@@ -1,0 +1,193 @@
+"""A real Gunicorn with pylitestream's server hooks, serving a WSGI app that writes to SQLite,
+against real litestream 0.3.13 and 0.5.17. Every process is checked by pid at the end."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from conftest import (
+    Litestream,
+    create_db,
+    pid_alive,
+    read_rows,
+    stop_process,
+    wait_for,
+    write_config,
+)
+
+import pylitestream
+from pylitestream import gunicorn as hooks
+from pylitestream import supervise
+
+WSGI_APP = textwrap.dedent(
+    """
+    import os, sqlite3
+
+    def app(environ, start_response):
+        conn = sqlite3.connect(os.environ["APP_DB"])
+        with conn:
+            conn.execute("INSERT INTO items (name) VALUES (?)", (environ["PATH_INFO"][1:],))
+        conn.close()
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [str(os.getpid()).encode()]
+    """
+)
+
+
+class Server:
+    def __init__(self, root: Path, config: Path, db: Path, **env: str) -> None:
+        self.log_path = root / f"gunicorn-{len(list(root.glob('gunicorn-*.log')))}.log"
+        self.config = config
+        log = self.log_path.open("wb")
+        self.proc = subprocess.Popen(
+            [str(Path(sys.executable).with_name("gunicorn")), "-c", "python:pylitestream.gunicorn",
+             "--bind", "127.0.0.1:0", "--workers", "2", "--chdir", str(root),
+             "wsgiapp:app"],
+            stdout=log, stderr=subprocess.STDOUT,
+            env={**os.environ, "LITESTREAM_CONFIG": str(config), "APP_DB": str(db),
+                 "PYLITESTREAM_ENV": "production", **env},
+        )  # fmt: skip
+        log.close()
+        self.workers: set[int] = set()
+
+    def litestream(self) -> dict[str, Any]:
+        """Wait until the state file names a live litestream started by this arbiter."""
+
+        def ready() -> dict[str, Any] | None:
+            rows = [r for r in supervise.processes() if r["config"] == str(self.config)]
+            if rows and rows[0]["status"] == "running":
+                return rows[0]
+            return None
+
+        row: dict[str, Any] = wait_for(ready, 20)
+        assert row["started_by"] == "gunicorn" and row["supervisor_pid"] == self.proc.pid
+        return row
+
+    def port(self) -> int:
+        """Gunicorn picks a free port itself (port 0): no race with other tests for one."""
+        match = wait_for(lambda: re.search(r"Listening at: http://127\.0\.0\.1:(\d+)", self.log()))
+        return int(match[1])
+
+    def get(self, name: str) -> None:
+        url = f"http://127.0.0.1:{self.port()}/{name}"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            self.workers.add(int(response.read()))
+
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+    def cleanup(self) -> None:
+        stop_process(self.proc)
+        for pid in self.workers:
+            if pid_alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _setup(ls: Litestream, root: Path) -> tuple[Path, Path]:
+    (root / "wsgiapp.py").write_text(WSGI_APP)
+    db = root / "app.db"
+    create_db(db)
+    # A long interval: the rows reach the replica only through litestream's final sync.
+    replica = {"type": "file", "path": str(root / "replica"), "sync-interval": "1h"}
+    return db, write_config(root / "litestream.yml", ls.line, [(db, replica)])
+
+
+def _restored(db: Path, config: Path, out: Path) -> list[str]:
+    out.unlink(missing_ok=True)
+    pylitestream.restore(db, out, config=config)
+    return read_rows(out)
+
+
+def test_gunicorn_sigterm_then_sigkill_leaves_no_litestream(ls: Litestream, tmp_path: Path) -> None:
+    db, config = _setup(ls, tmp_path)
+
+    # SIGTERM to the arbiter: litestream is stopped after the workers, with its final sync.
+    server = Server(tmp_path, config, db)
+    try:
+        first = server.litestream()["pid"]
+        assert supervise.is_litestream(first, str(config))
+        for i in range(6):
+            server.get(f"term-{i}")
+        server.proc.send_signal(signal.SIGTERM)
+        assert server.proc.wait(30) == 0, server.log()
+    finally:
+        server.cleanup()
+    assert not pid_alive(first)
+    assert not any(pid_alive(pid) for pid in server.workers)
+    assert "pylitestream: litestream stopped" in server.log()
+    assert [r for r in supervise.processes() if r["config"] == str(config)] == []
+    assert _restored(db, config, tmp_path / "r1.db") == [f"term-{i}" for i in range(6)]
+
+    # SIGKILL to the arbiter: PR_SET_PDEATHSIG still stops litestream, with a final sync.
+    server = Server(tmp_path, config, db)
+    try:
+        second = server.litestream()["pid"]
+        assert second != first
+        server.get("kill-0")
+        time.sleep(supervise.FIRST_LOOK)  # litestream's first look at the database
+        server.proc.send_signal(signal.SIGKILL)
+        server.proc.wait(10)
+        wait_for(lambda: not pid_alive(second), 5)
+    finally:
+        server.cleanup()
+    # The workers notice their arbiter is gone; give them the time Gunicorn gives itself.
+    wait_for(lambda: not any(pid_alive(pid) for pid in server.workers), 10)
+    assert _restored(db, config, tmp_path / "r2.db")[-1] == "kill-0"
+    stale = [r for r in supervise.processes() if r["config"] == str(config)]
+    assert [r["status"] for r in stale] == ["stale"]  # replaced by the next start
+
+
+def test_gunicorn_stops_when_litestream_dies(ls: Litestream, tmp_path: Path) -> None:
+    db, config = _setup(ls, tmp_path)
+    server = Server(tmp_path, config, db)
+    try:
+        pid = server.litestream()["pid"]
+        server.get("a")
+        os.kill(pid, signal.SIGKILL)
+        assert server.proc.wait(30) == 1, server.log()
+    finally:
+        server.cleanup()
+    assert "stopping the app (on-litestream-exit=stop)" in server.log()
+    assert not any(pid_alive(p) for p in server.workers)
+
+
+def test_gunicorn_restarts_litestream_when_asked(ls: Litestream, tmp_path: Path) -> None:
+    db, config = _setup(ls, tmp_path)
+    server = Server(tmp_path, config, db, PYLITESTREAM_ON_LITESTREAM_EXIT="restart")
+    try:
+        first = server.litestream()["pid"]
+        os.kill(first, signal.SIGKILL)
+        second = wait_for(lambda: (p := server.litestream()["pid"]) != first and p)
+        server.get("after-restart")  # the server kept serving
+        server.proc.send_signal(signal.SIGTERM)
+        assert server.proc.wait(30) == 0, server.log()
+    finally:
+        server.cleanup()
+    assert not pid_alive(second) and not pid_alive(first)
+    assert "restarting it in 1 s" in server.log()
+    assert not any(pid_alive(p) for p in server.workers)
+
+
+def test_gunicorn_hooks_are_off_outside_production(tmp_path: Path) -> None:
+    assert hooks.enabled({"PYLITESTREAM_ENV": "production"})
+    assert not hooks.enabled({})
+    assert not hooks.enabled({"PYLITESTREAM_ENV": "development"})
+    assert hooks.enabled({"PYLITESTREAM_REPLICATE": "1"})
+    assert not hooks.enabled({"PYLITESTREAM_ENV": "production", "PYLITESTREAM_REPLICATE": "0"})
+    assert hooks.on_exit_mode({}) == "stop"
+    assert hooks.on_exit_mode({"PYLITESTREAM_ON_LITESTREAM_EXIT": "restart"}) == "restart"
+    # The one-line form: a gunicorn.conf.py that star-imports the hooks exposes exactly them.
+    namespace: dict[str, Any] = {}
+    exec("from pylitestream.gunicorn import *", namespace)
+    assert {k for k in namespace if not k.startswith("__")} == {"when_ready", "on_exit"}
+    assert json.dumps(hooks.__all__)
