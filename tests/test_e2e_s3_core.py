@@ -30,8 +30,6 @@ def test_s3_replicate_list_restore(
     db = tmp_path / "app.db"
     create_db(db)
     cfg = write_config(tmp_path / "ls.yml", ls.line, [(db, s3_replica(s3_server, s3_bucket, "db"))])
-    # 0.5's S3 client breaks on AWS_CA_BUNDLE (litestream-cli.md §6); keep it out of this run.
-    monkeypatch.delenv("AWS_CA_BUNDLE", raising=False)
     proc = subprocess.Popen(
         [sys.executable, "-m", "pylitestream", "replicate", "-c", str(cfg)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

@@ -52,7 +52,8 @@ class Server:
         self.proc = subprocess.Popen(
             [str(Path(sys.executable).with_name("gunicorn")), "-c", "python:pylitestream.gunicorn",
              "--bind", "127.0.0.1:0", "--workers", "2", "--chdir", str(root),
-             "wsgiapp:app"],
+             # A short timeout: orphaned workers notice a dead arbiter within 2 s, not 15 s.
+             "--timeout", "4", "--no-control-socket", "wsgiapp:app"],
             stdout=log, stderr=subprocess.STDOUT,
             env={**os.environ, "LITESTREAM_CONFIG": str(config), "APP_DB": str(db),
                  "PYLITESTREAM_ENV": "production", **env},
@@ -71,6 +72,8 @@ class Server:
 
         row: dict[str, Any] = wait_for(ready, 20)
         assert row["started_by"] == "gunicorn" and row["supervisor_pid"] == self.proc.pid
+        workers = wait_for(lambda: len(k := _children(self.proc.pid) - {row["pid"]}) >= 2 and k)
+        self.workers |= workers
         return row
 
     def port(self) -> int:
@@ -86,11 +89,18 @@ class Server:
     def log(self) -> str:
         return self.log_path.read_text()
 
-    def cleanup(self) -> None:
+    def cleanup(self) -> list[int]:
+        """Stop the arbiter and kill any worker left; return the workers that were left."""
         stop_process(self.proc)
-        for pid in self.workers:
-            if pid_alive(pid):
-                os.kill(pid, signal.SIGKILL)
+        left = [pid for pid in self.workers if pid_alive(pid)]
+        for pid in left:
+            os.kill(pid, signal.SIGKILL)
+        return left
+
+
+def _children(pid: int) -> set[int]:
+    tasks = Path(f"/proc/{pid}/task").iterdir()
+    return {int(c) for task in tasks for c in (task / "children").read_text().split()}
 
 
 def _setup(ls: Litestream, root: Path) -> tuple[Path, Path]:
@@ -121,9 +131,8 @@ def test_gunicorn_sigterm_then_sigkill_leaves_no_litestream(ls: Litestream, tmp_
         server.proc.send_signal(signal.SIGTERM)
         assert server.proc.wait(30) == 0, server.log()
     finally:
-        server.cleanup()
-    assert not pid_alive(first)
-    assert not any(pid_alive(pid) for pid in server.workers)
+        left = server.cleanup()
+    assert not pid_alive(first) and left == []
     assert "pylitestream: litestream stopped" in server.log()
     assert [r for r in supervise.processes() if r["config"] == str(config)] == []
     assert _restored(db, config, tmp_path / "r1.db") == [f"term-{i}" for i in range(6)]
@@ -138,10 +147,11 @@ def test_gunicorn_sigterm_then_sigkill_leaves_no_litestream(ls: Litestream, tmp_
         server.proc.send_signal(signal.SIGKILL)
         server.proc.wait(10)
         wait_for(lambda: not pid_alive(second), 5)
+        # The orphaned workers notice their arbiter is gone (--timeout 4: within about 2 s).
+        wait_for(lambda: not any(pid_alive(pid) for pid in server.workers), 10)
     finally:
-        server.cleanup()
-    # The workers notice their arbiter is gone; give them the time Gunicorn gives itself.
-    wait_for(lambda: not any(pid_alive(pid) for pid in server.workers), 10)
+        left = server.cleanup()
+    assert left == []
     assert _restored(db, config, tmp_path / "r2.db")[-1] == "kill-0"
     stale = [r for r in supervise.processes() if r["config"] == str(config)]
     assert [r["status"] for r in stale] == ["stale"]  # replaced by the next start
@@ -156,9 +166,9 @@ def test_gunicorn_stops_when_litestream_dies(ls: Litestream, tmp_path: Path) -> 
         os.kill(pid, signal.SIGKILL)
         assert server.proc.wait(30) == 1, server.log()
     finally:
-        server.cleanup()
+        left = server.cleanup()
     assert "stopping the app (on-litestream-exit=stop)" in server.log()
-    assert not any(pid_alive(p) for p in server.workers)
+    assert left == []
 
 
 def test_gunicorn_restarts_litestream_when_asked(ls: Litestream, tmp_path: Path) -> None:
@@ -172,10 +182,9 @@ def test_gunicorn_restarts_litestream_when_asked(ls: Litestream, tmp_path: Path)
         server.proc.send_signal(signal.SIGTERM)
         assert server.proc.wait(30) == 0, server.log()
     finally:
-        server.cleanup()
-    assert not pid_alive(second) and not pid_alive(first)
+        left = server.cleanup()
+    assert not pid_alive(second) and not pid_alive(first) and left == []
     assert "restarting it in 1 s" in server.log()
-    assert not any(pid_alive(p) for p in server.workers)
 
 
 def test_gunicorn_hooks_are_off_outside_production(tmp_path: Path) -> None:

@@ -261,6 +261,35 @@ def test_stale_state_file_is_recovered(ls: Litestream, workspace: Workspace) -> 
         assert not path.exists()
 
 
+def test_orphan_of_a_dead_supervisor_is_taken_over(ls: Litestream, workspace: Workspace) -> None:
+    """Where PR_SET_PDEATHSIG does not exist (macOS) a killed supervisor leaves its litestream
+    running: the next start stops it (SIGTERM, final sync) instead of refusing forever."""
+    ws = workspace
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    orphan = subprocess.Popen(
+        [str(ls.exe), "replicate", "-config", str(ws.config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: supervise.is_litestream(orphan.pid, str(ws.config)))
+        path = supervise.state_path(ws.config)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            json.dumps({"config": str(ws.config), "pid": orphan.pid, "started_by": "run",
+                        "started_at": "2026-01-01T00:00:00+00:00", "litestream": ls.version,
+                        "supervisor_pid": dead.pid})
+        )  # fmt: skip
+        result = cli("run", "-c", str(ws.config), "--", sys.executable, "-c", "pass")
+        assert result.code == 0, result.err
+        assert f"stopping litestream pid {orphan.pid}: its supervisor" in result.err
+        assert orphan.wait(10) == 0  # a clean SIGTERM shutdown
+    finally:
+        stop_process(orphan)
+    assert not path.exists()
+
+
 def test_replicator_serves_a_script_and_restores_missing_db(ls: Litestream, tmp_path: Path) -> None:
     db = tmp_path / "sub" / "app.db"
     db.parent.mkdir()

@@ -110,7 +110,6 @@ def test_verify_s3_success(
     ls: Litestream, s3_server: S3Server, s3_bucket: str, tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch, private_tmp: Path,
 ) -> None:  # fmt: skip
-    monkeypatch.delenv("AWS_CA_BUNDLE", raising=False)  # 0.5 + AWS_CA_BUNDLE breaks S3
     db = tmp_path / "app.db"
     create_db(db)
     cfg = write_config(tmp_path / "ls.yml", ls.line, [(db, s3_replica(s3_server, s3_bucket, "db"))])
@@ -174,7 +173,6 @@ def test_verify_no_backup(ls: Litestream, workspace: Workspace, private_tmp: Pat
 def test_verify_s3_unreachable_within_timeout(
     ls: Litestream, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private_tmp: Path
 ) -> None:
-    monkeypatch.delenv("AWS_CA_BUNDLE", raising=False)
     server = start_s3()
     try:
         bucket = server.create_bucket("unreachable")
@@ -232,7 +230,6 @@ def test_verify_tampered_s3_object_never_succeeds(
     ls: Litestream, s3_server: S3Server, s3_bucket: str, tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch, private_tmp: Path,
 ) -> None:  # fmt: skip
-    monkeypatch.delenv("AWS_CA_BUNDLE", raising=False)
     db = tmp_path / "app.db"
     create_db(db)
     cfg = write_config(tmp_path / "ls.yml", ls.line, [(db, s3_replica(s3_server, s3_bucket, "db"))])
@@ -402,7 +399,7 @@ def test_verify_not_in_config_and_usage(
     assert_one_error_line(both, 2, "--database", "--all")
     empty = tmp_path / "empty.yml"
     empty.write_text("dbs: []\n")
-    assert_one_error_line(cli("verify", "--all", "-c", str(empty)), 2, "nothing to verify")
+    assert_one_error_line(cli("verify", "--all", "-c", str(empty)), 2, "lists no databases")
     missing = cli("verify", "-d", str(tmp_path / "nope.db"), "-c", str(workspace.config))
     assert_one_error_line(missing, 1, "not_in_config")
     assert not (tmp_path / "nope.db").exists()

@@ -23,8 +23,8 @@ from .runner import exec_litestream, litestream_env, run
 PathLike = str | os.PathLike[str]
 
 
-def _config_for(
-    binary: Binary, config: PathLike | None, validate: bool, args: Sequence[str] = ()
+def checked_config(
+    binary: Binary, config: PathLike | None, validate: bool = True, args: Sequence[str] = ()
 ) -> str:
     """The config litestream gets, checked first (see config.validate_config) unless told not
     to: a config litestream would misread never reaches it."""
@@ -57,7 +57,7 @@ def _listing(
     """Run a listing command; return the binary used and its stdout."""
     binary = find_binary()
     _require(binary, command)
-    args = [command, "-config", _config_for(binary, config, validate), *extra]
+    args = [command, "-config", checked_config(binary, config, validate), *extra]
     if binary.line == "0.5" and command != "wal":
         args.append("-json")
     if db is not None:
@@ -269,7 +269,8 @@ def restore(
     leftovers = [Path(f"{target}.tmp{suffix}") for suffix in ("", "-wal", "-shm")]
     preexisting = {path for path in leftovers if path.exists()}
 
-    argv = ["restore", "-config", _config_for(binary, config, validate, [f"-{f}" for f in flags])]
+    config_path = checked_config(binary, config, validate, [f"-{f}" for f in flags])
+    argv = ["restore", "-config", config_path]
     for flag, value in flags.items():
         argv.append(f"-{flag}" if value is True else f"-{flag}={value}")
     argv.append(db_path)
@@ -308,7 +309,7 @@ def replicate_argv(
     forwarded = list(args)
     if any(a.lstrip("-").split("=")[0] == "config" for a in forwarded if a.startswith("-")):
         raise UsageError("pass the config as pylitestream --config, not as a forwarded -config")
-    path = _config_for(find_binary(), config, validate, forwarded)
+    path = checked_config(find_binary(), config, validate, forwarded)
     return ["replicate", "-config", path, *forwarded]
 
 

@@ -453,7 +453,9 @@ def main(argv: list[str] | None = None) -> None:
                 raise SystemExit(getattr(exc, "exit_code", 2)) from None
             hint = " (see --help)" if getattr(exc, "exit_code", 1) == 2 else ""
             _fail(f"{exc.format_message()}{hint}", getattr(exc, "exit_code", 2))
-        if type(exc).__name__ in ("Exit", "Abort"):
+        if type(exc).__name__ == "Abort":  # click's form of Ctrl-C
+            _fail("interrupted", 130)
+        if type(exc).__name__ == "Exit":
             raise SystemExit(getattr(exc, "exit_code", 1)) from None
         raise
     raise SystemExit(code if isinstance(code, int) else 0)

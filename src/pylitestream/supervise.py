@@ -222,12 +222,13 @@ def _stop_orphan(pid: int, supervisor: int) -> None:
     from . import output
 
     output.log(f"stopping litestream pid {pid}: its supervisor (pid {supervisor}) is gone")
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + STOP_TIMEOUT
-    while is_litestream(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if is_litestream(pid):
-        os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while is_litestream(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if is_litestream(pid):
+            os.kill(pid, signal.SIGKILL)
 
 
 def claim_for_exec(config: Path, binary: Binary) -> None:
@@ -278,7 +279,8 @@ def restore_missing(config: Path, databases: Sequence[Path]) -> list[str]:
 
     restored = []
     for db in databases:
-        if db.exists() and db.stat().st_size > 0:
+        # A new database in WAL mode can be an empty file beside a WAL that holds its data.
+        if _non_empty(db) or _non_empty(Path(f"{db}-wal")):
             continue
         db.parent.mkdir(parents=True, exist_ok=True)
         tmp = db.with_name(f".{db.name}.pylitestream-restore")
@@ -295,6 +297,13 @@ def restore_missing(config: Path, databases: Sequence[Path]) -> list[str]:
         finally:
             tmp.unlink(missing_ok=True)
     return restored
+
+
+def _non_empty(path: Path) -> bool:
+    try:
+        return path.stat().st_size > 0
+    except FileNotFoundError:
+        return False
 
 
 # --- litestream's log ---------------------------------------------------------------------------

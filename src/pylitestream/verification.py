@@ -20,8 +20,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from .api import checked_config
 from .binary import Binary, find_binary
-from .config import find_config, load_config
+from .config import load_config
 from .errors import (
     CommandFailed,
     CommandTimeout,
@@ -281,13 +282,13 @@ def _verify(db: PathLike, config: PathLike | None, timeout: float | None, quick:
     db_path = Path(db).expanduser().absolute()
     seconds = default_timeout() if timeout is None else float(timeout)
     run = _Run(db_path, seconds, quick, cancel)
-    config_path = find_config(config)
+    binary = find_binary()
+    config_path = Path(checked_config(binary, config))
     settings = load_config(config_path)
     entry = _find_entry(settings, db_path)
     if entry is None:
         raise run.fail("not_in_config", f"{db_path} is not in {config_path}")
     run.secrets = _config_secrets(entry)
-    binary = find_binary()
     run.record["replica"] = ", ".join(describe_replica(r) for r in _replicas(entry)) or None
     run.record["litestream"] = binary.version
     if not db_path.is_file():
@@ -342,15 +343,13 @@ def verify_all(*, config: PathLike | None = None, timeout: float | None = None,
                quick: bool = False) -> list[Record]:  # fmt: skip
     """Verify every database in the config at once; one record per database, in config order.
     Failures are records with ok=False, not exceptions."""
-    config_path = find_config(config)
+    config_path = Path(checked_config(find_binary(), config))
     dbs = [
         str(entry["path"])
         for entry in load_config(config_path).get("dbs") or []
         if isinstance(entry, dict) and entry.get("path")
     ]
-    if not dbs:
-        # Verifying nothing must not look like success to a monitor.
-        raise UsageError(f"no databases in {config_path}: nothing to verify")
+    # An empty dbs: list fails validation above: verifying nothing must not look like success.
     find_binary()  # a missing binary is one error, not one per database
     cancel = threading.Event()
 
