@@ -5,7 +5,8 @@
 
 For each real litestream (0.3.13, 0.5.17):
 - `pylitestream run -- sleep 600`: VmRSS of the Python supervisor and of its litestream, sampled
-  after start-up; medians in KiB and their ratio.
+  after start-up; medians in KiB and their ratio; also their private memory (USS, from
+  /proc/PID/smaps_rollup), which leaves out pages shared with other processes.
 - `pylitestream replicate`: after it has opened the database, its pid is litestream itself
   (/proc/PID/exe), it has no children, and no Python process is left on that pid.
 Prints JSON. Linux only (reads /proc).
@@ -38,6 +39,15 @@ def rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def private_kib(pid: int) -> int:
+    """Memory only this process holds (USS): RSS minus pages shared with others (libc, ...)."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        name, value = line.split(":", 1)
+        fields[name] = int(value.split()[0])
+    return fields["Private_Clean"] + fields["Private_Dirty"]
 
 
 def wait_for(check: Callable[[], Any], timeout: float = 20.0) -> Any:
@@ -109,10 +119,12 @@ def bench_run(config: Path, env: dict[str, str], state_dir: Path, samples: int) 
         ls_pid = wait_for(lambda: litestream_pid(state_dir, config))
         app_pid = wait_for(lambda: [c for c in children(proc.pid) if c != ls_pid])[0]
         time.sleep(1.5)  # past start-up and litestream's first look at the database
-        supervisor, litestream = [], []
+        supervisor, litestream, sup_private, ls_private = [], [], [], []
         for _ in range(samples):
             supervisor.append(rss_kib(proc.pid))
             litestream.append(rss_kib(ls_pid))
+            sup_private.append(private_kib(proc.pid))
+            ls_private.append(private_kib(ls_pid))
             time.sleep(0.2)
     finally:
         stop(proc)
@@ -123,6 +135,8 @@ def bench_run(config: Path, env: dict[str, str], state_dir: Path, samples: int) 
         "litestream_rss_kib": ls,
         "added_rss_kib": sup,
         "supervisor_to_litestream_ratio": round(sup / ls, 2),
+        "supervisor_private_kib": statistics.median(sup_private),
+        "litestream_private_kib": statistics.median(ls_private),
         "exit_code": proc.returncode,
         "processes_left": left,
     }

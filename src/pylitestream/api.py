@@ -24,14 +24,25 @@ PathLike = str | os.PathLike[str]
 
 
 def checked_config(
-    binary: Binary, config: PathLike | None, validate: bool = True, args: Sequence[str] = ()
+    binary: Binary,
+    config: PathLike | None,
+    validate: bool = True,
+    args: Sequence[str] = (),
+    *,
+    missing_dirs_ok: bool = False,
 ) -> str:
     """The config litestream gets, checked first (see config.validate_config) unless told not
     to: a config litestream would misread never reaches it."""
     path = find_config(config)
     if validate:
         expand = not any(a.lstrip("-") == "no-expand-env" for a in args)
-        _validate_config(path, binary.line, litestream_env(binary), expand=expand)
+        _validate_config(
+            path,
+            binary.line,
+            litestream_env(binary),
+            expand=expand,
+            missing_dirs_ok=missing_dirs_ok,
+        )
     return str(path)
 
 
@@ -320,9 +331,9 @@ def replicate(
     To run it beside your own code instead, see the supervision API."""
     from .supervise import claim_for_exec
 
-    argv = replicate_argv(config, args, validate=validate)
     binary = find_binary()
-    claim_for_exec(Path(argv[2]), binary)
+    argv = replicate_argv(config, args, validate=validate)
+    claim_for_exec(Path(argv[argv.index("-config") + 1]), binary)
     exec_litestream(binary, argv)
 
 

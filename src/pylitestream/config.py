@@ -168,9 +168,11 @@ _SETTING_HINTS = {
 class _Checker:
     """Walks the composed YAML of one config and raises ConfigError at the first problem."""
 
-    def __init__(self, path: Path, line: str) -> None:
+    def __init__(self, path: Path, line: str, missing_dirs_ok: bool = False) -> None:
         self.path = path
         self.line = line
+        # `run` restores into a fresh data dir, creating it: a missing directory is expected there.
+        self.missing_dirs_ok = missing_dirs_ok
 
     def fail(self, node: yaml.Node | None, message: str) -> NoReturn:
         number = node.start_mark.line + 1 if node is not None else 1
@@ -280,7 +282,7 @@ class _Checker:
                 f"e.g. {key}: {self.path.parent / path}",
             )
         directory = path if key == "dir" else path.parent
-        if not directory.is_dir():
+        if not directory.is_dir() and not self.missing_dirs_ok:
             self.fail(node, f"directory {directory} of database {key} '{raw}' does not exist")
 
     def replica(self, node: yaml.Node) -> None:
@@ -374,6 +376,7 @@ def validate_config(
     environ: dict[str, str] | None = None,
     *,
     expand: bool = True,
+    missing_dirs_ok: bool = False,
 ) -> dict[str, Any]:
     """Check a config for Litestream `line` ("0.3"/"0.5") with the environment litestream will
     get; raise ConfigError naming the file and line of the first problem. expand=False checks
@@ -388,7 +391,11 @@ def validate_config(
         raise ConfigNotFound(f"cannot read config {config}: {exc.strerror or exc}") from None
     raw = _compose(config, text)
     if not expand:
-        return {"config": str(config), "line": line, "databases": _Checker(config, line).check(raw)}
+        return {
+            "config": str(config),
+            "line": line,
+            "databases": _Checker(config, line, missing_dirs_ok).check(raw),
+        }
     missing = unset_variables(text, env)
     if missing:
         number, name, is_set = missing[0]
@@ -405,7 +412,7 @@ def validate_config(
             f"string in its place; set {name}{hint}{also}"
         )
     root = _compose(config, expand_env(text, env))
-    count = _Checker(config, line).check(root)
+    count = _Checker(config, line, missing_dirs_ok).check(root)
     return {"config": str(config), "line": line, "databases": count}
 
 

@@ -25,8 +25,9 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Any, Literal
 
+from .api import checked_config
 from .binary import Binary, find_binary
-from .config import find_config, load_config
+from .config import load_config
 from .errors import AlreadyRunning, CommandFailed, CommandTimeout, UsageError
 from .runner import default_timeout, error_line, litestream_env
 
@@ -287,7 +288,8 @@ def restore_missing(config: Path, databases: Sequence[Path]) -> list[str]:
         for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
             leftover.unlink(missing_ok=True)  # ours, from an interrupted restore
         try:
-            got = api.restore(db, tmp, config=config, if_replica_exists=True)
+            # Start() validated the config already (allowing this not-yet-created directory).
+            got = api.restore(db, tmp, config=config, if_replica_exists=True, validate=False)
             if got is not None:
                 os.replace(tmp, db)
                 restored.append(str(db))
@@ -359,12 +361,14 @@ class Replicator:
         on_stop: Callable[[int], None] | None = None,
         ready_timeout: float | None = None,
         started_by: str = "Replicator",
+        validate: bool = True,
     ) -> None:
         if on_litestream_exit not in ON_EXIT_CHOICES:
             raise UsageError(
                 f"on_litestream_exit must be 'stop' or 'restart', not {on_litestream_exit!r}"
             )
         self._config_arg = config
+        self._validate = validate
         self._databases = databases
         self._restore = restore
         self.on_litestream_exit = on_litestream_exit
@@ -412,8 +416,12 @@ class Replicator:
         if self._thread is not None:
             raise UsageError("this Replicator was already started")
         self._owner = os.getpid()
-        self.config = config = find_config(self._config_arg)
         self.binary = find_binary()
+        self.config = config = Path(
+            checked_config(
+                self.binary, self._config_arg, self._validate, missing_dirs_ok=self._restore
+            )
+        )
         configured = configured_databases(config)
         self._configured = configured
         chosen = _choose(configured, self._databases)
