@@ -144,7 +144,7 @@ def test_no_binary_errors_name_platform_and_fix(monkeypatch: pytest.MonkeyPatch,
         binary.find_binary_path()
 
     monkeypatch.setattr(binary.sys, "platform", "linux")
-    monkeypatch.setattr(binary.platform, "machine", lambda: "armv7l")
+    monkeypatch.setattr("platform.machine", lambda: "armv7l")
     with pytest.raises(UnsupportedPlatform) as unsupported:
         binary.find_binary_path()
     assert "linux-armv7l" in str(unsupported.value)

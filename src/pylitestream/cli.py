@@ -4,8 +4,6 @@ Nothing here decides behaviour; each command is a few lines over a function in p
 and a call into pylitestream.output. Heavy modules load inside the commands that need them.
 """
 
-from __future__ import annotations
-
 import sys
 from pathlib import Path
 from typing import Annotated, Any

@@ -3,7 +3,6 @@ with secrets masked, writing a new one (`init`), and rewriting a 0.3 one for 0.5
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import re
@@ -11,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from . import cache
 from .errors import ConfigError, ConfigNotFound, UsageError
 from .masking import MASK, is_secret_name, mask_env_value, mask_urls
 
@@ -173,6 +173,8 @@ class _Checker:
         self.line = line
         # `run` restores into a fresh data dir, creating it: a missing directory is expected there.
         self.missing_dirs_ok = missing_dirs_ok
+        self.dirs: list[str] = []
+        """Database directories the check relied on: a cached verdict holds while they exist."""
 
     def fail(self, node: yaml.Node | None, message: str) -> NoReturn:
         number = node.start_mark.line + 1 if node is not None else 1
@@ -195,6 +197,8 @@ class _Checker:
         return pairs
 
     def unknown(self, node: yaml.Node, key: str, allowed: Iterable[str], where: str) -> NoReturn:
+        import difflib  # only for the "did you mean" hint
+
         close = difflib.get_close_matches(key, sorted(allowed), n=1)
         hint = f"; did you mean '{close[0]}'?" if close else ""
         self.fail(node, f"unknown key '{key}' in {where} (Litestream {self.line} ignores it){hint}")
@@ -282,6 +286,7 @@ class _Checker:
                 f"e.g. {key}: {self.path.parent / path}",
             )
         directory = path if key == "dir" else path.parent
+        self.dirs.append(str(directory))
         if not directory.is_dir() and not self.missing_dirs_ok:
             self.fail(node, f"directory {directory} of database {key} '{raw}' does not exist")
 
@@ -389,13 +394,18 @@ def validate_config(
         text = config.read_text()
     except OSError as exc:
         raise ConfigNotFound(f"cannot read config {config}: {exc.strerror or exc}") from None
+    key = _verdict_key(config, text, line, env, expand, missing_dirs_ok)
+    verdicts = cache.load("validated")
+    known = verdicts.get(key)
+    if isinstance(known, dict) and all(Path(d).is_dir() for d in known.get("dirs", [])):
+        return {"config": str(config), "line": line, "databases": known.get("databases")}
     raw = _compose(config, text)
+    checker = _Checker(config, line, missing_dirs_ok)
     if not expand:
-        return {
-            "config": str(config),
-            "line": line,
-            "databases": _Checker(config, line, missing_dirs_ok).check(raw),
-        }
+        count = checker.check(raw)
+        verdicts[key] = {"databases": count, "dirs": [] if missing_dirs_ok else checker.dirs}
+        cache.store("validated", verdicts)
+        return {"config": str(config), "line": line, "databases": count}
     missing = unset_variables(text, env)
     if missing:
         number, name, is_set = missing[0]
@@ -412,8 +422,30 @@ def validate_config(
             f"string in its place; set {name}{hint}{also}"
         )
     root = _compose(config, expand_env(text, env))
-    count = _Checker(config, line, missing_dirs_ok).check(root)
+    count = checker.check(root)
+    verdicts[key] = {"databases": count, "dirs": [] if missing_dirs_ok else checker.dirs}
+    cache.store("validated", verdicts)
     return {"config": str(config), "line": line, "databases": count}
+
+
+def _verdict_key(
+    config: Path, text: str, line: str, env: dict[str, str], expand: bool, missing_dirs_ok: bool
+) -> str:
+    """What a validation verdict depends on, besides the database directories existing: the
+    file's text, the Litestream line, the flags, and the values of the variables it uses (hashed
+    together, so the cache holds no secret)."""
+    try:
+        from _blake2 import blake2b  # hashlib's own blake2b, without loading OpenSSL (~3 ms)
+    except ImportError:
+        from hashlib import blake2b
+
+    names = sorted({a or b for a, b in _ENV_REF.findall(text)}) if expand else []
+    digest = blake2b(digest_size=32)
+    parts = [str(config), text, line, str(expand), str(missing_dirs_ok), str(Path.home())]
+    parts += [f"{name}={env.get(name)!r}" for name in names]
+    for part in parts:
+        digest.update(part.encode() + b"\0")
+    return digest.hexdigest()
 
 
 # --- config show ---------------------------------------------------------------------------------

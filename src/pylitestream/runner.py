@@ -6,8 +6,7 @@ import os
 import re
 import subprocess
 import sys
-from dataclasses import dataclass
-from typing import NoReturn
+from typing import NamedTuple, NoReturn
 
 from .binary import Binary
 from .errors import CommandFailed, CommandTimeout
@@ -30,8 +29,7 @@ def default_timeout() -> float:
     return seconds
 
 
-@dataclass(frozen=True)
-class Completed:
+class Completed(NamedTuple):
     argv: list[str]
     returncode: int
     stdout: str
