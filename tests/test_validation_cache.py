@@ -42,7 +42,7 @@ def test_anything_the_verdict_depends_on_invalidates_it(cfg: Path) -> None:
     # A secret whose value breaks the YAML once expanded is caught, though the name is set.
     with pytest.raises(ConfigError):
         config.validate_config(cfg, "0.5", {**env, "SECRET": "a: b: c"})
-    with pytest.raises(ConfigError, match="ignored by Litestream 0.3"):
+    with pytest.raises(ConfigError, match=r"ignored by Litestream 0\.3"):
         config.validate_config(cfg, "0.3", env)
     shutil.rmtree(cfg.parent / "data")
     with pytest.raises(ConfigError, match="does not exist"):
