@@ -17,19 +17,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT / "tests"))
 import fetch_litestream  # noqa: E402
+from support import stop_process, wait_for  # noqa: E402
 
 WRAPPER = str(Path(sys.executable).with_name("pylitestream"))
 
@@ -48,29 +48,6 @@ def private_kib(pid: int) -> int:
         name, value = line.split(":", 1)
         fields[name] = int(value.split()[0])
     return fields["Private_Clean"] + fields["Private_Dirty"]
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            found = check()
-        except (OSError, ValueError, KeyError, IndexError):
-            found = None
-        if found:
-            return found
-        time.sleep(0.05)
-    raise RuntimeError("timed out")
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def children(pid: int) -> list[int]:
@@ -127,7 +104,7 @@ def bench_run(config: Path, env: dict[str, str], state_dir: Path, samples: int) 
             ls_private.append(private_kib(ls_pid))
             time.sleep(0.2)
     finally:
-        stop(proc)
+        stop_process(proc, 30)
     left = [pid for pid in (proc.pid, ls_pid, app_pid) if Path(f"/proc/{pid}").exists()]
     sup, ls = statistics.median(supervisor), statistics.median(litestream)
     return {
@@ -163,7 +140,7 @@ def _replicate(config: Path, env: dict[str, str], samples: int, log: Any) -> dic
         kids = children(proc.pid)
         rss = statistics.median(rss_kib(proc.pid) for _ in range(samples))
     finally:
-        stop(proc)
+        stop_process(proc, 30)
     return {
         "pid_is_litestream": Path(exe).name == "litestream",
         "exe": exe,

@@ -25,7 +25,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +32,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT / "tests"))
 import fetch_litestream  # noqa: E402
+from support import S3Server, s3_replica, start_s3, wait_for  # noqa: E402
 
 import pylitestream  # noqa: E402
 from pylitestream import verification  # noqa: E402
@@ -41,49 +42,6 @@ from pylitestream import verification  # noqa: E402
 VERSIONS = ("0.3.13", "0.5.17")
 TARGET_MEDIAN, TARGET_P90, TARGET_SOCKET_MEDIAN = 1.5, 3.0, 0.5
 FIXED_SLEEP = 10.0
-KEY_ID, SECRET = "AKIABENCHVERIFY", "bench-secret-value"
-
-
-def wait_for(check: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except Exception:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError("timed out waiting")
-
-
-def start_moto() -> tuple[subprocess.Popen[bytes], str]:
-    import socket
-    import urllib.request
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    exe = Path(sys.executable).with_name("moto_server")
-    proc = subprocess.Popen(
-        [str(exe), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    wait_for(lambda: urllib.request.urlopen(endpoint + "/", timeout=1).status == 200)
-    return proc, endpoint
-
-
-def make_bucket(endpoint: str, name: str) -> None:
-    import boto3
-
-    boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=KEY_ID,
-        aws_secret_access_key=SECRET,
-    ).create_bucket(Bucket=name)
 
 
 def write_config(work: Path, line: str, replica: dict[str, Any], socket: bool) -> Path:
@@ -127,7 +85,7 @@ def p90(values: list[float]) -> float:
 
 
 def bench_case(
-    version: str, backend: str, socket: bool, endpoint: str, runs: int, fixed_runs: int, rng: Any
+    version: str, backend: str, socket: bool, s3: S3Server, runs: int, fixed_runs: int, rng: Any
 ) -> dict[str, Any]:
     line = version.rsplit(".", 1)[0]
     exe = fetch_litestream.fetch(version, fetch_litestream.host_target())
@@ -144,10 +102,7 @@ def bench_case(
         replica: dict[str, Any] = {"type": "file", "path": str(work / "replica")}
     else:
         bucket = f"bench-{line.replace('.', '')}-{'sock' if socket else 'poll'}"
-        make_bucket(endpoint, bucket)
-        replica = {"type": "s3", "bucket": bucket, "path": "db", "endpoint": endpoint,
-                   "region": "us-east-1", "access-key-id": KEY_ID, "secret-access-key": SECRET,
-                   "force-path-style": True}  # fmt: skip
+        replica = s3_replica(s3, s3.create_bucket(bucket), "db")
     config = write_config(work, line, replica, socket)
     log = work / "replicate.log"
     with log.open("wb") as out:
@@ -199,19 +154,17 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--fixed-runs", type=int, default=2)
     args = parser.parse_args()
-    # 0.5's S3 client fails when AWS_CA_BUNDLE is set (litestream-cli.md §6).
-    os.environ.pop("AWS_CA_BUNDLE", None)
     rng = random.Random(5)
-    moto, endpoint = start_moto()
+    s3 = start_s3()
     cases = []
     try:
         for version in VERSIONS:
             for backend in ("file", "s3"):
                 cases.append(
-                    bench_case(version, backend, False, endpoint, args.runs, args.fixed_runs, rng)
+                    bench_case(version, backend, False, s3, args.runs, args.fixed_runs, rng)
                 )
                 if version.startswith("0.5"):
-                    case = bench_case(version, backend, True, endpoint, args.runs, 0, rng)
+                    case = bench_case(version, backend, True, s3, args.runs, 0, rng)
                     poll = cases[-1]
                     if "fixed_10s_median_s" in poll:
                         case["fixed_10s_median_s"] = poll["fixed_10s_median_s"]
@@ -220,8 +173,7 @@ def main() -> None:
                         )
                     cases.append(case)
     finally:
-        moto.terminate()
-        moto.wait(10)
+        s3.stop()
     print(json.dumps({"sync_interval": "1s (default)", "cases": cases}, indent=2))
 
 
