@@ -40,7 +40,7 @@ def bench_version(version: str, runs: int, workdir: Path) -> dict[str, object]:
     replica = "replicas:\n      - type: file\n        path: /tmp/r" if version.startswith("0.3") \
         else "replica:\n      type: file\n      path: /tmp/r"  # fmt: skip
     config.write_text(f"dbs:\n  - path: {db}\n    {replica}\n")
-    env = {**os.environ, "LITESTREAM_INSTALL_DIR": str(exe.parent)}
+    env = {**os.environ, "LITESTREAM_INSTALL_DIR": str(exe.parent), "XDG_CACHE_HOME": str(workdir)}
     wrapper = str(Path(sys.executable).with_name("pylitestream"))
     raw_databases = [str(exe), "databases", "-config", str(config)]
     if not version.startswith("0.3"):

@@ -69,7 +69,7 @@ def _listing(
     binary = find_binary()
     _require(binary, command)
     args = [command, "-config", checked_config(binary, config, validate), *extra]
-    if binary.line == "0.5" and command != "wal":
+    if binary.line == "0.5":
         args.append("-json")
     if db is not None:
         args.append(_db_arg(db))
