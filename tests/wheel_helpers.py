@@ -22,6 +22,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+import fetch_litestream  # noqa: E402
+
 PINS: dict[str, Any] = json.loads((ROOT / "vendor" / "litestream.json").read_text())
 VERSION: str = PINS["version"]
 TARGETS = ("linux-x86_64", "linux-aarch64", "darwin-x86_64", "darwin-arm64")
@@ -41,36 +44,18 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+sha256_file = fetch_litestream.sha256
 
 
 def host_target() -> str | None:
-    import platform
-
-    machine = platform.machine().lower()
-    if machine in ("amd64", "x86_64"):
-        machine = "x86_64"
-    elif machine in ("arm64", "aarch64"):
-        machine = "aarch64" if sys.platform == "linux" else "arm64"
-    target = f"{sys.platform}-{machine}"
+    target = fetch_litestream.host_target()
     return target if target in TARGETS else None
 
 
 def staged_binary(target: str) -> Path:
-    """The litestream binary scripts/fetch_litestream.py stages; fetched when missing."""
-    path = STAGED / VERSION / target / "litestream"
-    if not path.is_file():
-        subprocess.run(
-            [sys.executable, str(ROOT / "scripts" / "fetch_litestream.py"), VERSION,
-             "--platform", target],
-            check=True,
-        )  # fmt: skip
-    assert path.is_file(), f"{path} is still missing after scripts/fetch_litestream.py"
+    """The litestream binary scripts/fetch_litestream.py stages (fetched when missing), checked
+    against its pin in vendor/."""
+    path = fetch_litestream.fetch(VERSION, target)
     assert sha256_file(path) == PINS["targets"][target]["binary_sha256"], f"{path} != its pin"
     return path
 

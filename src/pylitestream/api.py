@@ -118,13 +118,7 @@ def snapshots(
     validate: bool = True,
 ) -> list[Record]:
     """Snapshots; on 0.5 these are the LTX files at level 9."""
-    _db_arg(db)
-    binary = find_binary()
-    if binary.line == "0.3":
-        _, out = _listing("snapshots", db, config, timeout, validate=validate)
-        return records.snapshots_03(out)
-    level = records.SNAPSHOT_LEVEL
-    return records.snapshots_05(_ltx_level(db, level, config, timeout, validate))
+    return _backup_files("snapshots", db, config, timeout, validate)
 
 
 def wal(
@@ -135,12 +129,26 @@ def wal(
     validate: bool = True,
 ) -> list[Record]:
     """WAL segments; on 0.5 these are the LTX files at level 0."""
+    return _backup_files("wal", db, config, timeout, validate)
+
+
+# 0.3 command -> (its parser, the 0.5 LTX level that plays its part, that level's parser)
+_BACKUP_FILES = {
+    "snapshots": (records.snapshots_03, records.SNAPSHOT_LEVEL, records.snapshots_05),
+    "wal": (records.wal_03, 0, records.wal_05),
+}
+
+
+def _backup_files(
+    command: str, db: PathLike | None, config: PathLike | None, timeout: float | None,
+    validate: bool,
+) -> list[Record]:  # fmt: skip
     _db_arg(db)
-    binary = find_binary()
-    if binary.line == "0.3":
-        _, out = _listing("wal", db, config, timeout, validate=validate)
-        return records.wal_03(out)
-    return records.wal_05(_ltx_level(db, 0, config, timeout, validate))
+    parse_03, level, parse_05 = _BACKUP_FILES[command]
+    if find_binary().line == "0.3":
+        _, out = _listing(command, db, config, timeout, validate=validate)
+        return parse_03(out)
+    return parse_05(_ltx_level(db, level, config, timeout, validate))
 
 
 def ltx(

@@ -144,43 +144,32 @@ def _index(value: str) -> tuple[int, str]:
     return index, f"{index:08x}"
 
 
-def snapshots_03(text: str) -> list[Record]:
+def _positions_03(text: str, keys: tuple[str, ...]) -> list[Record]:
+    """0.3 snapshots and wal tables: the same columns, wal with an offset as well."""
     records = []
     for row in parse_table(text):
         index, index_hex = _index(row["index"])
-        records.append(
-            {
-                "replica": row["replica"],
-                "generation": row["generation"],
-                "index": index,
-                "index_hex": index_hex,
-                "min_txid": None,
-                "max_txid": None,
-                "size": _int(row["size"]),
-                "created": _time(row["created"]),
-            }
-        )
+        record = {
+            "replica": row["replica"],
+            "generation": row["generation"],
+            "index": index,
+            "index_hex": index_hex,
+            "offset": _int(row["offset"]) if "offset" in keys else None,
+            "min_txid": None,
+            "max_txid": None,
+            "size": _int(row["size"]),
+            "created": _time(row["created"]),
+        }
+        records.append({key: record[key] for key in keys})
     return records
+
+
+def snapshots_03(text: str) -> list[Record]:
+    return _positions_03(text, SNAPSHOT_KEYS)
 
 
 def wal_03(text: str) -> list[Record]:
-    records = []
-    for row in parse_table(text):
-        index, index_hex = _index(row["index"])
-        records.append(
-            {
-                "replica": row["replica"],
-                "generation": row["generation"],
-                "index": index,
-                "index_hex": index_hex,
-                "offset": _int(row["offset"]),
-                "min_txid": None,
-                "max_txid": None,
-                "size": _int(row["size"]),
-                "created": _time(row["created"]),
-            }
-        )
-    return records
+    return _positions_03(text, WAL_KEYS)
 
 
 def ltx_05(text: str) -> list[Record]:
