@@ -278,7 +278,7 @@ def restore(
             "see 'pylitestream ltx'"
         )
 
-    existed = _non_empty(target)
+    existed = non_empty(target)
     if existed and not flags.get("if-db-not-exists") and not flags.get("force"):
         hint = "pass -force to overwrite" if binary.line == "0.5" else "move it away first"
         raise UsageError(
@@ -302,14 +302,14 @@ def restore(
                 path.unlink(missing_ok=True)
     if existed and flags.get("if-db-not-exists"):
         return None
-    return str(target) if _non_empty(target) else None
+    return str(target) if non_empty(target) else None
 
 
 def _is_txid(value: str) -> bool:
     return len(value) == 16 and all(c in "0123456789abcdefABCDEF" for c in value)
 
 
-def _non_empty(path: Path) -> bool:
+def non_empty(path: Path) -> bool:
     # litestream itself treats an empty file as absent.
     try:
         return path.stat().st_size > 0

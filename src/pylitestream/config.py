@@ -85,6 +85,23 @@ def load_config(path: str | os.PathLike[str], *, expand: bool = True) -> dict[st
     return data if isinstance(data, dict) else {}
 
 
+def configured_databases(config: Path) -> list[Path]:
+    """Absolute paths of the config's databases (relative paths resolve against the CWD, as
+    litestream does)."""
+    try:
+        data = load_config(config)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot read {config}: {exc}") from None
+    entries = data.get("dbs") or []
+    if not isinstance(entries, list):
+        raise UsageError(f"{config}: 'dbs' must be a list")
+    paths = []
+    for entry in entries:
+        if isinstance(entry, dict) and entry.get("path"):
+            paths.append(Path(str(entry["path"])).expanduser().absolute())
+    return paths
+
+
 # --- the keys each Litestream line reads ---------------------------------------------------------
 # From the config structs of cmd/litestream/main.go at v0.3.13 and v0.5.x, cross-checked against
 # the yaml tags compiled into the 0.3.13 and 0.5.17 binaries. Both lines ignore any other key

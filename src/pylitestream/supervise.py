@@ -25,9 +25,9 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Any, Literal
 
-from .api import checked_config
+from .api import checked_config, non_empty
 from .binary import Binary, find_binary
-from .config import load_config
+from .config import configured_databases, load_config
 from .errors import AlreadyRunning, CommandFailed, CommandTimeout, UsageError
 from .runner import default_timeout, error_line, litestream_env
 
@@ -243,23 +243,6 @@ def claim_for_exec(config: Path, binary: Binary) -> None:
 # --- configured databases -----------------------------------------------------------------------
 
 
-def configured_databases(config: Path) -> list[Path]:
-    """Absolute paths of the config's databases (relative paths resolve against the CWD, as
-    litestream does)."""
-    try:
-        data = load_config(config)
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"cannot read {config}: {exc}") from None
-    entries = data.get("dbs") or []
-    if not isinstance(entries, list):
-        raise UsageError(f"{config}: 'dbs' must be a list")
-    paths = []
-    for entry in entries:
-        if isinstance(entry, dict) and entry.get("path"):
-            paths.append(Path(str(entry["path"])).expanduser().absolute())
-    return paths
-
-
 def _choose(configured: list[Path], named: Sequence[PathLike] | None) -> list[Path]:
     if not named:
         return configured
@@ -281,7 +264,7 @@ def restore_missing(config: Path, databases: Sequence[Path]) -> list[str]:
     restored = []
     for db in databases:
         # A new database in WAL mode can be an empty file beside a WAL that holds its data.
-        if _non_empty(db) or _non_empty(Path(f"{db}-wal")):
+        if non_empty(db) or non_empty(Path(f"{db}-wal")):
             continue
         db.parent.mkdir(parents=True, exist_ok=True)
         tmp = db.with_name(f".{db.name}.pylitestream-restore")
@@ -299,13 +282,6 @@ def restore_missing(config: Path, databases: Sequence[Path]) -> list[str]:
         finally:
             tmp.unlink(missing_ok=True)
     return restored
-
-
-def _non_empty(path: Path) -> bool:
-    try:
-        return path.stat().st_size > 0
-    except FileNotFoundError:
-        return False
 
 
 # --- litestream's log ---------------------------------------------------------------------------

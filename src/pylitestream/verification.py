@@ -22,7 +22,7 @@ from typing import Any
 
 from .api import checked_config
 from .binary import Binary, find_binary
-from .config import load_config
+from .config import configured_databases, load_config
 from .errors import (
     CommandFailed,
     CommandTimeout,
@@ -344,13 +344,8 @@ def verify_all(*, config: PathLike | None = None, timeout: float | None = None,
     """Verify every database in the config at once; one record per database, in config order.
     Failures are records with ok=False, not exceptions."""
     config_path = Path(checked_config(find_binary(), config))
-    dbs = [
-        str(entry["path"])
-        for entry in load_config(config_path).get("dbs") or []
-        if isinstance(entry, dict) and entry.get("path")
-    ]
     # An empty dbs: list fails validation above: verifying nothing must not look like success.
-    find_binary()  # a missing binary is one error, not one per database
+    dbs = [str(path) for path in configured_databases(config_path)]
     cancel = threading.Event()
 
     def one(db: str) -> Record:
