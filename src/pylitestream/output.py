@@ -20,10 +20,15 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2) + "\n")
 
 
-def error(message: str) -> None:
-    """One line on stderr, secrets redacted."""
+def _stderr_line(prefix: str, message: str) -> None:
+    """One line on stderr, whatever newlines the message held, secrets redacted."""
     line = " ".join(redact(str(message), known_secrets()).split())
-    sys.stderr.write(f"pylitestream: error: {line}\n")
+    sys.stderr.write(f"{prefix}{line}\n")
+    sys.stderr.flush()
+
+
+def error(message: str) -> None:
+    _stderr_line("pylitestream: error: ", message)
 
 
 def info(message: str) -> None:
@@ -31,16 +36,13 @@ def info(message: str) -> None:
 
 
 def warning(message: str) -> None:
-    """One line on stderr for something that went wrong beside the point (e.g. a failed ping)."""
-    line = " ".join(redact(str(message), known_secrets()).split())
-    sys.stderr.write(f"pylitestream: warning: {line}\n")
+    """Something that went wrong beside the point (e.g. a failed ping)."""
+    _stderr_line("pylitestream: warning: ", message)
 
 
 def log(message: str) -> None:
-    """A supervisor event (litestream started, restarted, stopped) as one line on stderr."""
-    line = " ".join(redact(str(message), known_secrets()).split())
-    sys.stderr.write(f"pylitestream: {line}\n")
-    sys.stderr.flush()
+    """A supervisor event (litestream started, restarted, stopped)."""
+    _stderr_line("pylitestream: ", message)
 
 
 def passthrough(line: str, *, stderr: bool) -> None:
