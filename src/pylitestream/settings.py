@@ -75,18 +75,34 @@ def find_pyproject(start: Path | None = None) -> Path | None:
     return None
 
 
+# (path, text) -> settings: every litestream call reads the environment it gets and a command
+# makes several, so each version of the file is parsed once. Keyed by the text, not the mtime,
+# whose granularity lets two quick writes look alike.
+_parsed: dict[tuple[Path, str], dict[str, str]] = {}
+
+
 def pyproject_settings(start: Path | None = None) -> dict[str, str]:
     """The [tool.pylitestream] table of the nearest pyproject.toml, keys as in configure()."""
     path = find_pyproject(start)
     if path is None:
         return {}
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc}") from None
+    if (path, text) not in _parsed:
+        _parsed[(path, text)] = _parse_pyproject(path, text)
+    return dict(_parsed[(path, text)])
+
+
+def _parse_pyproject(path: Path, text: str) -> dict[str, str]:
     if sys.version_info >= (3, 11):
         import tomllib
-    else:  # Python 3.10 has no tomllib; pip's vendored tomli is the same parser
-        import pip._vendor.tomli as tomllib
+    else:
+        import tomli as tomllib
     try:
-        data = tomllib.loads(path.read_text())
-    except (OSError, ValueError) as exc:
+        data = tomllib.loads(text)
+    except ValueError as exc:
         raise UsageError(f"cannot read {path}: {exc}") from None
     table = data.get("tool", {}).get("pylitestream", {})
     if not isinstance(table, dict):
