@@ -26,6 +26,7 @@ import time
 import zipfile
 from collections.abc import Callable, Sequence
 from contextlib import closing
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,10 @@ from wheel_helpers import (
     executable_kind,
     hatchling_build,
     host_target,
+    http_server,
+    make_tar_gz,
     only_wheel,
+    send,
     sha256_bytes,
     sha256_file,
     snapshot_project,
@@ -125,6 +129,55 @@ def test_build_script_reports_every_artifact_in_order(
         assert row["sha256"] == sha256_file(path)
 
 
+def test_build_script_builds_chosen_targets(tmp_path: Path) -> None:
+    project = snapshot_project(tmp_path / "project")
+    result = subprocess.run(
+        [sys.executable, "scripts/build_wheels.py", "--json", "--target", "sdist",
+         "--target", "linux-aarch64"],
+        cwd=project, env=clean_env(), capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = json.loads(result.stdout)
+    # In the usual order, whatever the order asked; nothing else built.
+    assert [(r["kind"], r["name"]) for r in rows] == [
+        ("linux-aarch64", wheel_name("linux-aarch64")),
+        ("sdist", f"{NAME}.tar.gz"),
+    ]
+    assert sorted(p.name for p in (project / "dist").iterdir()) == sorted(r["name"] for r in rows)
+    assert not (project / ".cache" / "build-venv").exists(), "this python had hatchling"
+
+
+def test_build_script_explains_what_is_missing(tmp_path: Path) -> None:
+    """A plain python3 that cannot reach a package index: one line saying what it could not
+    install and where, no traceback, nothing built."""
+    project = snapshot_project(tmp_path / "project")
+    python = bare_python(tmp_path / "python")
+    env = clean_env(
+        PIP_INDEX_URL="http://127.0.0.1:9/simple", PIP_RETRIES="0", PIP_TIMEOUT="5",
+        PIP_NO_CACHE_DIR="1", PIP_FIND_LINKS="",
+    )  # fmt: skip
+    result = subprocess.run(
+        [python, "scripts/build_wheels.py"],
+        cwd=project, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    venv = project / ".cache" / "build-venv"
+    assert last.startswith(
+        f"build_wheels: cannot install hatchling>=1.27, httpx>=0.27 into {venv}: "
+    )
+    assert not (project / "dist").exists()
+
+    unknown = subprocess.run(
+        [python, "scripts/build_wheels.py", "--target", "windows-x86_64"],
+        cwd=project, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert unknown.returncode == 2
+    assert "invalid choice: 'windows-x86_64'" in unknown.stderr
+    assert "Traceback" not in unknown.stderr
+
+
 def read_record(zipped: zipfile.ZipFile) -> dict[str, tuple[str, str]]:
     text = zipped.read(f"{NAME}.dist-info/RECORD").decode()
     return {row[0]: (row[1], row[2]) for row in csv.reader(io.StringIO(text)) if row}
@@ -202,6 +255,65 @@ def test_update_pins_reproduces_the_pins(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert output.read_text() == (ROOT / "vendor" / "litestream.json").read_text()
+
+
+def serve_release(tmp_path: Path, tamper: str | None = None) -> dict[str, bytes]:
+    """What a release page would serve: four archives laid out like upstream's, checksums.txt,
+    and, if tamper names an archive, different bytes for it than checksums.txt says."""
+    files: dict[str, bytes] = {}
+    for target in TARGETS:
+        name = PINS["targets"][target]["url"].rsplit("/", 1)[-1]
+        archive = make_tar_gz(
+            tmp_path / name, {"LICENSE": b"l\n", "litestream": staged_binary(target)}
+        )
+        files[name] = archive.read_bytes()
+    files["checksums.txt"] = "".join(
+        f"{sha256_bytes(data)}  {name}\n" for name, data in files.items()
+    ).encode()
+    if tamper:
+        files[tamper] += b"\0"
+    return files
+
+
+def update_pins_download(files: dict[str, bytes], output: Path) -> subprocess.CompletedProcess[str]:
+    def respond(handler: BaseHTTPRequestHandler, number: int) -> None:
+        body = files.get(handler.path.lstrip("/"))
+        send(handler, 200 if body is not None else 404, body or b"")
+
+    with http_server(respond) as (url, _asked):
+        return subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "update_pins.py"), VERSION, "--download",
+             "--output", str(output)],
+            env=clean_env(PYLITESTREAM_DOWNLOAD_MIRROR=url), capture_output=True, text=True,
+            timeout=300, check=False,
+        )  # fmt: skip
+
+
+def test_update_pins_download_verifies_checksums(tmp_path: Path) -> None:
+    """The scheduled workflow's step: fetch a release, check it against its checksums.txt, pin."""
+    files = serve_release(tmp_path)
+    output = tmp_path / "litestream.json"
+    result = update_pins_download(files, output)
+    assert result.returncode == 0, result.stdout + result.stderr
+    pins = json.loads(output.read_text())
+    for target, pin in pins["targets"].items():
+        committed = PINS["targets"][target]
+        name = committed["url"].rsplit("/", 1)[-1]
+        assert pin["url"] == committed["url"]  # upstream's address, not the mirror's
+        assert pin["archive_sha256"] == sha256_bytes(files[name])
+        assert pin["binary_sha256"] == committed["binary_sha256"]
+        assert pin["wheel_tag"] == committed["wheel_tag"]
+
+
+def test_update_pins_download_refuses_a_mismatch(tmp_path: Path) -> None:
+    tampered = PINS["targets"]["darwin-arm64"]["url"].rsplit("/", 1)[-1]
+    output = tmp_path / "litestream.json"
+    result = update_pins_download(serve_release(tmp_path, tamper=tampered), output)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert f"{tampered} does not match the release's checksums.txt" in lines[0]
+    assert not output.exists()
 
 
 def test_pure_wheel(dist: tuple[Path, list[dict[str, Any]]]) -> None:
@@ -487,6 +599,24 @@ def test_workflows_test_each_wheel_on_its_own_runner() -> None:
                 if "wheel" in entry:
                     runners.add(entry["runs-on"])
     assert runners == RUNNERS
+
+
+def test_release_watch_opens_a_pull_request_only_after_checking_checksums() -> None:
+    """The scheduled workflow: new upstream release -> update_pins.py --download (which verifies
+    checksums.txt, tested above) -> a pull request; with no more rights than that needs."""
+    workflow = load_workflows()["litestream-release.yml"]
+    triggers = workflow.get("on") or workflow[True]  # YAML 1.1 reads a bare `on` as true
+    assert triggers["schedule"][0]["cron"]
+    (job,) = workflow["jobs"].values()
+    assert job["permissions"] == {"contents": "write", "pull-requests": "write"}
+    runs = [step.get("run", "") for step in job["steps"]]
+    pins = next(i for i, run in enumerate(runs) if "scripts/update_pins.py" in run)
+    pull = next(i for i, run in enumerate(runs) if "gh pr create" in run)
+    assert '"$VERSION" --download' in runs[pins]
+    assert pins < pull
+    assert "set -euo pipefail" in runs[pins] and "set -euo pipefail" in runs[pull]
+    same_condition = {job["steps"][i].get("if") for i in (pins, pull)}
+    assert same_condition == {"steps.release.outputs.new == 'true'"}
 
 
 def find_actionlint() -> str | None:
