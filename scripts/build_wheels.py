@@ -207,7 +207,9 @@ def build_all(targets: list[str], dist: Path, fetch: bool) -> tuple[str, str, li
     version = load_pin(ROOT, pinned_targets()[0]).version
     binaries = {t: staged_binary(version, t, fetch) for t in platforms}
 
-    base_env = {k: v for k, v in os.environ.items() if not k.startswith("PYLITESTREAM_")}
+    # Only this script picks the target and the binary; the hook's other settings (download
+    # mirror, timeout, cache) pass through.
+    base_env = {k: v for k, v in os.environ.items() if k not in (TARGET_VAR, BINARY_VAR)}
     base_env["SOURCE_DATE_EPOCH"] = epoch = source_date_epoch()
     built: list[Path] = []
     with tempfile.TemporaryDirectory(prefix="py-litestream-dist-") as tmp:

