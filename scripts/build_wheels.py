@@ -52,13 +52,18 @@ def build_requirements() -> list[str]:
     text = (ROOT / "pyproject.toml").read_text()
     try:
         import tomllib
-    except ImportError:  # Python 3.10: the one line is simple enough to read without tomli
-        table = re.search(r"^\[build-system\]$(.*?)^\[", text, re.M | re.S)
-        line = re.search(r"^requires\s*=\s*\[(.*?)\]", table.group(1) if table else "", re.M)
-        if not line:
-            raise fail("cannot read [build-system] requires from pyproject.toml") from None
-        return re.findall(r'"([^"]+)"', line.group(1))
+    except ImportError:  # Python 3.10
+        return requires_from_text(text)
     return list(tomllib.loads(text)["build-system"]["requires"])
+
+
+def requires_from_text(text: str) -> list[str]:
+    """The one-line `requires = [...]` of [build-system], read without a TOML parser."""
+    table = re.search(r"^\[build-system\]$(.*?)^\[", text, re.M | re.S)
+    line = re.search(r"^requires\s*=\s*\[(.*?)\]", table.group(1) if table else "", re.M)
+    if not line:
+        raise fail("cannot read [build-system] requires from pyproject.toml")
+    return re.findall(r'"([^"]+)"', line.group(1))
 
 
 def has_requirements(requirements: list[str]) -> bool:

@@ -32,6 +32,12 @@ from typing import Any
 
 import pytest
 import yaml
+from packaging.metadata import Metadata
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
 from wheel_helpers import (
     ARTIFACT,
     DISTRIBUTION,
@@ -100,6 +106,18 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str,
     assert (project / "dist" / "notes.txt").read_text() == "the user's"
     (project / "dist" / "notes.txt").unlink()  # so dist/ holds exactly the artifacts
     return project / "dist", json.loads(result.stdout)
+
+
+def test_build_script_reads_build_requirements_without_tomllib() -> None:
+    """Python 3.10 has no tomllib: the fallback must read what tomllib reads."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import build_wheels
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    text = (ROOT / "pyproject.toml").read_text()
+    expected = tomllib.loads(text)["build-system"]["requires"]
+    assert build_wheels.requires_from_text(text) == expected == ["hatchling>=1.27", "httpx>=0.27"]
 
 
 def bare_python(venv: Path) -> str:
@@ -383,6 +401,9 @@ def test_the_licence_texts() -> None:
 
 
 def licence_metadata(text: str) -> tuple[str, list[str]]:
+    """(License-Expression, License-Files), once packaging has validated the whole metadata."""
+    parsed = Metadata.from_email(text, validate=True)
+    assert str(parsed.license_expression) and parsed.license_files is not None
     expression = re.findall(r"^License-Expression: (.+)$", text, re.M)
     assert len(expression) == 1, text[:2000]
     assert not re.search(r"^License: ", text, re.M), "the old field must not compete"
@@ -504,6 +525,13 @@ def test_installed_wheel_runs_litestream(
     assert info["source"] == "wheel"
     assert Path(info["path"]).resolve() == (bin_dir / "litestream").resolve()
     assert info["on_path"] == info["path"] and info["note"] is None
+    # The last place looked, for layouts the scripts directories miss: the wheel's RECORD.
+    only_record = (
+        "from pylitestream import binary; binary._wheel_candidates = lambda: []; "
+        "print(*binary.find_binary_path())"
+    )
+    found = run([bin_dir / "python", "-c", only_record], env)
+    assert found.stdout.split() == [str(bin_dir / "litestream"), "wheel"], found.stderr
 
     # pip learnt License-Expression in 25.1; the venv's bundled pip may be older, so the
     # test environment's pip reads the venv.
