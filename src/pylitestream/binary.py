@@ -111,8 +111,8 @@ def _recorded_binary() -> Path | None:
     """Where py-litestream's RECORD says its wheel put litestream; None if it lists none.
 
     Slower than the scripts directories (importlib.metadata costs ~25 ms to import), so it is the
-    last place looked: it finds installs made with --root, --home or another scheme, and tells a
-    wheel without a binary from one whose binary has gone."""
+    last place looked: it finds layouts those miss (a --prefix install into Debian's
+    dist-packages, for one), and tells a wheel without a binary from one whose binary has gone."""
     from importlib import metadata
 
     try:
