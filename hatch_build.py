@@ -14,6 +14,12 @@ Environment variables:
 
 Whatever the source, the binary must match the SHA-256 pinned in vendor/litestream.json, or the
 build fails. The cache only ever holds verified binaries.
+
+The metadata hook sets the PEP 639 licence fields. Our own code is MIT (LICENSE); the litestream
+binary is Apache-2.0 (vendor/litestream/LICENSE, the Apache License 2.0 text). So the py3-none-any
+wheel (PYLITESTREAM_TARGET=none) declares "MIT" and ships LICENSE, and everything else declares
+"MIT AND Apache-2.0" and ships both: the platform wheels carry the binary, and the sdist must,
+because wheels built from an sdist take their licence fields from its PKG-INFO.
 """
 
 from __future__ import annotations
@@ -34,8 +40,11 @@ from typing import Any, NamedTuple
 
 from hatchling.__about__ import __version__ as hatchling_version
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
+from hatchling.metadata.plugin.interface import MetadataHookInterface
 
 PINS_FILE = "vendor/litestream.json"
+OWN_LICENSE = "LICENSE"
+LITESTREAM_LICENSE = "vendor/litestream/LICENSE"
 TARGETS = ("linux-x86_64", "linux-aarch64", "darwin-x86_64", "darwin-arm64")
 NO_BINARY = "none"
 EXE_NAME = "litestream"
@@ -67,11 +76,23 @@ class Pin(NamedTuple):
 
 
 def check_hatchling(version: str) -> None:
-    """Hatchling before 1.26 writes shared scripts without their exec bit (1.25 was yanked)."""
+    """Hatchling before 1.26 writes shared scripts without their exec bit (1.25 was yanked), and
+    before 1.27 it has no PEP 639 licence files."""
     from packaging.version import Version
 
-    if Version(version) < Version("1.26"):
-        raise BuildError(f"hatchling {version} drops the binary's exec bit: use hatchling>=1.26")
+    if Version(version) < Version("1.27"):
+        raise BuildError(
+            f"hatchling {version} drops the binary's exec bit and has no PEP 639 licence files: "
+            "use hatchling>=1.27"
+        )
+
+
+def licence_fields(environ: Mapping[str, str]) -> tuple[str, list[str]]:
+    """(license, license-files) for a build: only an explicit PYLITESTREAM_TARGET=none leaves the
+    binary, and so its licence, out. An sdist is always built with both, whatever the host."""
+    if environ.get(TARGET_VAR, "").strip() == NO_BINARY:
+        return "MIT", [OWN_LICENSE]
+    return "MIT AND Apache-2.0", [OWN_LICENSE, LITESTREAM_LICENSE]
 
 
 def load_pin(root: Path, target: str) -> Pin:
@@ -287,6 +308,17 @@ def obtain_binary(pin: Pin, environ: Mapping[str, str], staging: Path) -> tuple[
     return staged, url
 
 
+class LicenceMetadataHook(MetadataHookInterface):
+    PLUGIN_NAME = "custom"
+
+    def update(self, metadata: dict[str, Any]) -> None:
+        try:
+            check_hatchling(hatchling_version)
+        except BuildError as exc:
+            raise SystemExit(f"pylitestream build hook: {exc}") from None
+        metadata["license"], metadata["license-files"] = licence_fields(os.environ)
+
+
 class LitestreamBuildHook(BuildHookInterface):  # type: ignore[type-arg]
     PLUGIN_NAME = "custom"
 
@@ -303,7 +335,6 @@ class LitestreamBuildHook(BuildHookInterface):  # type: ignore[type-arg]
                 build_data["pure_python"] = True
                 self.app.display_info(f"pylitestream: {TARGET_VAR}={NO_BINARY}, no litestream")
                 return
-            check_hatchling(hatchling_version)
             pin = load_pin(Path(self.root), target)
             self.staging = Path(tempfile.mkdtemp(prefix="pylitestream-build-"))
             binary, source = obtain_binary(pin, os.environ, self.staging)

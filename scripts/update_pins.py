@@ -3,6 +3,7 @@
 
     python scripts/update_pins.py 0.5.18 litestream-0.5.18-*.tar.gz
     python scripts/update_pins.py 0.5.18 --checksums checksums.txt   # staged binaries, archive pins
+    python scripts/update_pins.py 0.5.18 --download    # fetch the release, verify, then pin
 
 Give one binary or upstream release archive per target (linux-x86_64, linux-aarch64, darwin-x86_64,
 darwin-arm64), in any order: each file's target is read from its ELF or Mach-O header. With no
@@ -10,12 +11,16 @@ files, the binaries staged by scripts/fetch_litestream.py in .cache/litestream/<
 An upstream archive (named as GitHub's release names it) also pins its own SHA-256; for bare
 binaries, --checksums takes the release's checksums.txt to pin the archives. The macOS wheel tags
 follow the minimum macOS version written in each binary.
+
+--download fetches the release's checksums.txt and its four archives (from GitHub, or from
+$PYLITESTREAM_DOWNLOAD_MIRROR), and refuses to pin unless every archive matches checksums.txt.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import struct
 import subprocess
@@ -27,8 +32,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from hatch_build import (  # noqa: E402  (the hook lives at the project root)
+    MIRROR_VAR,
     PINS_FILE,
     TARGETS,
+    BuildError,
+    download,
     extract_binary,
     host_target,
     is_archive,
@@ -97,6 +105,32 @@ def read_checksums(path: Path) -> dict[str, str]:
     return sums
 
 
+def download_release(version: str, directory: Path) -> tuple[list[Path], dict[str, str]]:
+    """The release's four archives and checksums.txt, each archive checked against it."""
+    mirror = os.environ.get(MIRROR_VAR, "").strip().rstrip("/")
+    base = mirror or f"{RELEASES}/v{version}"
+    try:
+        download(f"{base}/checksums.txt", directory / "checksums.txt", 60)
+        checksums = read_checksums(directory / "checksums.txt")
+        archives = []
+        for target in TARGETS:
+            name = upstream_name(version, target)
+            if name not in checksums:
+                raise SystemExit(f"update_pins: {base}/checksums.txt lists no {name}")
+            archive = directory / name
+            download(f"{base}/{name}", archive, 60)
+            actual = sha256_of(archive)
+            if actual != checksums[name]:
+                raise SystemExit(
+                    f"update_pins: {base}/{name} does not match the release's checksums.txt: "
+                    f"expected sha256 {checksums[name]}, got {actual}"
+                )
+            archives.append(archive)
+    except BuildError as exc:
+        raise SystemExit(f"update_pins: {exc}") from None
+    return archives, checksums
+
+
 def check_version(binary: Path, version: str) -> None:
     """Run the binary when it can run here: a mislabelled release is caught before pinning."""
     binary.chmod(0o755)
@@ -129,19 +163,8 @@ def pin_file(path: Path, version: str, checksums: dict[str, str]) -> tuple[str, 
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("version", help="Litestream version, e.g. 0.5.17")
-    parser.add_argument("files", nargs="*", type=Path, help="binaries or release archives")
-    parser.add_argument("--checksums", type=Path, help="the release's checksums.txt")
-    parser.add_argument("--output", type=Path, default=ROOT / PINS_FILE)
-    options = parser.parse_args()
-    version = options.version.lstrip("v")
-    files = options.files or [
-        ROOT / ".cache" / "litestream" / version / target / "litestream" for target in TARGETS
-    ]
-    checksums = read_checksums(options.checksums) if options.checksums else {}
-
+def write_pins(version: str, files: list[Path], checksums: dict[str, str], output: Path) -> None:
+    """Pin one file per target, all four or nothing, and print what was pinned."""
     targets: dict[str, dict[str, object]] = {}
     for path in files:
         if not path.is_file():
@@ -155,13 +178,39 @@ def main() -> None:
         raise SystemExit(f"update_pins: no binary for {', '.join(missing)}")
 
     pins = {"version": version, "targets": {t: targets[t] for t in TARGETS}}
-    options.output.parent.mkdir(parents=True, exist_ok=True)
-    options.output.write_text(json.dumps(pins, indent=2) + "\n")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(pins, indent=2) + "\n")
     for target in TARGETS:
         pin = targets[target]
         archive = pin["archive_sha256"] or "archive not pinned"
         print(f"{target:14} {pin['binary_sha256']}  {pin['wheel_tag']}  ({archive})")
-    print(f"wrote {options.output}")
+    print(f"wrote {output}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("version", help="Litestream version, e.g. 0.5.17")
+    parser.add_argument("files", nargs="*", type=Path, help="binaries or release archives")
+    parser.add_argument("--checksums", type=Path, help="the release's checksums.txt")
+    parser.add_argument(
+        "--download", action="store_true",
+        help="download the release's archives and checksums.txt and pin them once they match",
+    )  # fmt: skip
+    parser.add_argument("--output", type=Path, default=ROOT / PINS_FILE)
+    options = parser.parse_args()
+    version = options.version.lstrip("v")
+    if options.download:
+        if options.files or options.checksums:
+            raise SystemExit("update_pins: --download takes no files and no --checksums")
+        with tempfile.TemporaryDirectory(prefix="update-pins-") as tmp:
+            files, checksums = download_release(version, Path(tmp))
+            write_pins(version, files, checksums, options.output)
+        return
+    files = options.files or [
+        ROOT / ".cache" / "litestream" / version / target / "litestream" for target in TARGETS
+    ]
+    checksums = read_checksums(options.checksums) if options.checksums else {}
+    write_pins(version, files, checksums, options.output)
 
 
 if __name__ == "__main__":

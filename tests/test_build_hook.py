@@ -19,6 +19,7 @@ from types import ModuleType
 
 import pytest
 from wheel_helpers import (
+    ARTIFACT,
     EPOCH,
     PINS,
     ROOT,
@@ -42,7 +43,7 @@ from wheel_helpers import (
 TARGET = "linux-x86_64"
 PIN = PINS["targets"][TARGET]
 ARCHIVE_NAME = PIN["url"].rsplit("/", 1)[-1]
-SCRIPT = "pylitestream-0.1.0.data/scripts/litestream"
+SCRIPT = f"{ARTIFACT}.data/scripts/litestream"
 Maker = Callable[[Path, Members], Path]
 NOWHERE = "http://127.0.0.1:9"  # nothing listens: a build that tries to download fails fast
 
@@ -134,10 +135,19 @@ def test_select_target() -> None:
 
 
 def test_old_hatchling_is_refused() -> None:
-    hook.check_hatchling("1.26.0")
+    hook.check_hatchling("1.27.0")
     hook.check_hatchling("1.33.0")
-    with pytest.raises(hook.BuildError, match=r"hatchling 1\.24\.0 drops the binary's exec bit"):
-        hook.check_hatchling("1.24.0")
+    for old in ("1.24.0", "1.26.3"):  # 1.26 keeps the exec bit but has no PEP 639 licence files
+        with pytest.raises(hook.BuildError, match=rf"hatchling {old} drops .* use hatchling>=1.27"):
+            hook.check_hatchling(old)
+
+
+def test_licence_fields() -> None:
+    """Only the py3-none-any wheel, which has no binary, leaves Litestream's licence out."""
+    both = ("MIT AND Apache-2.0", ["LICENSE", "vendor/litestream/LICENSE"])
+    assert hook.licence_fields({"PYLITESTREAM_TARGET": "none"}) == ("MIT", ["LICENSE"])
+    assert hook.licence_fields({"PYLITESTREAM_TARGET": "darwin-arm64"}) == both
+    assert hook.licence_fields({}) == both  # an sdist, or a wheel for this host
 
 
 @pytest.mark.parametrize(
@@ -328,10 +338,10 @@ def test_none_target_builds_a_pure_wheel(project: Path, tmp_path: Path, cache: P
     result = build(project, tmp_path / "out", cache, PYLITESTREAM_TARGET="none")
     assert result.returncode == 0, result.stderr
     wheel = only_wheel(tmp_path / "out")
-    assert wheel.name == "pylitestream-0.1.0-py3-none-any.whl"
+    assert wheel.name == f"{ARTIFACT}-py3-none-any.whl"
     with zipfile.ZipFile(wheel) as zipped:
         assert not [n for n in zipped.namelist() if ".data/" in n]
-        metadata = zipped.read("pylitestream-0.1.0.dist-info/WHEEL").decode()
+        metadata = zipped.read(f"{ARTIFACT}.dist-info/WHEEL").decode()
     assert "Root-Is-Purelib: true" in metadata
     assert "Tag: py3-none-any" in metadata
 

@@ -278,15 +278,18 @@ def test_replicate_refuses_a_forwarded_config(ls: Litestream, workspace: Workspa
 
 
 def test_version(ls: Litestream) -> None:
-    data = json.loads(cli("version", "--json").out)
+    path = {"PATH": f"{ls.dir}{os.pathsep}{os.environ['PATH']}"}  # the same litestream: no note
+    data = json.loads(cli("version", "--json", env=path).out)
     assert data == {
         "pylitestream": pylitestream.__version__,
         "litestream": ls.version,
         "line": ls.line,
         "path": str(ls.exe),
         "source": "LITESTREAM_INSTALL_DIR",
+        "on_path": str(ls.exe),
+        "note": None,
     }
-    table = cli("version").out
+    table = cli("version", env=path).out
     assert ls.version in table and str(ls.exe) in table
 
 

