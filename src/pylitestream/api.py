@@ -361,6 +361,7 @@ def verify(
     config: PathLike | None = None,
     timeout: float | None = None,
     quick: bool = False,
+    validate: bool = True,
 ) -> Record:
     """Prove `db`'s backup is restorable, fresh and intact: write a sentinel row, wait until a
     restore shows it, integrity-check the copy. Returns {"database", "ok", "reason", "message",
@@ -368,14 +369,18 @@ def verify(
     raises VerificationFailure (with .reason and .record) otherwise."""
     from . import verification
 
-    return verification.verify(db, config=config, timeout=timeout, quick=quick)
+    return verification.verify(db, config=config, timeout=timeout, quick=quick, validate=validate)
 
 
 def verify_all(
-    *, config: PathLike | None = None, timeout: float | None = None, quick: bool = False
+    *,
+    config: PathLike | None = None,
+    timeout: float | None = None,
+    quick: bool = False,
+    validate: bool = True,
 ) -> list[Record]:
     """Verify every configured database concurrently: one verify record each (failures have
     ok=False and a reason instead of raising)."""
     from . import verification
 
-    return verification.verify_all(config=config, timeout=timeout, quick=quick)
+    return verification.verify_all(config=config, timeout=timeout, quick=quick, validate=validate)

@@ -171,14 +171,26 @@ def detect_version(path: Path) -> str:
     versions = cache.load("versions")
     if isinstance(versions.get(key), str):
         return str(versions[key])
+    from .runner import default_timeout  # runner imports this module
+
+    seconds = default_timeout()
     try:
         result = subprocess.run(
-            [str(path), "version"], capture_output=True, text=True, timeout=30, check=False
+            [str(path), "version"],
+            capture_output=True,
+            text=True,
+            errors="replace",
+            stdin=subprocess.DEVNULL,
+            timeout=seconds,
+            check=False,
         )
     except OSError as exc:
         raise BinaryNotFound(f"cannot run {path}: {exc.strerror or exc}") from None
     except subprocess.TimeoutExpired:
-        raise BinaryNotFound(f"{path} version did not answer within 30 s") from None
+        raise BinaryNotFound(
+            f"'{path} version' did not answer within {seconds:g} s (raise the limit with "
+            "--timeout or PYLITESTREAM_TIMEOUT)"
+        ) from None
     if result.returncode != 0:
         raise UnsupportedVersion(
             f"{path} version exited {result.returncode}: is this really litestream?"

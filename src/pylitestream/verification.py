@@ -27,6 +27,7 @@ from .errors import (
     CommandFailed,
     CommandTimeout,
     PylitestreamError,
+    Terminated,
     UsageError,
     VerificationFailure,
 )
@@ -276,14 +277,14 @@ def _poll(config: Path, sentinel: str, workdir: Path, run: _Run) -> Path:
 
 
 def _verify(db: PathLike, config: PathLike | None, timeout: float | None, quick: bool,
-            cancel: threading.Event) -> Record:  # fmt: skip
-    from .runner import default_timeout
+            cancel: threading.Event, validate: bool = True) -> Record:  # fmt: skip
+    from .runner import check_timeout, default_timeout
 
     db_path = Path(db).expanduser().absolute()
-    seconds = default_timeout() if timeout is None else float(timeout)
+    seconds = default_timeout() if timeout is None else check_timeout(timeout, "timeout")
     run = _Run(db_path, seconds, quick, cancel)
     binary = find_binary()
-    config_path = Path(checked_config(binary, config))
+    config_path = Path(checked_config(binary, config, validate))
     settings = load_config(config_path)
     entry = _find_entry(settings, db_path)
     if entry is None:
@@ -333,24 +334,24 @@ def _verify(db: PathLike, config: PathLike | None, timeout: float | None, quick:
 
 
 def verify(db: PathLike, *, config: PathLike | None = None, timeout: float | None = None,
-           quick: bool = False) -> Record:  # fmt: skip
+           quick: bool = False, validate: bool = True) -> Record:  # fmt: skip
     """Prove `db`'s backup is restorable, fresh and intact; return the record (RECORD_KEYS) or
     raise VerificationFailure, whose `reason` and `record` say what went wrong."""
-    return _verify(db, config, timeout, quick, threading.Event())
+    return _verify(db, config, timeout, quick, threading.Event(), validate)
 
 
 def verify_all(*, config: PathLike | None = None, timeout: float | None = None,
-               quick: bool = False) -> list[Record]:  # fmt: skip
+               quick: bool = False, validate: bool = True) -> list[Record]:  # fmt: skip
     """Verify every database in the config at once; one record per database, in config order.
     Failures are records with ok=False, not exceptions."""
-    config_path = Path(checked_config(find_binary(), config))
+    config_path = Path(checked_config(find_binary(), config, validate))
     # An empty dbs: list fails validation above: verifying nothing must not look like success.
     dbs = [str(path) for path in configured_databases(config_path)]
     cancel = threading.Event()
 
     def one(db: str) -> Record:
         try:
-            return _verify(db, config_path, timeout, quick, cancel)
+            return _verify(db, config_path, timeout, quick, cancel, validate=False)
         except VerificationFailure as exc:
             return exc.record
         except PylitestreamError as exc:
@@ -373,7 +374,7 @@ def interrupt_on_sigterm() -> None:
     sentinel row and the temporary files are still removed."""
 
     def handler(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
+        raise Terminated
 
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, handler)
