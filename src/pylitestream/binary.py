@@ -219,11 +219,18 @@ def find_binary() -> Binary:
 # --- capabilities -------------------------------------------------------------------------------
 
 
+# The flags of the commands pylitestream forwards flags to, each with the kind of value litestream
+# (Go's flag package, then litestream's own checks) accepts: see api.check_flag_value.
+_RESTORE_COMMON = {"config": "string", "o": "output", "timestamp": "timestamp",
+                   "parallelism": "count", "no-expand-env": "bool", "if-db-not-exists": "bool",
+                   "if-replica-exists": "bool"}  # fmt: skip
+_REPLICATE_COMMON = {"config": "string", "exec": "string", "no-expand-env": "bool"}
+
+
 class Capabilities(NamedTuple):
     commands: frozenset[str]
-    restore_value_flags: frozenset[str]
-    """Restore flags that take a value."""
-    restore_bool_flags: frozenset[str]
+    flags: dict[str, dict[str, str]]
+    """command -> {flag without '-': kind of value}, for the commands flags are forwarded to."""
     missing: dict[str, str]
     """Command or flag (with leading '-') this line lacks -> what to use instead."""
 
@@ -233,10 +240,15 @@ CAPABILITIES: dict[str, Capabilities] = {
         commands=frozenset(
             {"databases", "generations", "snapshots", "wal", "restore", "replicate"}
         ),
-        restore_value_flags=frozenset(
-            {"config", "o", "replica", "generation", "index", "timestamp", "parallelism"}
-        ),
-        restore_bool_flags=frozenset({"no-expand-env", "if-db-not-exists", "if-replica-exists"}),
+        flags={
+            "restore": {
+                **_RESTORE_COMMON,
+                "replica": "string",
+                "generation": "generation",
+                "index": "index",
+            },
+            "replicate": _REPLICATE_COMMON,
+        },
         missing={
             "ltx": "Litestream 0.3 has no 'ltx'; use 'snapshots' and 'wal' for 0.3 backups",
             "status": "Litestream 0.3 has no 'status'; use 'databases' and 'generations'",
@@ -256,28 +268,26 @@ CAPABILITIES: dict[str, Capabilities] = {
         commands=frozenset(
             {"databases", "snapshots", "wal", "ltx", "status", "restore", "replicate"}
         ),
-        restore_value_flags=frozenset(
-            {
-                "config",
-                "o",
-                "txid",
-                "timestamp",
-                "parallelism",
-                "follow-interval",
-                "integrity-check",
-            }
-        ),
-        restore_bool_flags=frozenset(
-            {
-                "no-expand-env",
-                "if-db-not-exists",
-                "if-replica-exists",
-                "dry-run",
-                "force",
-                "json",
-                "f",
-            }
-        ),
+        flags={
+            "restore": {
+                **_RESTORE_COMMON,
+                "txid": "txid",
+                "follow-interval": "duration",
+                "integrity-check": "none|quick|full",
+                "dry-run": "bool",
+                "force": "bool",
+                "json": "bool",
+                "f": "bool",
+            },
+            "replicate": {
+                **_REPLICATE_COMMON,
+                "once": "bool",
+                "force-snapshot": "bool",
+                "enforce-retention": "bool",
+                "log-level": "trace|debug|info|warn|error",
+                "restore-if-db-not-exists": "bool",
+            },
+        },
         missing={
             "generations": "Litestream 0.5 has no generations; use "
             "'pylitestream ltx --database DB' (or 'snapshots'/'wal') to list its backups",

@@ -841,6 +841,11 @@ def django_databases(settings_module: str) -> list[Path]:
     sys.path.insert(0, os.getcwd())
     try:
         module = importlib.import_module(settings_module)
+    except SystemExit as exc:
+        raise UsageError(
+            f"settings module {settings_module!r} called sys.exit({exc.code!r}) while it was "
+            "imported; nothing was written"
+        ) from None
     except Exception as exc:
         raise UsageError(
             f"cannot import settings module {settings_module!r}: {type(exc).__name__}: {exc} "

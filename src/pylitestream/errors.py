@@ -72,7 +72,7 @@ class AlreadyRunning(PylitestreamError):
 
 
 class VerificationFailure(PylitestreamError):
-    """A backup failed verification. `reason` is one of "unreachable", "no_backup", "stale",
+    """A backup failed verification. `reason` is one of "unreachable", "auth", "no_backup", "stale",
     "corrupt", "not_in_config", "no_database", "database_error", "restore_failed"; `record` is
     the verify record (ok=False) with everything learned before it failed."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -51,12 +52,22 @@ FIRST_BACKOFF, MAX_BACKOFF = 0.05, 0.5
 PING_TIMEOUT = 5.0
 DEFAULT_SOCKET = "/var/run/litestream.sock"
 
-# litestream's messages (0.3 and 0.5) sorted into reasons; the first match wins.
+# Error codes of S3 and its clones, as litestream passes them on (0.3: "InvalidAccessKeyId: ...",
+# 0.5: "api error InvalidAccessKeyId: ..."). Matched first and whole, case and all: the generic
+# words below would misread them ("InvalidAccessKeyId" contains "invalid").
+_AUTH_CODES = ("InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "InvalidToken",
+               "ExpiredToken", "InvalidClientTokenId", "AuthorizationHeaderMalformed",
+               "AccountProblem", "AllAccessDisabled", "NoCredentialProviders")  # fmt: skip
+_WHERE_CODES = ("NoSuchBucket", "PermanentRedirect", "InvalidBucketName")
+_S3_CODES = {**dict.fromkeys(_AUTH_CODES, "auth"), **dict.fromkeys(_WHERE_CODES, "unreachable")}
+_S3_CODE = re.compile(r"\b(" + "|".join(_S3_CODES) + r")\b")
+# litestream's other messages (0.3 and 0.5) sorted into reasons; the first match wins.
 _NO_BACKUP = ("no matching backup", "no generations", "no snapshots available")
+_AUTH = ("forbidden", "credentials", "status code: 401", "status code: 403", "statuscode: 401",
+         "statuscode: 403")  # fmt: skip
 _UNREACHABLE = ("connection refused", "dial tcp", "no such host", "i/o timeout", "timeout",
                 "connection reset", "tls:", "send request", "requesterror", "deadline exceeded",
-                "network is unreachable", "broken pipe", "accessdenied", "nosuchbucket",
-                "forbidden", "credentials")  # fmt: skip
+                "network is unreachable", "broken pipe")  # fmt: skip
 _CORRUPT = ("decode", "lz4", "unexpected eof", "checksum", "corrupt", "malformed", "invalid",
             "magic", "header", "cannot restore snapshot", "not a database")  # fmt: skip
 
@@ -67,9 +78,14 @@ class Interrupted(KeyboardInterrupt):
 
 def classify(message: str) -> str:
     """The failure reason for a litestream restore error message."""
+    code = _S3_CODE.search(message)
+    if code:
+        return _S3_CODES[code.group(1)]
     text = message.lower()
     if any(fragment in text for fragment in _NO_BACKUP):
         return "no_backup"
+    if any(fragment in text for fragment in _AUTH):
+        return "auth"
     if any(fragment in text for fragment in _UNREACHABLE):
         return "unreachable"
     if any(fragment in text for fragment in _CORRUPT):
