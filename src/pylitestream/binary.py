@@ -143,7 +143,7 @@ def parse_version(text: str) -> str:
     match = _VERSION_RE.search(text.strip())
     if not match:
         raise UnsupportedVersion(
-            f"cannot tell the Litestream version from {text.strip()!r}; "
+            f"cannot tell the Litestream version from {text.strip()[:80]!r}; "
             "pylitestream drives release builds of 0.3.x and 0.5.x"
         )
     return ".".join(match.groups())
@@ -167,13 +167,13 @@ def _cache_key(path: Path) -> str:
 
 def detect_version(path: Path) -> str:
     """`litestream version`, cached on disk per path, mtime and size: one process per new binary."""
+    from .runner import default_timeout  # runner imports this module
+
+    seconds = default_timeout()  # checked on every command, not only when the cache misses
     key = _cache_key(path)
     versions = cache.load("versions")
     if isinstance(versions.get(key), str):
         return str(versions[key])
-    from .runner import default_timeout  # runner imports this module
-
-    seconds = default_timeout()
     try:
         result = subprocess.run(
             [str(path), "version"],
@@ -192,9 +192,10 @@ def detect_version(path: Path) -> str:
             "--timeout or PYLITESTREAM_TIMEOUT)"
         ) from None
     if result.returncode != 0:
-        raise UnsupportedVersion(
-            f"{path} version exited {result.returncode}: is this really litestream?"
-        )
+        from .runner import error_line
+
+        said = error_line(result.stdout, result.stderr) or "is this really litestream?"
+        raise UnsupportedVersion(f"'{path} version' exited {result.returncode}: {said}")
     version = parse_version(result.stdout)
     version_line(version)
     versions = {k: v for k, v in versions.items() if not k.startswith(f"{path.resolve()}|")}
@@ -209,6 +210,9 @@ _found: Binary | None = None
 def find_binary() -> Binary:
     """The litestream to run, with its version. Cached for the life of the process."""
     global _found
+    from .runner import default_timeout
+
+    default_timeout()  # a bad PYLITESTREAM_TIMEOUT is refused whether the version is known or not
     path, source = find_binary_path()
     if _found is not None and _found.path == path:
         return _found

@@ -520,10 +520,12 @@ def main(argv: list[str] | None = None) -> None:
     "Errors and exit codes"), never a traceback. Each failure is classified where it happens;
     this only turns the exception into the line."""
     from .errors import PylitestreamError
+    from .runner import use_timeout
 
     global _argv
     args = sys.argv[1:] if argv is None else argv
     _argv = list(args)
+    use_timeout(None)  # a --timeout is for the command it was given to (main may run again)
     command = typer.main.get_command(app)
     try:
         code = command.main(args, prog_name="pylitestream", standalone_mode=False)

@@ -47,8 +47,10 @@ def parses(
                 return parse(text)
             except ParseError as exc:
                 detail = str(exc)
-            except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
-                detail = f"not the shape litestream prints ({type(exc).__name__}: {exc})"
+            except KeyError as exc:
+                detail = f"a record has no {exc.args[0]!r} field"
+            except (TypeError, ValueError, AttributeError, IndexError):
+                detail = "it is not the list of records litestream prints"
             if detail.startswith("cannot read"):
                 raise ParseError(detail)
             raise ParseError(f"cannot read the output of 'litestream {command}': {detail}")

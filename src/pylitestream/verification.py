@@ -360,6 +360,10 @@ def verify_all(*, config: PathLike | None = None, timeout: float | None = None,
                quick: bool = False, validate: bool = True) -> list[Record]:  # fmt: skip
     """Verify every database in the config at once; one record per database, in config order.
     Failures are records with ok=False, not exceptions."""
+    from .runner import check_timeout
+
+    if timeout is not None:
+        check_timeout(timeout, "timeout")  # a usage error, not one failure per database
     config_path = Path(checked_config(find_binary(), config, validate))
     # An empty dbs: list fails validation above: verifying nothing must not look like success.
     dbs = [str(path) for path in configured_databases(config_path)]
