@@ -528,7 +528,10 @@ def main(argv: list[str] | None = None) -> None:
     use_timeout(None)  # a --timeout is for the command it was given to (main may run again)
     command = typer.main.get_command(app)
     try:
-        code = command.main(args, prog_name="pylitestream", standalone_mode=False)
+        # make_context + invoke rather than command.main: Typer's main turns Ctrl-C and SIGTERM
+        # into a silent exit 130, and every failure is ours to report.
+        with command.make_context("pylitestream", list(args)) as ctx:
+            code = command.invoke(ctx)
     except PylitestreamError as exc:
         _fail(str(exc), exc.exit_code)
     except KeyboardInterrupt as exc:

@@ -92,13 +92,17 @@ def _print_rich(renderable: Any, **style: Any) -> None:
     """Rich's rendering, written through _write. At a terminal, styled to its width; otherwise
     plain text at full width: a pipe or a file gets every character of every path, where Rich
     would cut lines at 80 columns."""
+    import io
+    import shutil
+
     from rich.console import Console
 
     terminal = sys.stdout.isatty()
-    console = Console(soft_wrap=False, width=None if terminal else 1_000_000)
-    with console.capture() as captured:
-        console.print(renderable, **style)
-    text = captured.get()
+    buffer = io.StringIO()
+    width = shutil.get_terminal_size().columns if terminal else 1_000_000
+    console = Console(file=buffer, force_terminal=terminal, width=width, soft_wrap=False)
+    console.print(renderable, **style)
+    text = buffer.getvalue()
     if not terminal:
         text = "".join(line.rstrip() + "\n" for line in text.splitlines())
     _write(text)

@@ -64,6 +64,8 @@ class Case:
     """Files the command may write by design (verify's sentinel row in the live database)."""
     install_dir: Path | None = None
     """LITESTREAM_INSTALL_DIR; default: the real binary of `line`."""
+    quiet: bool = False
+    """A failure that says nothing (a closed pipe: the reader went away on purpose)."""
 
 
 @dataclass
@@ -159,10 +161,11 @@ def invoke_process(
     """The real CLI in a subprocess, for what only a real process shows (pipes, signals)."""
     full_env = {k: v for k, v in {**os.environ, **env}.items() if v is not None}
     start = time.monotonic()
+    streams = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, **popen}
     proc = subprocess.run(
         [sys.executable, "-m", "pylitestream", *argv],
-        capture_output="stdout" not in popen, text=True, env=full_env, cwd=cwd,
-        timeout=timeout, check=False, **popen,  # type: ignore[call-overload]
+        text=True, env=full_env, cwd=cwd, timeout=timeout, check=False,
+        **streams,  # type: ignore[call-overload]
     )  # fmt: skip
     return Outcome(proc.returncode, proc.stdout or "", proc.stderr or "",
                    time.monotonic() - start)  # fmt: skip
@@ -184,10 +187,12 @@ def judge(case: Case, outcome: Outcome, before: dict[str, str], after: dict[str,
         if line.strip() and not line.startswith(("pylitestream: error:", "pylitestream: warning:"))
     ]
     everything = outcome.out + outcome.err + outcome.crash
+    if case.quiet and outcome.err.strip():
+        problems.append("said something on a closed pipe")
     if outcome.crash or "Traceback" in everything:
         TOTALS["tracebacks"] += 1
         problems.append("traceback")
-    wanted_lines = 0 if case.code == 0 else 1
+    wanted_lines = 0 if case.code == 0 or case.quiet else 1
     unclear = len(errors) != wanted_lines or bool(others and case.code != 0)
     for line in errors:
         unclear |= bool(_UNCLEAR.search(line)) or len(line) > MAX_ERROR_CHARS
