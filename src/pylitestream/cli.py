@@ -542,7 +542,7 @@ def main(argv: list[str] | None = None) -> None:
         if hasattr(exc, "format_message"):
             # Typer/click usage errors: one line instead of a boxed usage message.
             if not exc.format_message():  # bare `pylitestream`: the help is already printed
-                raise SystemExit(getattr(exc, "exit_code", 2)) from None
+                _fail("no command given; choose one of the commands listed above", 2)
             hint = " (see --help)" if getattr(exc, "exit_code", 1) == 2 else ""
             _fail(f"{exc.format_message()}{hint}", getattr(exc, "exit_code", 2))
         if type(exc).__name__ == "Abort":  # click's form of Ctrl-C
