@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 import yaml
-from harness import LINES, Case, run_case
+from badinput_harness import LINES, Case, run_case
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

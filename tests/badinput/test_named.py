@@ -8,8 +8,8 @@ import gzip
 from pathlib import Path
 
 import pytest
-from fakes import FAKES, VERSION_WORKS
-from harness import LINES, Case, run_case
+from badinput_fakes import FAKES, VERSION_WORKS
+from badinput_harness import LINES, Case, run_case
 
 OUT = "@ROOT@/restored.db"
 

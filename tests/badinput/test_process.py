@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import LINES, Case, Outcome, binary_dir, invoke_process, run_case
+from badinput_harness import LINES, Case, Outcome, binary_dir, invoke_process, run_case
 
 WRITERS = [["env", "--json"], ["version"], ["version", "--json"], ["config", "show"],
            ["databases", "--json"], ["databases"], ["config", "check", "--json"]]  # fmt: skip

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from harness import LINES, Case, run_case
+from badinput_harness import LINES, Case, run_case
 from support import S3Server, start_s3
 
 BUCKET = "badinput"

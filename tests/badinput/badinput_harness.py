@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import click
 from click.testing import CliRunner
@@ -235,3 +236,18 @@ def run_case(case: Case, root: Path, runner: Callable[..., Outcome] | None = Non
     outcome = (runner or invoke)(argv, case_env(case), root)
     judge(case, outcome, before, snapshot(root))
     return outcome
+
+
+def report(terminalreporter: Any) -> None:
+    """The totals line at the end of a run (tests/conftest.py calls this), also kept in
+    .cache/badinput-totals.json for the record."""
+    import json
+
+    if not TOTALS["cases"]:
+        return
+    keys = ("cases", "tracebacks", "unclear", "wrong_code", "changed", "hangs")
+    totals = {key: TOTALS[key] for key in keys}
+    terminalreporter.write_line(f"bad-input cases: {json.dumps(totals)}")
+    out = ROOT / ".cache" / "badinput-totals.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(totals, indent=2) + "\n")
