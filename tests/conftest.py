@@ -178,3 +178,10 @@ def s3_bucket(s3_server: S3Server, request: pytest.FixtureRequest) -> str:
 
     name = re.sub(r"[^a-z0-9-]", "-", request.node.name.lower())[:50].strip("-") + "-b"
     return s3_server.create_bucket(name)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The bad-input suite's totals (tests/badinput), when it ran."""
+    harness = sys.modules.get("badinput_harness")
+    if harness is not None:
+        harness.report(terminalreporter)

@@ -169,7 +169,7 @@ def test_restore_errors(ls: Litestream, workspace: Workspace, tmp_path: Path) ->
     )
     assert_one_error_line(
         cli("restore", "-d", str(ws.db), "-c", cfg, "--", "-o", out, "-timestamp", "yesterday"),
-        1, "-timestamp",
+        2, "-timestamp",
     )  # fmt: skip
     assert_one_error_line(cli("restore", "-c", cfg), 2, "--database")
     if ls.line == "0.5":

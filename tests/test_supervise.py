@@ -163,7 +163,7 @@ def test_run_exits_with_the_apps_code_and_ps_sees_it(ls: Litestream, workspace: 
 
     # Bad input: one line, no traceback.
     missing = cli("run", "-c", str(ws.config), "--", str(ws.root / "no-such-program"))
-    assert_one_error_line(missing, 2, "cannot run", "no-such-program")
+    assert_one_error_line(missing, 127, "no such file", "no-such-program")
     bad_mode = cli("run", "-c", str(ws.config), "--on-litestream-exit", "maybe", "--", "true")
     assert_one_error_line(bad_mode, 2, "--on-litestream-exit")
     # litestream itself refuses the config: its error, once, and the app never starts.

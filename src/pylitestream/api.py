@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
@@ -15,7 +16,7 @@ from .config import init_config as init_config
 from .config import migrate_config as migrate_config
 from .config import show_config as show_config
 from .config import validate_config as _validate_config
-from .errors import DatabaseRequired, UnsupportedOnVersion, UsageError
+from .errors import CommandFailed, DatabaseRequired, UnsupportedOnVersion, UsageError
 from .masking import mask_env_value
 from .records import Record
 from .runner import exec_litestream, litestream_env, run
@@ -177,7 +178,11 @@ def status(
 ) -> list[Record]:
     """0.5 local status per database: [{"database", "status", "local_txid", "wal_size"}]."""
     _, out = _listing("status", db, config, timeout, validate=validate)
-    return records.status_05(out)
+    rows = records.status_05(out)
+    if db is not None and not rows:
+        # 0.5 prints [] and exits 0 here; every other command fails on such a database.
+        raise CommandFailed(f"database not found in config: {_db_arg(db)}")
+    return rows
 
 
 def version() -> Record:
@@ -199,37 +204,92 @@ def version() -> Record:
 # --- restore ------------------------------------------------------------------------------------
 
 
-def parse_go_flags(args: Sequence[str], binary: Binary) -> dict[str, str | bool]:
-    """Read litestream restore flags ('-o x', '--o=x', '-if-db-not-exists') into {name: value},
-    refusing flags this Litestream line lacks with the name of what to use instead."""
-    caps = binary.caps
+def parse_go_flags(
+    args: Sequence[str], binary: Binary, command: str = "restore"
+) -> dict[str, str | bool]:
+    """Read litestream flags ('-o x', '--o=x', '-if-db-not-exists') into {name: value}, the way
+    Go's flag package does, checking each against the flag table of this Litestream line, value
+    included. Flags the line lacks are refused with the name of what to use instead. For
+    `replicate`, the first positional argument ends the flags (litestream's DB and URLs)."""
+    table = binary.caps.flags[command]
     parsed: dict[str, str | bool] = {}
     items = list(args)
     while items:
         item = items.pop(0)
+        if command == "replicate" and (not item.startswith("-") or item == "-"):
+            break
         if not item.startswith("-") or item in ("-", "--"):
             raise UsageError(
                 f"unexpected argument {item!r}: pass the database with --database, "
                 "and litestream flags as -name value"
             )
-        name, has_value, value = item.lstrip("-").partition("=")
-        if f"-{name}" in caps.missing:
-            raise UnsupportedOnVersion(caps.missing[f"-{name}"])
-        if name in caps.restore_value_flags:
-            if not has_value:
-                if not items:
-                    raise UsageError(f"restore flag -{name} needs a value")
-                value = items.pop(0)
-            parsed[name] = value
-        elif name in caps.restore_bool_flags:
-            parsed[name] = value.lower() not in ("false", "0") if has_value else True
-        else:
-            known = sorted(caps.restore_value_flags | caps.restore_bool_flags)
+        body = item[2:] if item.startswith("--") else item[1:]
+        name, has_value, value = body.partition("=")
+        if not name or name.startswith(("-", "=")):
+            raise UsageError(f"bad flag syntax: {item}")
+        if command == "restore" and f"-{name}" in binary.caps.missing:
+            raise UnsupportedOnVersion(binary.caps.missing[f"-{name}"])
+        kind = table.get(name)
+        if kind is None:
+            import difflib
+
+            close = difflib.get_close_matches(name, table, n=1)
+            hint = f"did you mean -{close[0]}? " if close else ""
             raise UsageError(
-                f"unknown restore flag -{name} for Litestream {binary.line}; "
-                f"known: {', '.join('-' + k for k in known)}"
+                f"unknown {command} flag -{name} for Litestream {binary.line}; {hint}"
+                f"known: {', '.join('-' + k for k in sorted(table))}"
             )
+        if kind == "bool":
+            parsed[name] = check_flag_value(name, kind, value) if has_value else True
+            continue
+        if not has_value:
+            if not items:
+                raise UsageError(f"{command} flag -{name} needs a value")
+            value = items.pop(0)
+        parsed[name] = check_flag_value(name, kind, value)
     return parsed
+
+
+_GO_TRUE = ("1", "t", "T", "TRUE", "true", "True")
+_GO_FALSE = ("0", "f", "F", "FALSE", "false", "False")
+_RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)")
+_GO_DURATION = re.compile(r"[+-]?(0|((\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h))+)")
+
+
+def check_flag_value(name: str, kind: str, value: str) -> str | bool:
+    """`value` as litestream takes it for a flag of `kind` (see binary.Capabilities.flags), or
+    UsageError saying what it wants, where Go would refuse it or litestream misuse it."""
+    import datetime
+
+    def refuse(wants: str) -> NoReturn:
+        raise UsageError(f"-{name} {value!r}: {wants}")
+
+    if kind == "bool":
+        if value not in _GO_TRUE + _GO_FALSE:
+            refuse("expected true or false (written -flag or -flag=false)")
+        return value in _GO_TRUE
+    if "|" in kind and value not in kind.split("|"):
+        refuse(f"expected one of {kind.replace('|', ', ')}")
+    if kind == "count" and not (value.isdigit() and 0 < int(value) <= 1_000_000):
+        refuse("expected a whole number of at least 1")
+    if kind == "txid" and not re.fullmatch(r"[0-9a-fA-F]{16}", value):
+        refuse("expected exactly 16 hex digits, e.g. 0000000000000005 (see 'pylitestream ltx')")
+    if kind == "index" and not re.fullmatch(r"[0-9a-fA-F]{1,8}", value):
+        refuse("expected a hex WAL index of up to 8 digits, e.g. 0000001f (see 'pylitestream wal')")
+    if kind == "generation" and not re.fullmatch(r"[0-9a-f]{16}", value):
+        refuse("expected a 16-hex-digit generation (see 'pylitestream generations')")
+    if kind == "duration" and not _GO_DURATION.fullmatch(value):
+        refuse("expected a Go duration such as 1s or 500ms")
+    if kind == "timestamp":
+        try:
+            if not _RFC3339.fullmatch(value):
+                raise ValueError(value)
+            datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            refuse("expected an RFC 3339 time such as 2026-01-02T15:04:05Z")
+    if kind == "output" and (not value or value.endswith(("/", os.sep)) or Path(value).is_dir()):
+        refuse("names a directory; give the database file to restore into, e.g. -o dir/app.db")
+    return value
 
 
 # Flags pylitestream manages itself, or whose output a restore that returns a path cannot carry.
@@ -276,11 +336,6 @@ def restore(
         flags["o"] = str(output)
     target = Path(str(flags.get("o") or db_path)).expanduser().absolute()
     flags["o"] = str(target)
-    if "txid" in flags and not _is_txid(str(flags["txid"])):
-        raise UsageError(
-            f"-txid must be exactly 16 hex digits, e.g. 0000000000000005 (got {flags['txid']!r}); "
-            "see 'pylitestream ltx'"
-        )
 
     existed = non_empty(target)
     if existed and not flags.get("if-db-not-exists") and not flags.get("force"):
@@ -309,10 +364,6 @@ def restore(
     return str(target) if non_empty(target) else None
 
 
-def _is_txid(value: str) -> bool:
-    return len(value) == 16 and all(c in "0123456789abcdefABCDEF" for c in value)
-
-
 def non_empty(path: Path) -> bool:
     # litestream itself treats an empty file as absent.
     try:
@@ -330,9 +381,10 @@ def replicate_argv(
     """The litestream arguments `replicate` runs with: the config always named explicitly,
     and checked first unless validate=False."""
     forwarded = list(args)
-    if any(a.lstrip("-").split("=")[0] == "config" for a in forwarded if a.startswith("-")):
+    binary = find_binary()
+    if "config" in parse_go_flags(forwarded, binary, "replicate"):
         raise UsageError("pass the config as pylitestream --config, not as a forwarded -config")
-    path = checked_config(find_binary(), config, validate, forwarded)
+    path = checked_config(binary, config, validate, forwarded)
     return ["replicate", "-config", path, *forwarded]
 
 
@@ -365,6 +417,7 @@ def verify(
     config: PathLike | None = None,
     timeout: float | None = None,
     quick: bool = False,
+    validate: bool = True,
 ) -> Record:
     """Prove `db`'s backup is restorable, fresh and intact: write a sentinel row, wait until a
     restore shows it, integrity-check the copy. Returns {"database", "ok", "reason", "message",
@@ -372,14 +425,18 @@ def verify(
     raises VerificationFailure (with .reason and .record) otherwise."""
     from . import verification
 
-    return verification.verify(db, config=config, timeout=timeout, quick=quick)
+    return verification.verify(db, config=config, timeout=timeout, quick=quick, validate=validate)
 
 
 def verify_all(
-    *, config: PathLike | None = None, timeout: float | None = None, quick: bool = False
+    *,
+    config: PathLike | None = None,
+    timeout: float | None = None,
+    quick: bool = False,
+    validate: bool = True,
 ) -> list[Record]:
     """Verify every configured database concurrently: one verify record each (failures have
     ok=False and a reason instead of raising)."""
     from . import verification
 
-    return verification.verify_all(config=config, timeout=timeout, quick=quick)
+    return verification.verify_all(config=config, timeout=timeout, quick=quick, validate=validate)

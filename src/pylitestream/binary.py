@@ -192,7 +192,7 @@ def parse_version(text: str) -> str:
     match = _VERSION_RE.search(text.strip())
     if not match:
         raise UnsupportedVersion(
-            f"cannot tell the Litestream version from {text.strip()!r}; "
+            f"cannot tell the Litestream version from {text.strip()[:80]!r}; "
             "pylitestream drives release builds of 0.3.x and 0.5.x"
         )
     return ".".join(match.groups())
@@ -216,22 +216,35 @@ def _cache_key(path: Path) -> str:
 
 def detect_version(path: Path) -> str:
     """`litestream version`, cached on disk per path, mtime and size: one process per new binary."""
+    from .runner import default_timeout  # runner imports this module
+
+    seconds = default_timeout()  # checked on every command, not only when the cache misses
     key = _cache_key(path)
     versions = cache.load("versions")
     if isinstance(versions.get(key), str):
         return str(versions[key])
     try:
         result = subprocess.run(
-            [str(path), "version"], capture_output=True, text=True, timeout=30, check=False
+            [str(path), "version"],
+            capture_output=True,
+            text=True,
+            errors="replace",
+            stdin=subprocess.DEVNULL,
+            timeout=seconds,
+            check=False,
         )
     except OSError as exc:
         raise BinaryNotFound(f"cannot run {path}: {exc.strerror or exc}") from None
     except subprocess.TimeoutExpired:
-        raise BinaryNotFound(f"{path} version did not answer within 30 s") from None
+        raise BinaryNotFound(
+            f"'{path} version' did not answer within {seconds:g} s (raise the limit with "
+            "--timeout or PYLITESTREAM_TIMEOUT)"
+        ) from None
     if result.returncode != 0:
-        raise UnsupportedVersion(
-            f"{path} version exited {result.returncode}: is this really litestream?"
-        )
+        from .runner import error_line
+
+        said = error_line(result.stdout, result.stderr) or "is this really litestream?"
+        raise UnsupportedVersion(f"'{path} version' exited {result.returncode}: {said}")
     version = parse_version(result.stdout)
     version_line(version)
     versions = {k: v for k, v in versions.items() if not k.startswith(f"{path.resolve()}|")}
@@ -246,6 +259,9 @@ _found: Binary | None = None
 def find_binary() -> Binary:
     """The litestream to run, with its version. Cached for the life of the process."""
     global _found
+    from .runner import default_timeout
+
+    default_timeout()  # a bad PYLITESTREAM_TIMEOUT is refused whether the version is known or not
     path, source = find_binary_path()
     if _found is not None and _found.path == path:
         return _found
@@ -256,11 +272,18 @@ def find_binary() -> Binary:
 # --- capabilities -------------------------------------------------------------------------------
 
 
+# The flags of the commands pylitestream forwards flags to, each with the kind of value litestream
+# (Go's flag package, then litestream's own checks) accepts: see api.check_flag_value.
+_RESTORE_COMMON = {"config": "string", "o": "output", "timestamp": "timestamp",
+                   "parallelism": "count", "no-expand-env": "bool", "if-db-not-exists": "bool",
+                   "if-replica-exists": "bool"}  # fmt: skip
+_REPLICATE_COMMON = {"config": "string", "exec": "string", "no-expand-env": "bool"}
+
+
 class Capabilities(NamedTuple):
     commands: frozenset[str]
-    restore_value_flags: frozenset[str]
-    """Restore flags that take a value."""
-    restore_bool_flags: frozenset[str]
+    flags: dict[str, dict[str, str]]
+    """command -> {flag without '-': kind of value}, for the commands flags are forwarded to."""
     missing: dict[str, str]
     """Command or flag (with leading '-') this line lacks -> what to use instead."""
 
@@ -270,10 +293,15 @@ CAPABILITIES: dict[str, Capabilities] = {
         commands=frozenset(
             {"databases", "generations", "snapshots", "wal", "restore", "replicate"}
         ),
-        restore_value_flags=frozenset(
-            {"config", "o", "replica", "generation", "index", "timestamp", "parallelism"}
-        ),
-        restore_bool_flags=frozenset({"no-expand-env", "if-db-not-exists", "if-replica-exists"}),
+        flags={
+            "restore": {
+                **_RESTORE_COMMON,
+                "replica": "string",
+                "generation": "generation",
+                "index": "index",
+            },
+            "replicate": _REPLICATE_COMMON,
+        },
         missing={
             "ltx": "Litestream 0.3 has no 'ltx'; use 'snapshots' and 'wal' for 0.3 backups",
             "status": "Litestream 0.3 has no 'status'; use 'databases' and 'generations'",
@@ -293,28 +321,26 @@ CAPABILITIES: dict[str, Capabilities] = {
         commands=frozenset(
             {"databases", "snapshots", "wal", "ltx", "status", "restore", "replicate"}
         ),
-        restore_value_flags=frozenset(
-            {
-                "config",
-                "o",
-                "txid",
-                "timestamp",
-                "parallelism",
-                "follow-interval",
-                "integrity-check",
-            }
-        ),
-        restore_bool_flags=frozenset(
-            {
-                "no-expand-env",
-                "if-db-not-exists",
-                "if-replica-exists",
-                "dry-run",
-                "force",
-                "json",
-                "f",
-            }
-        ),
+        flags={
+            "restore": {
+                **_RESTORE_COMMON,
+                "txid": "txid",
+                "follow-interval": "duration",
+                "integrity-check": "none|quick|full",
+                "dry-run": "bool",
+                "force": "bool",
+                "json": "bool",
+                "f": "bool",
+            },
+            "replicate": {
+                **_REPLICATE_COMMON,
+                "once": "bool",
+                "force-snapshot": "bool",
+                "enforce-retention": "bool",
+                "log-level": "trace|debug|info|warn|error",
+                "restore-if-db-not-exists": "bool",
+            },
+        },
         missing={
             "generations": "Litestream 0.5 has no generations; use "
             "'pylitestream ltx --database DB' (or 'snapshots'/'wal') to list its backups",

@@ -32,12 +32,49 @@ NoValidate = Annotated[
     bool,
     typer.Option("--no-validate", help="Skip checking the config before litestream runs."),
 ]
+
+
+def _use_timeout(value: float | None) -> float | None:
+    """--timeout applies to every litestream call of the command, the version check included."""
+    from .runner import use_timeout
+
+    use_timeout(value)
+    return value
+
+
 Timeout = Annotated[
     float | None,
     typer.Option(
-        "--timeout", help="Seconds to wait for litestream (default 30, or PYLITESTREAM_TIMEOUT)."
+        "--timeout",
+        help="Seconds to wait for litestream, more than 0 and at most 86400 "
+        "(default 30, or PYLITESTREAM_TIMEOUT).",
+        callback=_use_timeout,
     ),
 ]
+
+# The argv main() was given, so pass-through commands can tell what came after `--`.
+_argv: list[str] | None = None
+
+
+def _forwarded(ctx: typer.Context) -> list[str]:
+    """The arguments after `--` (for litestream or run's app). Anything else click did not
+    recognise came before `--`: a usage error, with a hint when it looks like a typo."""
+    raw = _argv if _argv is not None else []
+    after = len(raw) - raw.index("--") - 1 if "--" in raw else 0
+    before, forwarded = ctx.args[: len(ctx.args) - after], ctx.args[len(ctx.args) - after :]
+    if before:
+        import difflib
+
+        from .errors import UsageError
+
+        item = before[0]
+        if item.startswith("-"):
+            names = [n for p in ctx.command.params for n in getattr(p, "opts", [])]
+            close = difflib.get_close_matches(item.split("=")[0], names, n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            raise UsageError(f"no such option: {item}{hint} (litestream's own flags go after --)")
+        raise UsageError(f"unexpected argument {item!r} (litestream's own flags go after --)")
+    return forwarded
 
 
 def _show(records: Any, as_json: bool, columns: tuple[str, ...], empty: str) -> None:
@@ -47,12 +84,17 @@ def _show(records: Any, as_json: bool, columns: tuple[str, ...], empty: str) -> 
 
 
 @app.command(context_settings=PASS_THROUGH)
-def replicate(ctx: typer.Context, config: Config = None, no_validate: NoValidate = False) -> None:
+def replicate(
+    ctx: typer.Context,
+    config: Config = None,
+    no_validate: NoValidate = False,
+    timeout: Timeout = None,
+) -> None:
     """Run `litestream replicate` in place of this process. Arguments after -- go to litestream,
     e.g. pylitestream replicate -- -exec "gunicorn app:app"."""
     from . import api
 
-    api.replicate(config, ctx.args, validate=not no_validate)
+    api.replicate(config, _forwarded(ctx), validate=not no_validate)
 
 
 @app.command(context_settings=PASS_THROUGH)
@@ -69,7 +111,7 @@ def restore(
     from . import api, output
 
     restored = api.restore(
-        database, config=config, timeout=timeout, args=ctx.args, validate=not no_validate
+        database, config=config, timeout=timeout, args=_forwarded(ctx), validate=not no_validate
     )
     if as_json:
         output.print_json({"database": database, "restored": restored})
@@ -170,7 +212,7 @@ def status(
 
 
 @app.command()
-def version(as_json: Json = False) -> None:
+def version(as_json: Json = False, timeout: Timeout = None) -> None:
     """Show pylitestream's and litestream's versions, and where the binary came from."""
     from . import api
 
@@ -220,7 +262,7 @@ Force = Annotated[bool, typer.Option("--force", help="Replace an existing file."
 def init(
     database: Annotated[
         list[str] | None,
-        typer.Option("--database", "-d", help="A database to replicate (repeatable)."),
+        typer.Option("--database", "-database", "-d", help="A database to replicate (repeatable)."),
     ] = None,
     replica: Annotated[
         str | None,
@@ -333,13 +375,16 @@ def verify(
         float | None,
         typer.Option(
             "--timeout",
-            help="Seconds to wait for the sentinel row (default 30, or PYLITESTREAM_TIMEOUT).",
+            help="Seconds to wait for the sentinel row, more than 0 and at most 86400 "
+            "(default 30, or PYLITESTREAM_TIMEOUT).",
+            callback=_use_timeout,
         ),
     ] = None,
     quick: Annotated[
         bool, typer.Option("--quick", help="PRAGMA quick_check instead of integrity_check.")
     ] = False,
     as_json: Json = False,
+    no_validate: NoValidate = False,
     ping_url: Annotated[
         str | None,
         typer.Option("--ping-url", help="Ping this URL on success, URL/fail on failure."),
@@ -356,10 +401,20 @@ def verify(
     failure: VerificationFailure | None = None
     with output.status(f"verifying {'all databases' if all_dbs else database} …", quiet=as_json):
         if all_dbs:
-            rows = api.verify_all(config=config, timeout=timeout, quick=quick)
+            rows = api.verify_all(
+                config=config, timeout=timeout, quick=quick, validate=not no_validate
+            )
         else:
             try:
-                rows = [api.verify(str(database), config=config, timeout=timeout, quick=quick)]
+                rows = [
+                    api.verify(
+                        str(database),
+                        config=config,
+                        timeout=timeout,
+                        quick=quick,
+                        validate=not no_validate,
+                    )
+                ]
             except VerificationFailure as exc:
                 failure, rows = exc, [exc.record]
     line = verification.summary(rows)
@@ -388,7 +443,10 @@ def run(
     database: Annotated[
         list[str] | None,
         typer.Option(
-            "--database", "-d", help="Restore only this database if missing (repeatable)."
+            "--database",
+            "-database",
+            "-d",
+            help="Restore only this database if missing (repeatable).",
         ),
     ] = None,
     on_litestream_exit: Annotated[
@@ -398,23 +456,52 @@ def run(
         ),
     ] = "stop",
     config: Config = None,
+    no_validate: NoValidate = False,
+    timeout: Timeout = None,
 ) -> None:
     """Restore missing databases, start litestream, then run the command after -- beside it;
     exits with the command's own exit code, after litestream's final sync."""
     from . import supervise
     from .errors import UsageError
 
+    command = _forwarded(ctx)
     if on_litestream_exit not in supervise.ON_EXIT_CHOICES:
         raise UsageError(
             f"--on-litestream-exit must be 'stop' or 'restart', not {on_litestream_exit!r}"
         )
+    if not command:
+        raise UsageError("run needs a command after --, e.g. pylitestream run -- gunicorn app:app")
+    _check_app(command[0])
     code = supervise.run(
-        ctx.args,
+        command,
         config=config,
         databases=database,
         on_litestream_exit="restart" if on_litestream_exit == "restart" else "stop",
+        validate=not no_validate,
     )
     raise typer.Exit(code)
+
+
+def _check_app(program: str) -> None:
+    """Refuse an app that cannot start, before litestream does: 127 not found, 126 not
+    executable, as a shell would."""
+    import os
+    import shutil
+
+    from .errors import AppNotExecutable, AppNotFound
+
+    if os.sep not in program:
+        if shutil.which(program) is None:
+            raise AppNotFound(f"{program}: command not found on PATH; nothing was started")
+        return
+    path = Path(program)
+    if not path.exists():
+        raise AppNotFound(f"{program}: no such file; nothing was started")
+    if path.is_dir() or not os.access(path, os.X_OK):
+        raise AppNotExecutable(
+            f"{program}: not executable ({'a directory' if path.is_dir() else 'chmod +x it'}); "
+            "nothing was started"
+        )
 
 
 @app.command()
@@ -429,38 +516,67 @@ def ps(as_json: Json = False) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: every failure becomes one line on stderr and an exit code (1 litestream
-    failed, 2 usage), never a traceback."""
+    """Entry point: every failure becomes one line on stderr and an exit code (see README
+    "Errors and exit codes"), never a traceback. Each failure is classified where it happens;
+    this only turns the exception into the line."""
     from .errors import PylitestreamError
+    from .runner import use_timeout
 
+    global _argv
     args = sys.argv[1:] if argv is None else argv
+    _argv = list(args)
+    use_timeout(None)  # a --timeout is for the command it was given to (main may run again)
     command = typer.main.get_command(app)
     try:
-        code = command.main(args, prog_name="pylitestream", standalone_mode=False)
+        # make_context + invoke rather than command.main: Typer's main turns Ctrl-C and SIGTERM
+        # into a silent exit 130, and every failure is ours to report.
+        with command.make_context("pylitestream", list(args)) as ctx:
+            code = command.invoke(ctx)
     except PylitestreamError as exc:
         _fail(str(exc), exc.exit_code)
-    except KeyboardInterrupt:
-        _fail("interrupted", 130)
+    except KeyboardInterrupt as exc:
+        _interrupted(exc)
     except BrokenPipeError:
-        sys.stderr.close()
-        raise SystemExit(1) from None
+        _closed_pipe()
     except Exception as exc:
         if hasattr(exc, "format_message"):
             # Typer/click usage errors: one line instead of a boxed usage message.
             if not exc.format_message():  # bare `pylitestream`: the help is already printed
-                raise SystemExit(getattr(exc, "exit_code", 2)) from None
+                _fail("no command given; choose one of the commands listed above", 2)
             hint = " (see --help)" if getattr(exc, "exit_code", 1) == 2 else ""
             _fail(f"{exc.format_message()}{hint}", getattr(exc, "exit_code", 2))
         if type(exc).__name__ == "Abort":  # click's form of Ctrl-C
-            _fail("interrupted", 130)
+            _interrupted(exc.__cause__ or exc.__context__)
         if type(exc).__name__ == "Exit":
             raise SystemExit(getattr(exc, "exit_code", 1)) from None
         raise
     raise SystemExit(code if isinstance(code, int) else 0)
 
 
+def _interrupted(exc: BaseException | None) -> None:
+    from .errors import Terminated
+
+    _fail("stopped by SIGTERM" if isinstance(exc, Terminated) else "interrupted", 130)
+
+
+def _closed_pipe() -> None:
+    """The reader went away (`| head`): nothing to say, and nothing more to flush at exit."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass  # not a real file descriptor (an in-process test runner)
+    raise SystemExit(1)
+
+
 def _fail(message: str, code: int) -> None:
     from . import output
+    from .errors import OutputError
 
-    output.error(message)
+    try:
+        output.error(message)
+    except (OutputError, BrokenPipeError):
+        pass  # stderr itself is gone: the exit code is all that is left
     raise SystemExit(code)

@@ -61,37 +61,105 @@ def find_config(explicit: str | os.PathLike[str] | None = None) -> Path:
     )
 
 
-_ENV_REF = re.compile(r"\$\{(\w+)\}|\$(\w+)")
 # litestream 0.5 fills in $PID itself.
 _BUILTIN_VARS = {"PID"}
+# Go's os.Expand reads these single characters after '$' as a variable name ('$$', '$1', '$?').
+_GO_SPECIAL = "*#$@!?-0123456789"
+
+
+def env_refs(text: str) -> list[tuple[int, int, str | None]]:
+    """(start, end, name) of each reference Go's os.ExpandEnv (which litestream uses) expands in
+    `text`. name is None for bad syntax Go drops without a word: an unclosed '${', or '${}'."""
+    found: list[tuple[int, int, str | None]] = []
+    index = 0
+    while True:
+        start = text.find("$", index)
+        if start < 0 or start + 1 >= len(text):
+            return found
+        rest = text[start + 1 :]
+        name: str | None
+        if rest[0] == "{":
+            if len(rest) > 2 and rest[1] in _GO_SPECIAL and rest[2] == "}":
+                name, width = rest[1], 3
+            else:
+                close = rest.find("}")
+                name, width = (None, 1) if close < 0 else (rest[1:close] or None, close + 1)
+        elif rest[0] in _GO_SPECIAL:
+            name, width = rest[0], 1
+        else:
+            match = re.match(r"[A-Za-z0-9_]*", rest)
+            width = match.end() if match else 0
+            name = rest[:width]
+            if not width:  # a lone '$': Go leaves it as it is
+                index = start + 1
+                continue
+        found.append((start, start + 1 + width, name))
+        index = start + 1 + width
 
 
 def expand_env(text: str, environ: dict[str, str] | None = None) -> str:
-    """Expand $VAR and ${VAR} the way litestream does: an unset variable becomes ''.
-    By default with the environment litestream gets (configure() and pyproject settings
-    filled in where the environment has no value)."""
+    """Expand $VAR and ${VAR} the way litestream does (Go's os.ExpandEnv): an unset variable
+    becomes '', bad syntax disappears. By default with the environment litestream gets
+    (configure() and pyproject settings filled in where the environment has no value)."""
     from .settings import effective_env
 
     source = effective_env() if environ is None else environ
-    return _ENV_REF.sub(lambda m: source.get(m.group(1) or m.group(2), ""), text)
+    out, index = [], 0
+    for start, end, name in env_refs(text):
+        out += [text[index:start], source.get(name, "") if name else ""]
+        index = end
+    out.append(text[index:])
+    return "".join(out)
+
+
+MAX_CONFIG_BYTES = 1 << 20
+"""A litestream config is a few hundred bytes; anything past this is not one."""
+MAX_YAML_DEPTH = 64
+MAX_YAML_VALUES = 100_000
+"""Values in a config once its aliases are expanded: bounds a YAML alias bomb."""
+
+
+def read_text(path: Path) -> str:
+    """A config-like file read as bytes and decoded as UTF-8; UsageError (one line saying what
+    the file is instead) when it cannot be read or is not UTF-8 text."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path} is not UTF-8 ({_encoding_hint(data, exc)})") from None
+    if "\0" in text:
+        raise UsageError(f"{path} holds NUL bytes, so it is not a text file")
+    return text
+
+
+def _encoding_hint(data: bytes, exc: UnicodeDecodeError) -> str:
+    head = data[:4096]
+    odd_nuls, even_nuls = head[1::2].count(0), head[0::2].count(0)
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff") or (odd_nuls > len(head) // 4 and not even_nuls):
+        return "it looks like UTF-16, which PowerShell's '>' writes; save it as UTF-8"
+    if 0 in head:
+        return "it looks like a binary file, not text"
+    line = data[: exc.start].count(b"\n") + 1
+    return (
+        f"byte 0x{data[exc.start]:02x} on line {line} looks like Latin-1 or another legacy "
+        "encoding; save it as UTF-8"
+    )
 
 
 def load_config(path: str | os.PathLike[str], *, expand: bool = True) -> dict[str, Any]:
     """The config as litestream will see it (env expanded unless expand=False)."""
-    import yaml
-
-    text = Path(path).read_text()
-    data = yaml.safe_load(expand_env(text) if expand else text)
+    text = read_text(Path(path))
+    data = load_yaml(Path(path), expand_env(text) if expand else text)
     return data if isinstance(data, dict) else {}
 
 
 def configured_databases(config: Path) -> list[Path]:
     """Absolute paths of the config's databases (relative paths resolve against the CWD, as
     litestream does)."""
-    try:
-        data = load_config(config)
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"cannot read {config}: {exc}") from None
+    data = load_config(config)
     entries = data.get("dbs") or []
     if not isinstance(entries, list):
         raise UsageError(f"{config}: 'dbs' must be a list")
@@ -287,21 +355,38 @@ class _Checker:
         for replica in replicas:
             self.replica(replica)
 
-    def db_path(self, node: yaml.Node, key: str) -> None:
+    def path_value(self, node: yaml.Node, what: str) -> str:
+        """The text of a path setting, refusing what litestream would read as something else."""
         import yaml
 
-        if not isinstance(node, yaml.ScalarNode) or not str(node.value):
-            self.fail(node, f"database '{key}' is empty")
-        raw = str(node.value)
-        path = Path(raw).expanduser()
-        if not path.is_absolute():
+        if not isinstance(node, yaml.ScalarNode):
+            self.fail(node, f"{what} must be a path, not a YAML list or mapping")
+        kind = str(node.tag).rsplit(":", 1)[-1]
+        if kind == "null" or not str(node.value):
+            self.fail(node, f"{what} is empty")
+        if kind != "str":
             self.fail(
                 node,
-                f"database {key} '{raw}' is relative, so litestream resolves it against the "
-                f"current directory ({Path.cwd() / path}), not the config's directory "
-                f"({self.path.parent / path}); write the absolute path, "
-                f"e.g. {key}: {self.path.parent / path}",
+                f"{what} is the YAML {kind} {node.value}, not a path; "
+                "quote it if it really is a file name",
             )
+        return str(node.value)
+
+    def relative(self, node: yaml.Node, what: str, key: str, raw: str) -> NoReturn:
+        path = Path(raw).expanduser()
+        self.fail(
+            node,
+            f"{what} '{raw}' is relative, so litestream resolves it against the "
+            f"current directory ({Path.cwd() / path}), not the config's directory "
+            f"({self.path.parent / path}); write the absolute path, "
+            f"e.g. {key}: {self.path.parent / path}",
+        )
+
+    def db_path(self, node: yaml.Node, key: str) -> None:
+        raw = self.path_value(node, f"database '{key}'")
+        path = Path(raw).expanduser()
+        if not path.is_absolute():
+            self.relative(node, f"database {key}", key, raw)
         directory = path if key == "dir" else path.parent
         self.dirs.append(str(directory))
         if not directory.is_dir() and not self.missing_dirs_ok:
@@ -310,7 +395,14 @@ class _Checker:
     def replica(self, node: yaml.Node) -> None:
         allowed = _REPLICA_03 if self.line == "0.3" else _REPLICA_05
         sections = _SECTIONS_03 if self.line == "0.3" else _SECTIONS_05
-        for key, value in self.keys(node, allowed, "a replica"):
+        pairs = self.keys(node, allowed, "a replica")
+        kinds = [str(value.value) for key, value in pairs if key == "type"]
+        is_file = (kinds or ["file"])[0] == "file" and not any(key == "url" for key, _ in pairs)
+        for key, value in pairs:
+            if key == "path" and is_file:
+                raw = self.path_value(value, "replica 'path'")
+                if not Path(raw).expanduser().is_absolute():
+                    self.relative(value, "file replica path", "path", raw)
             if key == "age":
                 self.keys(value, sections["age"], "'age'")
             if key == "url" and self.line == "0.3" and "?" in str(value.value or ""):
@@ -356,15 +448,40 @@ def unset_variables(text: str, environ: dict[str, str]) -> list[tuple[int, str, 
     seen: set[str] = set()
     for number, line in enumerate(text.splitlines(), start=1):
         code = _code_part(line)
-        for match in _ENV_REF.finditer(code):
-            name = match.group(1) or match.group(2)
-            if name in seen or name in _BUILTIN_VARS or environ.get(name):
+        for _start, _end, name in env_refs(code):
+            if name is None or name in seen or name in _BUILTIN_VARS or environ.get(name):
                 continue
             if _may_be_empty(code, name):
                 continue
             seen.add(name)
             found.append((number, name, name in environ))
     return found
+
+
+def bad_reference(text: str) -> tuple[int, str] | None:
+    """(line, message) for the first '$' litestream would expand into something other than
+    what was written: an unclosed '${', '${}', or a Go special variable such as '$$' or '$1'."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        code = _code_part(line)
+        for start, end, name in env_refs(code):
+            written = code[start:end]
+            if name is None and written == "${":
+                after = code[end:].strip().strip("'\"")
+                return number, (
+                    f"'${{' is never closed, so litestream drops it and reads the rest as text "
+                    f"('${{{after}' becomes '{after}'); close it with '}}'"
+                )
+            if name is None:
+                return number, "'${}' names no variable; litestream drops it"
+            if len(name) == 1 and name in _GO_SPECIAL:
+                value = code.split(":", 1)[-1].strip().strip("'\"")
+                return number, (
+                    f"'{written}' in '{value}' is Go's special variable '{name}', which is never "
+                    f"set, so litestream drops it ('{value}' becomes "
+                    f"'{expand_env(value, {})}'); a literal '$' cannot be written in a litestream "
+                    "config: put the value in an environment variable and write ${NAME}"
+                )
+    return None
 
 
 def _syntax_error(path: Path, exc: Exception) -> ConfigError:
@@ -378,16 +495,63 @@ def _syntax_error(path: Path, exc: Exception) -> ConfigError:
 
 
 def _compose(path: Path, text: str) -> yaml.Node | None:
+    """The YAML node tree of a config, refused (ConfigError) when it is too big, too deep or
+    expands to too many values, so no input can make a command spin or overflow the stack."""
     import yaml
 
+    if len(text) > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            f"{path}: {len(text)} characters is too large for a litestream config "
+            f"(the limit is {MAX_CONFIG_BYTES})"
+        )
+    root: yaml.Node | None = None
     try:
         # libyaml's loader when PyYAML has it: same nodes and marks, several times faster.
-        return yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError:
-        pass
+        try:
+            # The pure-Python loader says more about what it expected where.
+            root = yaml.compose(text, Loader=yaml.SafeLoader)
+        except yaml.YAMLError as exc:
+            raise _syntax_error(path, exc) from None
+        except RecursionError:
+            raise ConfigError(f"{path}: the YAML is nested too deeply") from None
+    _check_size(path, root)
+    return root
+
+
+def _check_size(path: Path, root: yaml.Node | None) -> None:
+    """Walk the tree as a loader would, aliases expanded, stopping at the limits."""
+    stack = [(root, 1)] if root is not None else []
+    seen = 0
+    while stack:
+        node, depth = stack.pop()
+        seen += 1
+        line = node.start_mark.line + 1
+        if depth > MAX_YAML_DEPTH:
+            raise ConfigError(
+                f"{path}:{line}: the YAML is nested more than {MAX_YAML_DEPTH} levels deep"
+            )
+        if seen > MAX_YAML_VALUES:
+            raise ConfigError(
+                f"{path}:{line}: the YAML expands to more than {MAX_YAML_VALUES} values "
+                "(aliases referring to aliases?); a litestream config has a few dozen"
+            )
+        if isinstance(node.value, list):
+            for item in node.value:
+                pairs = item if isinstance(item, tuple) else (item,)
+                stack.extend((child, depth + 1) for child in pairs)
+
+
+def load_yaml(path: Path, text: str) -> Any:
+    """The Python data of a config's YAML, within the limits _compose enforces."""
+    import yaml
+
+    root = _compose(path, text)
+    if root is None:
+        return None
     try:
-        # The pure-Python loader says more about what it expected where.
-        return yaml.compose(text, Loader=yaml.SafeLoader)
+        return yaml.SafeLoader("").construct_document(root)
     except yaml.YAMLError as exc:
         raise _syntax_error(path, exc) from None
 
@@ -407,10 +571,7 @@ def validate_config(
 
     config = Path(path).absolute()
     env = effective_env() if environ is None else environ
-    try:
-        text = config.read_text()
-    except OSError as exc:
-        raise ConfigNotFound(f"cannot read config {config}: {exc.strerror or exc}") from None
+    text = read_text(config)
     key = _verdict_key(config, text, line, env, expand, missing_dirs_ok)
     verdicts = cache.load("validated")
     known = verdicts.get(key)
@@ -423,6 +584,9 @@ def validate_config(
         verdicts[key] = {"databases": count, "dirs": [] if missing_dirs_ok else checker.dirs}
         cache.store("validated", verdicts)
         return {"config": str(config), "line": line, "databases": count}
+    bad = bad_reference(text)
+    if bad:
+        raise ConfigError(f"{config}:{bad[0]}: {bad[1]}")
     missing = unset_variables(text, env)
     if missing:
         number, name, is_set = missing[0]
@@ -456,7 +620,7 @@ def _verdict_key(
     except ImportError:
         from hashlib import blake2b
 
-    names = sorted({a or b for a, b in _ENV_REF.findall(text)}) if expand else []
+    names = sorted({name for _s, _e, name in env_refs(text) if name}) if expand else []
     digest = blake2b(digest_size=32)
     parts = [str(config), text, line, str(expand), str(missing_dirs_ok), str(Path.home())]
     parts += [f"{name}={env.get(name)!r}" for name in names]
@@ -494,13 +658,7 @@ def masked_config(path: str | os.PathLike[str], environ: dict[str, str] | None =
     from .settings import effective_env
 
     env = effective_env() if environ is None else environ
-    text = Path(path).read_text()
-    import yaml
-
-    try:
-        data = yaml.safe_load(expand_env(text, env))
-    except yaml.YAMLError as exc:
-        raise _syntax_error(Path(path), exc) from None
+    data = load_yaml(Path(path), expand_env(read_text(Path(path)), env))
     return _mask_value("", data, known_secrets(env))
 
 
@@ -523,16 +681,19 @@ def migrate_data(path: Path, text: str) -> tuple[Any, list[str], bool]:
     import yaml
 
     root = _compose(path, text)
-    data = yaml.safe_load(text)
+    data = load_yaml(path, text)
     if root is None or not isinstance(data, dict) or not isinstance(root, yaml.MappingNode):
         raise ConfigError(f"{path}:1: the config is empty or not a mapping; nothing to migrate")
     db_nodes: list[yaml.Node] = []
     for key_node, value_node in root.value:
         if key_node.value == "dbs" and isinstance(value_node, yaml.SequenceNode):
             db_nodes = list(value_node.value)
+    entries = data.get("dbs") or []
+    if not isinstance(entries, list):
+        raise ConfigError(f"{path}:1: 'dbs' must be a list (each entry starting with '- ')")
     notes: list[str] = []
     changed = False
-    for index, db in enumerate(data.get("dbs") or []):
+    for index, db in enumerate(entries):
         if not isinstance(db, dict):
             continue
         line = db_nodes[index].start_mark.line + 1 if index < len(db_nodes) else 1
@@ -680,6 +841,11 @@ def django_databases(settings_module: str) -> list[Path]:
     sys.path.insert(0, os.getcwd())
     try:
         module = importlib.import_module(settings_module)
+    except SystemExit as exc:
+        raise UsageError(
+            f"settings module {settings_module!r} called sys.exit({exc.code!r}) while it was "
+            "imported; nothing was written"
+        ) from None
     except Exception as exc:
         raise UsageError(
             f"cannot import settings module {settings_module!r}: {type(exc).__name__}: {exc} "
@@ -755,7 +921,7 @@ def init_config(
     text = render_config(absolute, replica, chosen, source)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text)
-    variables = sorted({a or b for a, b in _ENV_REF.findall(text)})
+    variables = sorted({name for _s, _e, name in env_refs(text) if name})
     return {
         "config": str(target),
         "line": chosen,
@@ -818,7 +984,7 @@ def migrate_config(
     keeping the original as <config>.bak, unless `output` is given. Return {"config", "output",
     "backup", "changed", "notes"}."""
     path = find_config(config)
-    text = path.read_text()
+    text = read_text(path)
     data, notes, changed = migrate_data(path, text)
     result: dict[str, Any] = {
         "config": str(path),

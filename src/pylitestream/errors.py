@@ -72,7 +72,7 @@ class AlreadyRunning(PylitestreamError):
 
 
 class VerificationFailure(PylitestreamError):
-    """A backup failed verification. `reason` is one of "unreachable", "no_backup", "stale",
+    """A backup failed verification. `reason` is one of "unreachable", "auth", "no_backup", "stale",
     "corrupt", "not_in_config", "no_database", "database_error", "restore_failed"; `record` is
     the verify record (ok=False) with everything learned before it failed."""
 
@@ -80,3 +80,24 @@ class VerificationFailure(PylitestreamError):
         super().__init__(message)
         self.reason = reason
         self.record = record or {}
+
+
+class AppNotFound(UsageError):
+    """`run`'s app command does not exist (the shell's 127)."""
+
+    exit_code = 127
+
+
+class AppNotExecutable(UsageError):
+    """`run`'s app command exists but cannot be executed (the shell's 126)."""
+
+    exit_code = 126
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived; raised like Ctrl-C so cleanup runs, reported as such."""
+
+
+class OutputError(PylitestreamError):
+    """stdout or stderr could not be written (a full disk, /dev/full); a closed pipe is not
+    this, it ends the command quietly."""

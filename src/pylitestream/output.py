@@ -16,15 +16,30 @@ from .masking import known_secrets, redact
 Record = dict[str, Any]
 
 
+def _write(text: str, *, stderr: bool = False) -> None:
+    """Write and flush now, so a full disk or a closed pipe shows here, as OutputError (one
+    line) or BrokenPipeError (the CLI exits quietly), not as a traceback at interpreter exit."""
+    stream = sys.stderr if stderr else sys.stdout
+    try:
+        stream.write(text)
+        stream.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        from .errors import OutputError
+
+        name = "stderr" if stderr else "stdout"
+        raise OutputError(f"cannot write to {name}: {exc.strerror or exc}") from None
+
+
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2) + "\n")
+    _write(json.dumps(data, indent=2) + "\n")
 
 
 def _stderr_line(prefix: str, message: str) -> None:
     """One line on stderr, whatever newlines the message held, secrets redacted."""
     line = " ".join(redact(str(message), known_secrets()).split())
-    sys.stderr.write(f"{prefix}{line}\n")
-    sys.stderr.flush()
+    _write(f"{prefix}{line}\n", stderr=True)
 
 
 def error(message: str) -> None:
@@ -32,7 +47,7 @@ def error(message: str) -> None:
 
 
 def info(message: str) -> None:
-    sys.stdout.write(redact(message, known_secrets()) + "\n")
+    _write(redact(message, known_secrets()) + "\n")
 
 
 def warning(message: str) -> None:
@@ -47,9 +62,7 @@ def log(message: str) -> None:
 
 def passthrough(line: str, *, stderr: bool) -> None:
     """A line of litestream's own log, forwarded to the same stream it wrote it to."""
-    stream = sys.stderr if stderr else sys.stdout
-    stream.write(redact(line, known_secrets()) + "\n")
-    stream.flush()
+    _write(redact(line, known_secrets()) + "\n", stderr=stderr)
 
 
 @contextmanager
@@ -64,7 +77,6 @@ def status(message: str, *, quiet: bool = False) -> Iterator[None]:
         return
     if not quiet:
         info(message)
-        sys.stdout.flush()
     yield
 
 
@@ -76,25 +88,42 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def _print_rich(renderable: Any, **style: Any) -> None:
+    """Rich's rendering, written through _write. At a terminal, styled to its width; otherwise
+    plain text at full width: a pipe or a file gets every character of every path, where Rich
+    would cut lines at 80 columns."""
+    import io
+    import shutil
+
+    from rich.console import Console
+
+    terminal = sys.stdout.isatty()
+    buffer = io.StringIO()
+    width = shutil.get_terminal_size().columns if terminal else 1_000_000
+    console = Console(file=buffer, force_terminal=terminal, width=width, soft_wrap=False)
+    console.print(renderable, **style)
+    text = buffer.getvalue()
+    if not terminal:
+        text = "".join(line.rstrip() + "\n" for line in text.splitlines())
+    _write(text)
+
+
 def print_table(rows: Sequence[Record], columns: Sequence[str], *, empty: str) -> None:
     """A Rich table of `rows`; columns that no Litestream line filled (all None) are left out."""
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console(soft_wrap=False)
     if not rows:
-        console.print(empty, style="dim", highlight=False)
+        _print_rich(empty, style="dim", highlight=False)
         return
     shown = [c for c in columns if any(row.get(c) is not None for row in rows)]
     table = Table(*shown, box=None, header_style="bold", pad_edge=False)
     for row in rows:
         table.add_row(*(_cell(row.get(c)) for c in shown))
-    console.print(table)
+    _print_rich(table)
 
 
 def print_fields(record: Record) -> None:
     """A two-column name/value table for a single record."""
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(show_header=False, box=None, pad_edge=False)
@@ -102,7 +131,7 @@ def print_fields(record: Record) -> None:
     table.add_column()
     for key, value in record.items():
         table.add_row(key, _cell(value))
-    Console(soft_wrap=False).print(table)
+    _print_rich(table)
 
 
 def emit(data: Any, *, as_json: bool, columns: Sequence[str] = (), empty: str = "") -> None:

@@ -6,10 +6,14 @@ program reading --json sees one schema whatever binary produced it. See README "
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+
+from .errors import CommandFailed
 
 Record = dict[str, Any]
 
@@ -26,8 +30,34 @@ SNAPSHOT_LEVEL = 9
 """0.5 keeps full snapshots at LTX level 9 and fresh changes at level 0."""
 
 
-class ParseError(ValueError):
-    pass
+class ParseError(CommandFailed, ValueError):
+    """litestream's answer is not what its version prints; the message names the command."""
+
+
+def parses(
+    command: str,
+) -> Callable[[Callable[[str], list[Record]]], Callable[[str], list[Record]]]:
+    """Whatever shape the text has, the parser returns records or raises one ParseError naming
+    `litestream COMMAND`: never a KeyError or TypeError from a surprising answer."""
+
+    def decorate(parse: Callable[[str], list[Record]]) -> Callable[[str], list[Record]]:
+        @functools.wraps(parse)
+        def checked(text: str) -> list[Record]:
+            try:
+                return parse(text)
+            except ParseError as exc:
+                detail = str(exc)
+            except KeyError as exc:
+                detail = f"a record has no {exc.args[0]!r} field"
+            except (TypeError, ValueError, AttributeError, IndexError):
+                detail = "it is not the list of records litestream prints"
+            if detail.startswith("cannot read"):
+                raise ParseError(detail)
+            raise ParseError(f"cannot read the output of 'litestream {command}': {detail}")
+
+        return checked
+
+    return decorate
 
 
 def parse_table(text: str) -> list[dict[str, str]]:
@@ -99,12 +129,13 @@ def _load_json(text: str) -> Any:
     try:
         return json.loads(text)
     except ValueError:
-        raise ParseError(f"litestream printed something other than JSON: {text[:80]!r}") from None
+        raise ParseError(f"expected JSON, got {text.strip()[:80]!r}") from None
 
 
 # --- databases ----------------------------------------------------------------------------------
 
 
+@parses("databases")
 def databases_03(text: str) -> list[Record]:
     return [
         {"path": row["path"], "replicas": [r for r in row.get("replicas", "").split(",") if r]}
@@ -112,6 +143,7 @@ def databases_03(text: str) -> list[Record]:
     ]
 
 
+@parses("databases")
 def databases_05(text: str) -> list[Record]:
     return [
         {"path": item["path"], "replicas": [item["replica"]] if item.get("replica") else []}
@@ -122,6 +154,7 @@ def databases_05(text: str) -> list[Record]:
 # --- generations (0.3 only) ---------------------------------------------------------------------
 
 
+@parses("generations")
 def generations_03(text: str) -> list[Record]:
     return [
         {
@@ -164,14 +197,17 @@ def _positions_03(text: str, keys: tuple[str, ...]) -> list[Record]:
     return records
 
 
+@parses("snapshots")
 def snapshots_03(text: str) -> list[Record]:
     return _positions_03(text, SNAPSHOT_KEYS)
 
 
+@parses("wal")
 def wal_03(text: str) -> list[Record]:
     return _positions_03(text, WAL_KEYS)
 
 
+@parses("ltx")
 def ltx_05(text: str) -> list[Record]:
     return [
         {
@@ -185,10 +221,12 @@ def ltx_05(text: str) -> list[Record]:
     ]
 
 
+@parses("ltx")
 def snapshots_05(text: str) -> list[Record]:
     return [_ltx_as(record, SNAPSHOT_KEYS) for record in ltx_05(text)]
 
 
+@parses("ltx")
 def wal_05(text: str) -> list[Record]:
     return [_ltx_as(record, WAL_KEYS) for record in ltx_05(text)]
 
@@ -200,6 +238,7 @@ def _ltx_as(record: Record, keys: tuple[str, ...]) -> Record:
 # --- status (0.5 only) --------------------------------------------------------------------------
 
 
+@parses("status")
 def status_05(text: str) -> list[Record]:
     return [
         {

@@ -14,19 +14,42 @@ from .errors import CommandFailed, CommandTimeout
 TIMEOUT_VAR = "PYLITESTREAM_TIMEOUT"
 DEFAULT_TIMEOUT = 30.0
 """Seconds. 0.5 retries an unreachable replica for about two minutes before it says so."""
+MAX_TIMEOUT = 86400.0
+"""Seconds (a day): past this a timeout is a typo, and Python's own waits overflow near 1e9."""
+
+_chosen: float | None = None
+
+
+def check_timeout(value: float | str, source: str) -> float:
+    """`value` as seconds, when it is a finite number in (0, MAX_TIMEOUT]; else UsageError
+    naming `source` (e.g. '--timeout')."""
+    from .errors import UsageError
+
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"{source} {value!r} is not a number of seconds") from None
+    if not 0 < seconds <= MAX_TIMEOUT:  # also false for nan
+        raise UsageError(
+            f"{source} must be more than 0 and at most {MAX_TIMEOUT:g} seconds, not {value}"
+        )
+    return seconds
+
+
+def use_timeout(seconds: float | None) -> None:
+    """The timeout every later litestream call of this process gets by default (the CLI's
+    --timeout), the version check included."""
+    global _chosen
+    _chosen = None if seconds is None else check_timeout(seconds, "--timeout")
 
 
 def default_timeout() -> float:
+    if _chosen is not None:
+        return _chosen
     value = os.environ.get(TIMEOUT_VAR)
     if not value:
         return DEFAULT_TIMEOUT
-    try:
-        seconds = float(value)
-    except ValueError:
-        from .errors import UsageError
-
-        raise UsageError(f"{TIMEOUT_VAR}={value!r} is not a number of seconds") from None
-    return seconds
+    return check_timeout(value, TIMEOUT_VAR)
 
 
 class Completed(NamedTuple):
@@ -128,6 +151,10 @@ def error_line(stdout: str, stderr: str) -> str | None:
     """litestream's own error message from either stream, in one line."""
     lines = stderr.splitlines()
     for line in lines:
+        # A Go panic ends with a stack trace: its message is the first line, not the last.
+        if line.startswith(("panic: ", "fatal error: ")):
+            return f"litestream crashed: {line.strip()}"
+    for line in lines:
         if line.startswith("Error: "):
             return line[len("Error: ") :].strip()
     for line in [*lines, *stdout.splitlines()]:
@@ -151,7 +178,7 @@ def run(
     """Run `litestream ARGS`. Raise CommandFailed on a non-zero exit or, with errors_in_log_fail,
     on an ERROR log line (0.3 listing commands exit 0 when the replica fails)."""
     argv = [str(binary.path), *args]
-    seconds = default_timeout() if timeout is None else timeout
+    seconds = default_timeout() if timeout is None else check_timeout(timeout, "timeout")
     try:
         result = subprocess.run(
             argv,

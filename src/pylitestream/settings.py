@@ -86,10 +86,9 @@ def pyproject_settings(start: Path | None = None) -> dict[str, str]:
     path = find_pyproject(start)
     if path is None:
         return {}
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc}") from None
+    from .config import read_text
+
+    text = read_text(path)
     if (path, text) not in _parsed:
         _parsed[(path, text)] = _parse_pyproject(path, text)
     return dict(_parsed[(path, text)])
@@ -104,7 +103,10 @@ def _parse_pyproject(path: Path, text: str) -> dict[str, str]:
         data = tomllib.loads(text)
     except ValueError as exc:
         raise UsageError(f"cannot read {path}: {exc}") from None
-    table = data.get("tool", {}).get("pylitestream", {})
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise UsageError(f"{path}: 'tool' must be a table ([tool.NAME] sections), not a value")
+    table = tool.get("pylitestream", {})
     if not isinstance(table, dict):
         raise UsageError(f"{path}: [tool.pylitestream] must be a table")
     settings: dict[str, str] = {}

@@ -596,6 +596,7 @@ def run(
     config: PathLike | None = None,
     databases: Sequence[PathLike] | None = None,
     on_litestream_exit: OnExit = "stop",
+    validate: bool = True,
 ) -> int:
     """Restore missing databases, start litestream, wait until it has opened every database,
     run `command`, forward SIGINT/SIGTERM/SIGHUP to it, and when it exits stop litestream with
@@ -620,7 +621,7 @@ def run(
 
     replicator = Replicator(
         config, databases=databases, on_litestream_exit=on_litestream_exit, on_stop=stop_app,
-        started_by="run",
+        started_by="run", validate=validate,
     )  # fmt: skip
     replicator.start()
     previous = {signum: signal.signal(signum, forward) for signum in FORWARDED}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -27,6 +28,7 @@ from .errors import (
     CommandFailed,
     CommandTimeout,
     PylitestreamError,
+    Terminated,
     UsageError,
     VerificationFailure,
 )
@@ -50,12 +52,22 @@ FIRST_BACKOFF, MAX_BACKOFF = 0.05, 0.5
 PING_TIMEOUT = 5.0
 DEFAULT_SOCKET = "/var/run/litestream.sock"
 
-# litestream's messages (0.3 and 0.5) sorted into reasons; the first match wins.
+# Error codes of S3 and its clones, as litestream passes them on (0.3: "InvalidAccessKeyId: ...",
+# 0.5: "api error InvalidAccessKeyId: ..."). Matched first and whole, case and all: the generic
+# words below would misread them ("InvalidAccessKeyId" contains "invalid").
+_AUTH_CODES = ("InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "InvalidToken",
+               "ExpiredToken", "InvalidClientTokenId", "AuthorizationHeaderMalformed",
+               "AccountProblem", "AllAccessDisabled", "NoCredentialProviders")  # fmt: skip
+_WHERE_CODES = ("NoSuchBucket", "PermanentRedirect", "InvalidBucketName")
+_S3_CODES = {**dict.fromkeys(_AUTH_CODES, "auth"), **dict.fromkeys(_WHERE_CODES, "unreachable")}
+_S3_CODE = re.compile(r"\b(" + "|".join(_S3_CODES) + r")\b")
+# litestream's other messages (0.3 and 0.5) sorted into reasons; the first match wins.
 _NO_BACKUP = ("no matching backup", "no generations", "no snapshots available")
+_AUTH = ("forbidden", "credentials", "status code: 401", "status code: 403", "statuscode: 401",
+         "statuscode: 403")  # fmt: skip
 _UNREACHABLE = ("connection refused", "dial tcp", "no such host", "i/o timeout", "timeout",
                 "connection reset", "tls:", "send request", "requesterror", "deadline exceeded",
-                "network is unreachable", "broken pipe", "accessdenied", "nosuchbucket",
-                "forbidden", "credentials")  # fmt: skip
+                "network is unreachable", "broken pipe")  # fmt: skip
 _CORRUPT = ("decode", "lz4", "unexpected eof", "checksum", "corrupt", "malformed", "invalid",
             "magic", "header", "cannot restore snapshot", "not a database")  # fmt: skip
 
@@ -66,9 +78,14 @@ class Interrupted(KeyboardInterrupt):
 
 def classify(message: str) -> str:
     """The failure reason for a litestream restore error message."""
+    code = _S3_CODE.search(message)
+    if code:
+        return _S3_CODES[code.group(1)]
     text = message.lower()
     if any(fragment in text for fragment in _NO_BACKUP):
         return "no_backup"
+    if any(fragment in text for fragment in _AUTH):
+        return "auth"
     if any(fragment in text for fragment in _UNREACHABLE):
         return "unreachable"
     if any(fragment in text for fragment in _CORRUPT):
@@ -276,14 +293,14 @@ def _poll(config: Path, sentinel: str, workdir: Path, run: _Run) -> Path:
 
 
 def _verify(db: PathLike, config: PathLike | None, timeout: float | None, quick: bool,
-            cancel: threading.Event) -> Record:  # fmt: skip
-    from .runner import default_timeout
+            cancel: threading.Event, validate: bool = True) -> Record:  # fmt: skip
+    from .runner import check_timeout, default_timeout
 
     db_path = Path(db).expanduser().absolute()
-    seconds = default_timeout() if timeout is None else float(timeout)
+    seconds = default_timeout() if timeout is None else check_timeout(timeout, "timeout")
     run = _Run(db_path, seconds, quick, cancel)
     binary = find_binary()
-    config_path = Path(checked_config(binary, config))
+    config_path = Path(checked_config(binary, config, validate))
     settings = load_config(config_path)
     entry = _find_entry(settings, db_path)
     if entry is None:
@@ -333,24 +350,28 @@ def _verify(db: PathLike, config: PathLike | None, timeout: float | None, quick:
 
 
 def verify(db: PathLike, *, config: PathLike | None = None, timeout: float | None = None,
-           quick: bool = False) -> Record:  # fmt: skip
+           quick: bool = False, validate: bool = True) -> Record:  # fmt: skip
     """Prove `db`'s backup is restorable, fresh and intact; return the record (RECORD_KEYS) or
     raise VerificationFailure, whose `reason` and `record` say what went wrong."""
-    return _verify(db, config, timeout, quick, threading.Event())
+    return _verify(db, config, timeout, quick, threading.Event(), validate)
 
 
 def verify_all(*, config: PathLike | None = None, timeout: float | None = None,
-               quick: bool = False) -> list[Record]:  # fmt: skip
+               quick: bool = False, validate: bool = True) -> list[Record]:  # fmt: skip
     """Verify every database in the config at once; one record per database, in config order.
     Failures are records with ok=False, not exceptions."""
-    config_path = Path(checked_config(find_binary(), config))
+    from .runner import check_timeout
+
+    if timeout is not None:
+        check_timeout(timeout, "timeout")  # a usage error, not one failure per database
+    config_path = Path(checked_config(find_binary(), config, validate))
     # An empty dbs: list fails validation above: verifying nothing must not look like success.
     dbs = [str(path) for path in configured_databases(config_path)]
     cancel = threading.Event()
 
     def one(db: str) -> Record:
         try:
-            return _verify(db, config_path, timeout, quick, cancel)
+            return _verify(db, config_path, timeout, quick, cancel, validate=False)
         except VerificationFailure as exc:
             return exc.record
         except PylitestreamError as exc:
@@ -373,7 +394,7 @@ def interrupt_on_sigterm() -> None:
     sentinel row and the temporary files are still removed."""
 
     def handler(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
+        raise Terminated
 
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, handler)

@@ -1,0 +1,98 @@
+"""Wrong credentials and missing buckets on a real S3 API: moto's server with authentication on
+(IAM users and keys created first, then /moto-api/reset-auth turns checking on). Credentials
+and permissions are `auth`, a missing bucket `unreachable`, never `corrupt`."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from badinput_harness import LINES, Case, run_case
+from support import S3Server, start_s3
+
+BUCKET = "badinput"
+WRONG_SECRET = "wrong-secret-value-for-tests"
+
+
+@pytest.fixture(scope="module")
+def auth_s3() -> Iterator[tuple[S3Server, dict[str, tuple[str, str, str]]]]:
+    import boto3
+
+    server = start_s3()
+    try:
+        iam = boto3.client("iam", endpoint_url=server.endpoint, region_name="us-east-1",
+                           aws_access_key_id="setup", aws_secret_access_key="setup")  # fmt: skip
+        iam.create_user(UserName="allowed")
+        policy = {"Version": "2012-10-17",
+                  "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}  # fmt: skip
+        iam.put_user_policy(UserName="allowed", PolicyName="all", PolicyDocument=json.dumps(policy))
+        good = iam.create_access_key(UserName="allowed")["AccessKey"]
+        iam.create_user(UserName="powerless")  # no policy: every action is denied
+        weak = iam.create_access_key(UserName="powerless")["AccessKey"]
+        server.create_bucket(BUCKET)
+        request = urllib.request.Request(
+            server.endpoint + "/moto-api/reset-auth", data=b"0", method="POST",
+            headers={"Content-Type": "text/plain"},
+        )  # fmt: skip
+        urllib.request.urlopen(request, timeout=10).read()
+        credentials = {
+            "unknown-key": ("AKIANOSUCHKEY0000000", WRONG_SECRET, BUCKET),
+            "wrong-secret": (good["AccessKeyId"], WRONG_SECRET, BUCKET),
+            "no-permission": (weak["AccessKeyId"], weak["SecretAccessKey"], BUCKET),
+            "no-bucket": (good["AccessKeyId"], good["SecretAccessKey"], "no-such-bucket"),
+        }
+        yield server, credentials
+    finally:
+        server.stop()
+
+
+# variant -> (S3 error code litestream passes on, verify's reason)
+EXPECTED = {
+    "unknown-key": ("InvalidAccessKeyId", "auth"),
+    "wrong-secret": ("SignatureDoesNotMatch", "auth"),
+    "no-permission": ("AccessDenied", "auth"),
+    "no-bucket": ("NoSuchBucket", "unreachable"),
+}
+
+
+def _config(line: str, endpoint: str, key_id: str, secret: str, bucket: str) -> bytes:
+    replica = (f"type: s3\n{{i}}bucket: {bucket}\n{{i}}path: app\n{{i}}endpoint: {endpoint}\n"
+               f"{{i}}region: us-east-1\n{{i}}force-path-style: true\n"
+               f"{{i}}access-key-id: {key_id}\n{{i}}secret-access-key: {secret}\n")  # fmt: skip
+    if line == "0.3":
+        block = "    replicas:\n      - " + replica.format(i="        ")
+    else:
+        block = "    replica:\n      " + replica.format(i="      ")
+    return f"dbs:\n  - path: @ROOT@/app.db\n{block}".encode()
+
+
+COMMANDS = {
+    "restore": (["restore", "-d", "app.db", "--", "-o", "restored.db"], "code"),
+    "verify": (["verify", "-d", "app.db", "--timeout", "2"], "reason"),
+    "snapshots": (["snapshots", "-d", "app.db"], "code"),
+    "wal": (["wal", "-d", "app.db"], "code"),
+}
+
+
+@pytest.mark.parametrize("line", LINES)
+@pytest.mark.parametrize("variant", EXPECTED)
+@pytest.mark.parametrize("command", COMMANDS)
+def test_wrong_credentials(
+    auth_s3: tuple[S3Server, dict[str, tuple[str, str, str]]], command: str, variant: str,
+    line: str, tmp_path: Path,
+) -> None:  # fmt: skip
+    server, credentials = auth_s3
+    key_id, secret, bucket = credentials[variant]
+    code, reason = EXPECTED[variant]
+    argv, wants = COMMANDS[command]
+    fragment = f"{reason}:" if wants == "reason" else code
+    case = Case(
+        f"s3-{variant}-{line}-{command}", argv, 1, line,
+        files={"litestream.yml": _config(line, server.endpoint, key_id, secret, bucket)},
+        fragments=(fragment,), absent=("corrupt", WRONG_SECRET, secret), bound=20,
+        may_change=("app.db",) if command == "verify" else (),
+    )  # fmt: skip
+    run_case(case, tmp_path)
