@@ -428,6 +428,10 @@ def ps(as_json: Json = False) -> None:
     _show(rows, as_json, columns, "no litestream started by pylitestream")
 
 
+# The daemon's commands (info, list, sync, ...) and check live in their own module.
+from . import cli_daemon as _cli_daemon  # noqa: E402, F401
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: every failure becomes one line on stderr and an exit code (1 litestream
     failed, 2 usage), never a traceback."""

@@ -1,0 +1,131 @@
+"""The commands that talk to the running daemon (Litestream 0.5's control socket) and `check`.
+
+They register themselves on cli.app; cli.py imports this module last. Like every command, each
+is a few lines over an API function (pylitestream.daemon, pylitestream.health) and output.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from .cli import Config, Database, Json, app
+
+SocketTimeout = Annotated[
+    float | None,
+    typer.Option(
+        "--timeout",
+        help="Seconds to wait for the daemon's answer (default 30, or PYLITESTREAM_TIMEOUT).",
+    ),
+]
+
+
+def _emit(data: Any, as_json: bool, columns: tuple[str, ...] = (), empty: str = "") -> None:
+    from . import output
+
+    output.emit(data, as_json=as_json, columns=columns, empty=empty)
+
+
+@app.command()
+def info(config: Config = None, as_json: Json = False, timeout: SocketTimeout = None) -> None:
+    """Show the running daemon: version, pid, uptime, databases (Litestream 0.5 socket)."""
+    from . import daemon
+
+    _emit(daemon.daemon_info(config=config, timeout=timeout), as_json)
+
+
+@app.command("list")
+def list_databases(
+    config: Config = None, as_json: Json = False, timeout: SocketTimeout = None
+) -> None:
+    """List the daemon's databases, their state and last sync (Litestream 0.5 socket)."""
+    from . import daemon
+
+    rows = daemon.daemon_databases(config=config, timeout=timeout)
+    _emit(rows, as_json, daemon.LIST_KEYS, "the daemon replicates no database")
+
+
+@app.command()
+def sync(
+    database: Database = None,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Also upload, and return once the replica has it.")
+    ] = False,
+    config: Config = None,
+    as_json: Json = False,
+    timeout: SocketTimeout = None,
+) -> None:
+    """Sync a database (default: all) now; --wait uploads and waits (Litestream 0.5 socket)."""
+    from . import daemon
+
+    rows = daemon.sync(database, wait=wait, config=config, timeout=timeout)
+    _emit(rows, as_json, daemon.SYNC_KEYS, "the daemon replicates no database")
+
+
+@app.command()
+def txid(
+    database: Database = None,
+    config: Config = None,
+    as_json: Json = False,
+    timeout: SocketTimeout = None,
+) -> None:
+    """Show a database's current TXID in the daemon (Litestream 0.5 socket)."""
+    from . import daemon
+
+    _emit(daemon.txid(database, config=config, timeout=timeout), as_json)
+
+
+@app.command()
+def register(
+    database: Database = None,
+    replica: Annotated[
+        str | None, typer.Option("--replica", "-replica", help="Replica URL, e.g. s3://b/path.")
+    ] = None,
+    config: Config = None,
+    as_json: Json = False,
+    timeout: SocketTimeout = None,
+) -> None:
+    """Start replicating a database in the running daemon, until it restarts (0.5 socket)."""
+    from . import daemon
+
+    _emit(daemon.register(database, replica, config=config, timeout=timeout), as_json)
+
+
+@app.command()
+def unregister(
+    database: Database = None,
+    config: Config = None,
+    as_json: Json = False,
+    timeout: SocketTimeout = None,
+) -> None:
+    """Stop replicating a database and forget it, until the daemon restarts (0.5 socket)."""
+    from . import daemon
+
+    _emit(daemon.unregister(database, config=config, timeout=timeout), as_json)
+
+
+@app.command()
+def start(
+    database: Database = None,
+    config: Config = None,
+    as_json: Json = False,
+    timeout: SocketTimeout = None,
+) -> None:
+    """Resume replicating a stopped database (Litestream 0.5 socket)."""
+    from . import daemon
+
+    _emit(daemon.start(database, config=config, timeout=timeout), as_json)
+
+
+@app.command()
+def stop(
+    database: Database = None,
+    config: Config = None,
+    as_json: Json = False,
+    timeout: SocketTimeout = None,
+) -> None:
+    """Pause replicating a database after a final sync (Litestream 0.5 socket)."""
+    from . import daemon
+
+    _emit(daemon.stop(database, config=config, timeout=timeout), as_json)
