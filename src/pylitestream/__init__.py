@@ -48,6 +48,7 @@ _SUPERVISE = ("Replicator", "processes")
 # The running daemon, through Litestream 0.5's control socket (daemon.py, control_socket.py).
 _DAEMON = ("daemon_info", "daemon_databases", "sync", "txid", "register", "unregister", "start",
            "stop")  # fmt: skip
+_HEALTH = ("check",)
 _SOCKET_ERRORS = (
     "SocketNotConfigured",
     "SocketError",
@@ -59,7 +60,16 @@ _SOCKET_ERRORS = (
 )
 _SETTINGS = ("configure",)
 
-__all__ = ["__version__", *_API, *_ERRORS, *_SUPERVISE, *_SETTINGS, *_DAEMON, *_SOCKET_ERRORS]
+__all__ = [
+    "__version__",
+    *_API,
+    *_ERRORS,
+    *_SUPERVISE,
+    *_SETTINGS,
+    *_DAEMON,
+    *_SOCKET_ERRORS,
+    *_HEALTH,
+]
 
 if TYPE_CHECKING:
     from .api import check_config as check_config
@@ -152,6 +162,7 @@ if TYPE_CHECKING:
     from .errors import (
         VerificationFailure as VerificationFailure,
     )
+    from .health import check as check
     from .settings import configure as configure
     from .supervise import Replicator as Replicator
     from .supervise import processes as processes
@@ -174,6 +185,10 @@ def __getattr__(name: str) -> Any:
         from . import daemon
 
         return getattr(daemon, name)
+    if name in _HEALTH:
+        from . import health
+
+        return getattr(health, name)
     if name in _SOCKET_ERRORS:
         from . import control_socket
 

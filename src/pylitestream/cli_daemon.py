@@ -129,3 +129,43 @@ def stop(
     from . import daemon
 
     _emit(daemon.stop(database, config=config, timeout=timeout), as_json)
+
+
+@app.command()
+def check(
+    database: Database = None,
+    max_lag: Annotated[
+        float,
+        typer.Option(
+            "--max-lag", help="Seconds committed data may wait for the replica (default 60)."
+        ),
+    ] = 60.0,
+    config: Config = None,
+    as_json: Json = False,
+    ping_url: Annotated[
+        str | None,
+        typer.Option("--ping-url", help="Ping this URL when healthy, URL/fail when not."),
+    ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option("--timeout", help="Seconds each answer from litestream may take (default 5)."),
+    ] = None,
+) -> None:
+    """Are the backups current? Per database: status, TXIDs, lag, last sync, replica reachable.
+    Exit 0 when every database is within --max-lag, 1 when any lags, is stalled or stopped, or
+    litestream is not running."""
+    from . import health, output
+    from .errors import PylitestreamError
+
+    rows = health.check(database, config=config, max_lag=max_lag, timeout=timeout)
+    line = health.summary(rows)
+    ok = all(row["ok"] for row in rows)
+    if ping_url:
+        from .verification import ping
+
+        problem = ping(ping_url, ok=ok, body=line)
+        if problem:
+            output.warning(problem)
+    _emit(rows, as_json, health.TABLE_KEYS, "no databases")
+    if not ok:
+        raise PylitestreamError(line)

@@ -59,11 +59,16 @@ def connect(
         raise UnsupportedOnVersion(
             f"Litestream 0.3 has no control socket, so no '{command}'; {ON_03[command]}"
         )
+    import yaml
+
     path = find_config(config)
     try:
         socket = socket_of(path)
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"cannot read {path}: {exc}") from None
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        problem = " ".join(str(exc).split())
+        raise UsageError(
+            f"cannot read {path}: {problem} (see 'pylitestream config check')"
+        ) from None
     if socket is None:
         raise SocketNotConfigured(
             f"{path} does not enable litestream's control socket; add 'socket: {{enabled: true, "
