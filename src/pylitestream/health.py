@@ -178,12 +178,19 @@ def _one_05(client: ControlSocket, db: str, listed: Record | None, started: dt.d
     try:
         synced = client.sync(db)
     except (SocketTimeout, DaemonError) as exc:
+        # /info and /list answered, so the daemon runs: its sync waits on the replica (0.5
+        # retries an unreachable one for about two minutes before it says so).
+        problem = (
+            f"litestream's sync did not finish within {client.timeout:g} s"
+            if isinstance(exc, SocketTimeout)
+            else str(exc)
+        )
         record.update(
             ok=False,
             status="unreachable",
             replica_reachable=False,
             lag_seconds=floor,
-            reason=f"{db}: the replica is unreachable: {exc}",
+            reason=f"{db}: the replica is unreachable: {problem}",
         )
         try:
             record["local_txid"] = client.txid(db)["txid"]
@@ -191,10 +198,23 @@ def _one_05(client: ControlSocket, db: str, listed: Record | None, started: dt.d
             pass
         return record
     local, replica = synced["txid"], synced["replica_txid"]
-    record.update(local_txid=local, replica_txid=replica, replica_reachable=True)
+    record.update(local_txid=local, replica_txid=replica)
     local_n, replica_n = txid_number(local), txid_number(replica)
     behind = None if local_n is None else (replica_n or 0) < local_n
+    since_sync = record["seconds_since_sync"]
+    # litestream syncs every sync-interval, idle or not, but only a sync that reached the
+    # replica moves last_sync_at: data waiting while it stands still means the replica does
+    # not take it. An idle database with an old last_sync_at (a long interval) says nothing.
+    if since_sync is not None and since_sync <= max_lag:
+        record["replica_reachable"] = True
+    elif behind and since_sync is not None:
+        record["replica_reachable"] = False
     _judge(record, seen, now, max_lag, local, replica, behind, floor)
+    if record["replica_reachable"] is False:
+        record["reason"] = (
+            f"{record['reason']}; no sync has reached the replica for {since_sync:.0f} s "
+            "(is it reachable? see litestream's log)"
+        )
     return record
 
 
