@@ -62,8 +62,12 @@ def bench_version(version: str, runs: int, count: int, workdir: Path) -> dict[st
     exe = fetch_litestream.fetch(version, fetch_litestream.host_target())
     line = version.rsplit(".", 1)[0]
     config = write_config(workdir, line, count)
-    env = {**os.environ, "LITESTREAM_INSTALL_DIR": str(exe.parent),
-           "XDG_CACHE_HOME": str(workdir / "cache"), "XDG_STATE_HOME": str(workdir / "state")}  # fmt: skip
+    env = {
+        **os.environ,
+        "LITESTREAM_INSTALL_DIR": str(exe.parent),
+        "XDG_CACHE_HOME": str(workdir / "cache"),
+        "XDG_STATE_HOME": str(workdir / "state"),
+    }
     wrapper = str(Path(sys.executable).with_name("pylitestream"))
     log = (workdir / "replicate.log").open("wb")
     daemon = subprocess.Popen([wrapper, "replicate", "--config", str(config)], env=env,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -259,8 +258,3 @@ def test_03_healthy_then_stalled(ls: Litestream, tmp_path: Path) -> None:
     assert code == 1 and rows[0]["status"] == "not_running"
     assert f"{db}: litestream is not running" in err
 
-
-def test_process_helpers_are_not_leaked() -> None:
-    # Guard for the fixtures above: nothing named litestream is left from this module's config.
-    out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=False)
-    assert "test_check" not in out.stdout
