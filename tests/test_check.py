@@ -257,4 +257,3 @@ def test_03_healthy_then_stalled(ls: Litestream, tmp_path: Path) -> None:
     code, rows, err = check_json(config)
     assert code == 1 and rows[0]["status"] == "not_running"
     assert f"{db}: litestream is not running" in err
-
