@@ -307,10 +307,9 @@ def check(
     seconds, is stalled or stopped, its replica is unreachable, or the daemon is not running.
     Never raises for an unhealthy database; raises UsageError for a bad request."""
     from .binary import find_binary
-    from .config import configured_databases, find_config, validate_config
-    from .daemon import database_path
+    from .config import configured_databases
+    from .daemon import checked_config, database_path
     from .errors import UsageError
-    from .runner import litestream_env
 
     if not max_lag > 0:
         raise UsageError(f"--max-lag must be a positive number of seconds, not {max_lag:g}")
@@ -318,8 +317,7 @@ def check(
     if not seconds > 0:
         raise UsageError(f"--timeout must be a positive number of seconds, not {seconds:g}")
     binary = find_binary()
-    path = find_config(config).absolute()
-    validate_config(path, binary.line, litestream_env(binary))
+    path = checked_config(config, binary)
     configured = [str(p) for p in configured_databases(path)]
     if db is not None:
         name = database_path(db)
