@@ -49,6 +49,7 @@ _SUPERVISE = ("Replicator", "processes")
 _DAEMON = ("daemon_info", "daemon_databases", "sync", "txid", "register", "unregister", "start",
            "stop")  # fmt: skip
 _HEALTH = ("check",)
+_PLAN = ("restore_plan",)
 _SOCKET_ERRORS = (
     "SocketNotConfigured",
     "SocketError",
@@ -69,6 +70,7 @@ __all__ = [
     *_DAEMON,
     *_SOCKET_ERRORS,
     *_HEALTH,
+    *_PLAN,
 ]
 
 if TYPE_CHECKING:
@@ -163,6 +165,7 @@ if TYPE_CHECKING:
         VerificationFailure as VerificationFailure,
     )
     from .health import check as check
+    from .restore_preview import restore_plan as restore_plan
     from .settings import configure as configure
     from .supervise import Replicator as Replicator
     from .supervise import processes as processes
@@ -185,6 +188,10 @@ def __getattr__(name: str) -> Any:
         from . import daemon
 
         return getattr(daemon, name)
+    if name in _PLAN:
+        from . import restore_preview
+
+        return getattr(restore_preview, name)
     if name in _HEALTH:
         from . import health
 

@@ -232,8 +232,7 @@ def parse_go_flags(args: Sequence[str], binary: Binary) -> dict[str, str | bool]
 _NOT_FORWARDED = {
     "config": "pass --config to pylitestream instead of -config",
     "json": "pass --json to pylitestream instead of -json",
-    "dry-run": "pylitestream restore does not print plans; run 'litestream restore -dry-run' "
-    "(see 'pylitestream version' for its path)",
+    "dry-run": "for a plan, pass pylitestream's --dry-run (or call restore_plan())",
     "f": "follow mode never finishes; run 'litestream restore -f' under a process supervisor",
     "follow-interval": "follow mode never finishes; run 'litestream restore -f' directly",
 }

@@ -63,10 +63,23 @@ def restore(
     as_json: Json = False,
     timeout: Timeout = None,
     no_validate: NoValidate = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the restore plan, restore nothing (0.5).")
+    ] = False,
 ) -> None:
     """Restore a database from its replica. Litestream flags go after --: -o PATH, -timestamp,
     -txid (0.5), -index/-generation/-replica (0.3), -if-db-not-exists, -if-replica-exists, ..."""
     from . import api, output
+
+    if dry_run:
+        from .cli_daemon import show_restore_plan
+        from .restore_preview import plan_from_args
+
+        plan = plan_from_args(
+            database, ctx.args, config=config, timeout=timeout, validate=not no_validate
+        )
+        show_restore_plan(plan, as_json)
+        return
 
     restored = api.restore(
         database, config=config, timeout=timeout, args=ctx.args, validate=not no_validate

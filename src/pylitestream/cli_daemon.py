@@ -169,3 +169,15 @@ def check(
     _emit(rows, as_json, health.TABLE_KEYS, "no databases")
     if not ok:
         raise PylitestreamError(line)
+
+
+def show_restore_plan(plan: dict[str, Any], as_json: bool) -> None:
+    """`restore --dry-run`: the plan's summary, then the files it would fetch."""
+    from . import output
+    from .restore_preview import FILE_KEYS
+
+    if as_json:
+        output.print_json(plan)
+        return
+    output.print_fields({key: value for key, value in plan.items() if key != "files"})
+    output.print_table(plan["files"], FILE_KEYS, empty="no files to fetch")
