@@ -257,3 +257,73 @@ def test_03_healthy_then_stalled(ls: Litestream, tmp_path: Path) -> None:
     code, rows, err = check_json(config)
     assert code == 1 and rows[0]["status"] == "not_running"
     assert f"{db}: litestream is not running" in err
+
+
+@LS05
+def test_stopped_and_not_replicated_databases_fail(ls: Litestream, tmp_path: Path) -> None:
+    first, second = tmp_path / "first.db", tmp_path / "second.db"
+    for db in (first, second):
+        create_db(db)
+    config = socket_config(tmp_path, ls.line, [first, second])
+    proc = start_replicate(config, tmp_path / "replicate.log", count=2)
+    try:
+        wait_for((tmp_path / "ls.sock").exists)
+        healthy_both = wait_for(lambda: check_json(config)[0] == 0, 30)
+        assert healthy_both
+        assert cli("stop", "-c", str(config), "-d", str(first)).code == 0
+        assert cli("unregister", "-c", str(config), "-d", str(second)).code == 0
+        code, rows, err = check_json(config)
+        assert code == 1
+        assert [r["status"] for r in rows] == ["stopped", "not_replicated"]
+        assert f"{first}: stopped" in err and f"{second}: the running litestream" in err
+        assert len(err.strip().splitlines()) == 1
+        only = cli("check", "-c", str(config), "-d", str(first))
+        assert_one_error_line(only, 1, str(first))
+        assert str(second) not in only.err
+    finally:
+        stop_process(proc)
+        assert not pid_alive(proc.pid)
+
+
+@LS05
+def test_check_needs_the_socket_on_05(ls: Litestream, tmp_path: Path) -> None:
+    db = tmp_path / "app.db"
+    create_db(db)
+    config = write_config(tmp_path / "ls.yml", ls.line, [(db, {"type": "file", "path": "/r"})])
+    result = cli("check", "-c", str(config))
+    assert_one_error_line(result, 2, "socket.enabled")
+
+
+@LS05
+def test_failed_ping_warns_and_keeps_the_exit_code(daemon: Daemon) -> None:
+    import socket as sockets
+
+    healthy(daemon.config)
+    with sockets.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/token-abcdef"
+    result = cli("check", "-c", str(daemon.config), "--ping-url", url)
+    assert result.code == 0
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("pylitestream: warning: ping to")
+    assert "token-abcdef" not in result.err + result.out
+
+
+@LS05
+def test_runtime_dir_is_recreated_after_a_reboot(ls: Litestream, tmp_path: Path) -> None:
+    """The runtime dir lives on a tmpfs a reboot empties: checking an init-written config
+    re-creates it, private, instead of failing."""
+    import shutil
+    import stat
+
+    from pylitestream.daemon import runtime_dir
+
+    db = tmp_path / "app.db"
+    create_db(db)
+    config = tmp_path / "litestream.yml"
+    assert cli("init", "-d", str(db), "--replica", str(tmp_path / "r"), "-o", str(config)).code == 0
+    shutil.rmtree(runtime_dir())
+    result = cli("config", "check", "-c", str(config))
+    assert result.code == 0, result.err
+    assert stat.S_IMODE(runtime_dir().stat().st_mode) == 0o700
