@@ -232,7 +232,8 @@ def parse_go_flags(args: Sequence[str], binary: Binary) -> dict[str, str | bool]
 _NOT_FORWARDED = {
     "config": "pass --config to pylitestream instead of -config",
     "json": "pass --json to pylitestream instead of -json",
-    "dry-run": "for a plan, pass pylitestream's --dry-run (or call restore_plan())",
+    "dry-run": "pass pylitestream's own --dry-run (API: restore_plan()) instead of forwarding "
+    "litestream restore -dry-run",
     "f": "follow mode never finishes; run 'litestream restore -f' under a process supervisor",
     "follow-interval": "follow mode never finishes; run 'litestream restore -f' directly",
 }
