@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import (
+    S3_SECRET,
     Litestream,
     assert_one_error_line,
     cli,
@@ -162,6 +163,7 @@ def test_unreachable_s3_fails(ls: Litestream, tmp_path: Path) -> None:
             assert rows[0]["replica_reachable"] is False
             assert f"{db}: " in err and ("unreachable" in err or "is it reachable?" in err)
             assert len([x for x in err.splitlines() if x.strip()]) == 1
+            assert S3_SECRET not in err + json.dumps(rows)  # the config holds it inline
         finally:
             stop_process(proc, timeout=5)
             assert not pid_alive(proc.pid)
