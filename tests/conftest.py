@@ -53,6 +53,7 @@ os.environ["XDG_CACHE_HOME"] = os.path.join(_STATE, "cache")
 os.environ["XDG_CONFIG_HOME"] = os.path.join(_STATE, "config")
 os.environ["XDG_STATE_HOME"] = os.path.join(_STATE, "state")
 os.environ["XDG_RUNTIME_DIR"] = os.path.join(_STATE, "run")
+os.makedirs(os.environ["XDG_RUNTIME_DIR"], mode=0o700)  # as logind makes it; platformdirs checks
 for _name in list(os.environ):
     if _name.startswith("LITESTREAM_") or _name == "PYLITESTREAM_TIMEOUT":
         del os.environ[_name]

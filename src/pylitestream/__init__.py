@@ -45,9 +45,33 @@ _ERRORS = (
     "AlreadyRunning",
 )
 _SUPERVISE = ("Replicator", "processes")
+# The running daemon, through Litestream 0.5's control socket (daemon.py, control_socket.py).
+_DAEMON = ("daemon_info", "daemon_databases", "sync", "txid", "register", "unregister", "start",
+           "stop")  # fmt: skip
+_HEALTH = ("check",)
+_PLAN = ("restore_plan",)
+_SOCKET_ERRORS = (
+    "SocketNotConfigured",
+    "SocketError",
+    "DaemonNotRunning",
+    "SocketPermissionDenied",
+    "SocketTimeout",
+    "UnknownDatabase",
+    "DaemonError",
+)
 _SETTINGS = ("configure",)
 
-__all__ = ["__version__", *_API, *_ERRORS, *_SUPERVISE, *_SETTINGS]
+__all__ = [
+    "__version__",
+    *_API,
+    *_ERRORS,
+    *_SUPERVISE,
+    *_SETTINGS,
+    *_DAEMON,
+    *_SOCKET_ERRORS,
+    *_HEALTH,
+    *_PLAN,
+]
 
 if TYPE_CHECKING:
     from .api import check_config as check_config
@@ -90,6 +114,21 @@ if TYPE_CHECKING:
     from .api import (
         wal as wal,
     )
+    from .control_socket import DaemonError as DaemonError
+    from .control_socket import DaemonNotRunning as DaemonNotRunning
+    from .control_socket import SocketError as SocketError
+    from .control_socket import SocketNotConfigured as SocketNotConfigured
+    from .control_socket import SocketPermissionDenied as SocketPermissionDenied
+    from .control_socket import SocketTimeout as SocketTimeout
+    from .control_socket import UnknownDatabase as UnknownDatabase
+    from .daemon import daemon_databases as daemon_databases
+    from .daemon import daemon_info as daemon_info
+    from .daemon import register as register
+    from .daemon import start as start
+    from .daemon import stop as stop
+    from .daemon import sync as sync
+    from .daemon import txid as txid
+    from .daemon import unregister as unregister
     from .errors import AlreadyRunning as AlreadyRunning
     from .errors import (
         BinaryNotFound as BinaryNotFound,
@@ -125,6 +164,8 @@ if TYPE_CHECKING:
     from .errors import (
         VerificationFailure as VerificationFailure,
     )
+    from .health import check as check
+    from .restore_preview import restore_plan as restore_plan
     from .settings import configure as configure
     from .supervise import Replicator as Replicator
     from .supervise import processes as processes
@@ -143,6 +184,22 @@ def __getattr__(name: str) -> Any:
         from . import settings
 
         return getattr(settings, name)
+    if name in _DAEMON:
+        from . import daemon
+
+        return getattr(daemon, name)
+    if name in _PLAN:
+        from . import restore_preview
+
+        return getattr(restore_preview, name)
+    if name in _HEALTH:
+        from . import health
+
+        return getattr(health, name)
+    if name in _SOCKET_ERRORS:
+        from . import control_socket
+
+        return getattr(control_socket, name)
     if name in _ERRORS:
         from . import errors
 

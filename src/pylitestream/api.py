@@ -296,8 +296,8 @@ def check_flag_value(name: str, kind: str, value: str) -> str | bool:
 _NOT_FORWARDED = {
     "config": "pass --config to pylitestream instead of -config",
     "json": "pass --json to pylitestream instead of -json",
-    "dry-run": "pylitestream restore does not print plans; run 'litestream restore -dry-run' "
-    "(see 'pylitestream version' for its path)",
+    "dry-run": "pass pylitestream's own --dry-run (API: restore_plan()) instead of forwarding "
+    "litestream restore -dry-run",
     "f": "follow mode never finishes; run 'litestream restore -f' under a process supervisor",
     "follow-interval": "follow mode never finishes; run 'litestream restore -f' directly",
 }

@@ -105,10 +105,23 @@ def restore(
     as_json: Json = False,
     timeout: Timeout = None,
     no_validate: NoValidate = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the restore plan, restore nothing (0.5).")
+    ] = False,
 ) -> None:
     """Restore a database from its replica. Litestream flags go after --: -o PATH, -timestamp,
     -txid (0.5), -index/-generation/-replica (0.3), -if-db-not-exists, -if-replica-exists, ..."""
     from . import api, output
+
+    if dry_run:
+        from .cli_daemon import show_restore_plan
+        from .restore_preview import plan_from_args
+
+        plan = plan_from_args(
+            database, ctx.args, config=config, timeout=timeout, validate=not no_validate
+        )
+        show_restore_plan(plan, as_json)
+        return
 
     restored = api.restore(
         database, config=config, timeout=timeout, args=_forwarded(ctx), validate=not no_validate
@@ -513,6 +526,10 @@ def ps(as_json: Json = False) -> None:
     rows = supervise.processes()
     columns = ("pid", "status", "started_by", "started_at", "litestream", "config", "socket")
     _show(rows, as_json, columns, "no litestream started by pylitestream")
+
+
+# The daemon's commands (info, list, sync, ...) and check live in their own module.
+from . import cli_daemon as _cli_daemon  # noqa: E402, F401
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -299,7 +299,9 @@ class _Checker:
         count = 0
         for key, value in self.keys(root, top, "the config"):
             if key in sections:
-                self.keys(value, sections[key], f"'{key}'")
+                pairs = self.keys(value, sections[key], f"'{key}'")
+                if key == "socket":
+                    self.socket(value, dict(pairs))
             elif key == "levels":
                 for level in self.sequence(value, "'levels'"):
                     self.keys(level, frozenset({"interval"}), "a compaction level")
@@ -310,6 +312,21 @@ class _Checker:
         if isinstance(root, yaml.MappingNode) and count == 0:
             self.fail(root, "the config lists no databases under 'dbs:'")
         return count
+
+    def socket(self, node: yaml.Node, pairs: dict[str, Any]) -> None:
+        """An enabled control socket needs a private directory that exists (see daemon.py)."""
+        from .daemon import socket_problem
+
+        enabled = pairs.get("enabled")
+        if enabled is None or str(enabled.value).lower() not in ("true", "yes", "on", "1"):
+            return
+        path = pairs.get("path")
+        where = str(path.value) if path is not None else "/var/run/litestream.sock"
+        permissions = pairs.get("permissions")
+        problem = socket_problem(where, None if permissions is None else str(permissions.value))
+        if problem:
+            self.fail(path or node, problem)
+        self.dirs.append(str(Path(where).expanduser().absolute().parent))
 
     def sequence(self, node: yaml.Node, where: str) -> list[yaml.Node]:
         import yaml
@@ -816,6 +833,17 @@ def render_config(databases: Sequence[Path], replica: str | None, line: str, sou
         else:
             out.append("    replica:")
             out += [f"      {k}: {v}" for k, v in block]
+    if line == "0.5":
+        from .daemon import default_socket_path
+
+        # On by default: `pylitestream info/list/sync/check` and verify's sync-wait use it.
+        out += [
+            "# The control socket: 'pylitestream check', 'sync', 'info' and 'list' talk to it.",
+            "socket:",
+            "  enabled: true",
+            f"  path: {_scalar(str(default_socket_path()))}",
+            "  permissions: 0600",
+        ]
     return "\n".join(out) + "\n"
 
 
@@ -919,6 +947,14 @@ def init_config(
     absolute = list(dict.fromkeys(db.absolute() for db in found))
     chosen = _binary_line(line)
     text = render_config(absolute, replica, chosen, source)
+    socket = None
+    if chosen == "0.5":
+        from .daemon import default_socket_path, socket_problem
+
+        socket = str(default_socket_path())
+        problem = socket_problem(socket, "0600")  # creates pylitestream's runtime dir
+        if problem:
+            raise UsageError(problem)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text)
     variables = sorted({name for _s, _e, name in env_refs(text) if name})
@@ -928,6 +964,7 @@ def init_config(
         "databases": [str(db) for db in absolute],
         "replica": "s3" if replica is None else mask_urls(replica),
         "variables": variables,
+        "socket": socket,
         "next_steps": next_steps(target, variables),
     }
 

@@ -671,26 +671,23 @@ _NO_SOCKET: Record = {"socket": None, "info": None, "databases": None}
 
 
 def _socket_view(config: str | None, timeout: float) -> Record:
-    """0.5's control socket, when the config enables it: `info -json` and `list -json`."""
-    from .runner import run as run_litestream
+    """0.5's control socket, when the config enables it: the daemon's info and databases."""
+    from .control_socket import ControlSocket, SocketError
+    from .daemon import socket_of
 
     try:
-        socket = load_config(config or "").get("socket")
+        socket_path = socket_of(config or "")
     except (OSError, ValueError):
         return dict(_NO_SOCKET)
-    if not isinstance(socket, dict) or not socket.get("enabled"):
+    if socket_path is None:
         return dict(_NO_SOCKET)
-    socket_path = str(socket.get("path") or "/var/run/litestream.sock")
     view: Record = {"socket": socket_path, "info": None, "databases": None}
-    binary = find_binary()
-    if binary.line != "0.5":
+    if find_binary().line != "0.5":
         return view
+    client = ControlSocket(socket_path, timeout=timeout)
     try:
-        args = ["-socket", socket_path, "-json"]
-        info = run_litestream(binary, ["info", *args], timeout=timeout).stdout
-        listing = run_litestream(binary, ["list", *args], timeout=timeout).stdout
-        view["info"] = json.loads(info)
-        view["databases"] = json.loads(listing).get("databases")
-    except (CommandFailed, ValueError, AttributeError):
+        view["info"] = client.info()
+        view["databases"] = client.databases()
+    except SocketError:
         pass  # the socket is optional; the state file is the record
     return view

@@ -7,7 +7,6 @@ failure, timeout, Ctrl-C). See README "verify" for the record keys and failure r
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import shutil
@@ -22,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from .api import checked_config
-from .binary import Binary, find_binary
+from .binary import find_binary
 from .config import configured_databases, load_config
+from .daemon import socket_of
 from .errors import (
     CommandFailed,
     CommandTimeout,
@@ -50,7 +50,6 @@ MIN_ATTEMPT = 1.0
 rather than misreport a restore cut short as an unreachable replica."""
 FIRST_BACKOFF, MAX_BACKOFF = 0.05, 0.5
 PING_TIMEOUT = 5.0
-DEFAULT_SOCKET = "/var/run/litestream.sock"
 
 # Error codes of S3 and its clones, as litestream passes them on (0.3: "InvalidAccessKeyId: ...",
 # 0.5: "api error InvalidAccessKeyId: ..."). Matched first and whole, case and all: the generic
@@ -222,15 +221,14 @@ class _Run:
             raise Interrupted()
 
 
-def _sync_wait(binary: Binary, socket: str, run: _Run) -> bool:
+def _sync_wait(socket: str, run: _Run) -> bool:
     """0.5: ask the running daemon to upload now and wait until it has. False if it could not."""
-    from .runner import run as run_litestream
+    from .control_socket import ControlSocket, SocketError
 
     seconds = max(run.remaining(), MIN_ATTEMPT)
-    argv = ["sync", "-wait", "-socket", socket, "-timeout", str(math.ceil(seconds)), str(run.db)]
     try:
-        run_litestream(binary, argv, timeout=seconds + 1)
-    except CommandFailed:
+        ControlSocket(socket, timeout=seconds).sync(str(run.db), wait=True, timeout=seconds)
+    except (SocketError, UsageError):
         return False  # no daemon on that socket, or it timed out: polling tells which
     return True
 
@@ -310,9 +308,8 @@ def _verify(db: PathLike, config: PathLike | None, timeout: float | None, quick:
     run.record["litestream"] = binary.version
     if not db_path.is_file():
         raise run.fail("no_database", f"{db_path} does not exist")
-    socket = settings.get("socket") if binary.line == "0.5" else None
-    use_sync = isinstance(socket, dict) and bool(socket.get("enabled"))
-    run.record["method"] = "sync-wait" if use_sync else "restore-poll"
+    socket = socket_of(config_path) if binary.line == "0.5" else None
+    run.record["method"] = "restore-poll" if socket is None else "sync-wait"
 
     try:
         workdir = Path(tempfile.mkdtemp(prefix="pylitestream-verify-"))
@@ -325,10 +322,8 @@ def _verify(db: PathLike, config: PathLike | None, timeout: float | None, quick:
         except sqlite3.Error as exc:
             raise run.fail("database_error", f"cannot write the sentinel row: {exc}") from None
         written = time.monotonic()
-        if use_sync and isinstance(socket, dict):
-            path = str(socket.get("path") or DEFAULT_SOCKET)
-            if not _sync_wait(binary, path, run):
-                run.record["method"] = "restore-poll"
+        if socket is not None and not _sync_wait(socket, run):
+            run.record["method"] = "restore-poll"
         copy = _poll(config_path, sentinel, workdir, run)
         run.record["seconds_to_visible"] = round(time.monotonic() - written, 3)
         run.record["restored_size"] = copy.stat().st_size

@@ -1,0 +1,183 @@
+"""The commands that talk to the running daemon (Litestream 0.5's control socket) and `check`.
+
+They register themselves on cli.app; cli.py imports this module last. Like every command, each
+is a few lines over an API function (pylitestream.daemon, pylitestream.health) and output.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from .cli import Config, Database, Json, app
+
+SocketTimeout = Annotated[
+    float | None,
+    typer.Option(
+        "--timeout",
+        help="Seconds to wait for the daemon's answer (default 30, or PYLITESTREAM_TIMEOUT).",
+    ),
+]
+
+
+def _emit(data: Any, as_json: bool, columns: tuple[str, ...] = (), empty: str = "") -> None:
+    from . import output
+
+    output.emit(data, as_json=as_json, columns=columns, empty=empty)
+
+
+@app.command()
+def info(config: Config = None, as_json: Json = False, timeout: SocketTimeout = None) -> None:
+    """Show the running daemon: version, pid, uptime, databases (Litestream 0.5 socket)."""
+    from . import daemon
+
+    _emit(daemon.daemon_info(config=config, timeout=timeout), as_json)
+
+
+@app.command("list")
+def list_databases(
+    config: Config = None, as_json: Json = False, timeout: SocketTimeout = None
+) -> None:
+    """List the daemon's databases, their state and last sync (Litestream 0.5 socket)."""
+    from . import daemon
+
+    rows = daemon.daemon_databases(config=config, timeout=timeout)
+    _emit(rows, as_json, daemon.LIST_KEYS, "the daemon replicates no database")
+
+
+@app.command()
+def sync(
+    database: Database = None,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Also upload, and return once the replica has it.")
+    ] = False,
+    config: Config = None,
+    as_json: Json = False,
+    timeout: SocketTimeout = None,
+) -> None:
+    """Sync a database (default: all) now; --wait uploads and waits (Litestream 0.5 socket)."""
+    from . import daemon
+
+    rows = daemon.sync(database, wait=wait, config=config, timeout=timeout)
+    _emit(rows, as_json, daemon.SYNC_KEYS, "the daemon replicates no database")
+
+
+@app.command()
+def txid(
+    database: Database = None,
+    config: Config = None,
+    as_json: Json = False,
+    timeout: SocketTimeout = None,
+) -> None:
+    """Show a database's current TXID in the daemon (Litestream 0.5 socket)."""
+    from . import daemon
+
+    _emit(daemon.txid(database, config=config, timeout=timeout), as_json)
+
+
+@app.command()
+def register(
+    database: Database = None,
+    replica: Annotated[
+        str | None, typer.Option("--replica", "-replica", help="Replica URL, e.g. s3://b/path.")
+    ] = None,
+    config: Config = None,
+    as_json: Json = False,
+    timeout: SocketTimeout = None,
+) -> None:
+    """Start replicating a database in the running daemon, until it restarts (0.5 socket)."""
+    from . import daemon
+
+    _emit(daemon.register(database, replica, config=config, timeout=timeout), as_json)
+
+
+@app.command()
+def unregister(
+    database: Database = None,
+    config: Config = None,
+    as_json: Json = False,
+    timeout: SocketTimeout = None,
+) -> None:
+    """Stop replicating a database and forget it, until the daemon restarts (0.5 socket)."""
+    from . import daemon
+
+    _emit(daemon.unregister(database, config=config, timeout=timeout), as_json)
+
+
+@app.command()
+def start(
+    database: Database = None,
+    config: Config = None,
+    as_json: Json = False,
+    timeout: SocketTimeout = None,
+) -> None:
+    """Resume replicating a stopped database (Litestream 0.5 socket)."""
+    from . import daemon
+
+    _emit(daemon.start(database, config=config, timeout=timeout), as_json)
+
+
+@app.command()
+def stop(
+    database: Database = None,
+    config: Config = None,
+    as_json: Json = False,
+    timeout: SocketTimeout = None,
+) -> None:
+    """Pause replicating a database after a final sync (Litestream 0.5 socket)."""
+    from . import daemon
+
+    _emit(daemon.stop(database, config=config, timeout=timeout), as_json)
+
+
+@app.command()
+def check(
+    database: Database = None,
+    max_lag: Annotated[
+        float,
+        typer.Option(
+            "--max-lag", help="Seconds committed data may wait for the replica (default 60)."
+        ),
+    ] = 60.0,
+    config: Config = None,
+    as_json: Json = False,
+    ping_url: Annotated[
+        str | None,
+        typer.Option("--ping-url", help="Ping this URL when healthy, URL/fail when not."),
+    ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option("--timeout", help="Seconds each answer from litestream may take (default 5)."),
+    ] = None,
+) -> None:
+    """Are the backups current? Per database: status, TXIDs, lag, last sync, replica reachable.
+    Exit 0 when every database is within --max-lag, 1 when any lags, is stalled or stopped, or
+    litestream is not running."""
+    from . import health, output
+    from .errors import PylitestreamError
+
+    rows = health.check(database, config=config, max_lag=max_lag, timeout=timeout)
+    line = health.summary(rows)
+    ok = all(row["ok"] for row in rows)
+    if ping_url:
+        from .verification import ping
+
+        problem = ping(ping_url, ok=ok, body=line)
+        if problem:
+            output.warning(problem)
+    _emit(rows, as_json, health.TABLE_KEYS, "no databases")
+    if not ok:
+        raise PylitestreamError(line)
+
+
+def show_restore_plan(plan: dict[str, Any], as_json: bool) -> None:
+    """`restore --dry-run`: the plan's summary, then the files it would fetch."""
+    from . import output
+    from .restore_preview import FILE_KEYS
+
+    if as_json:
+        output.print_json(plan)
+        return
+    output.print_fields({key: value for key, value in plan.items() if key != "files"})
+    output.print_table(plan["files"], FILE_KEYS, empty="no files to fetch")

@@ -1,0 +1,275 @@
+"""A client for Litestream 0.5's control socket: plain HTTP/1.1 over a Unix socket, in process.
+
+It talks to litestream and to nothing above it. Every answer comes back as a normalised record:
+
+- TXIDs are the 16-hex-digit strings the rest of pylitestream (and litestream's `-txid`) uses,
+  although the socket sends integers;
+- the socket's `replicated_txid` (the CLI's `replica_txid`) is `replica_txid`;
+- a database is `database` (the socket says `path`); times are ISO 8601 UTC to the second.
+
+Every failure is one of the typed errors below, each with one line saying what to do.
+See ../shared/reference/litestream-socket.md for the endpoints as measured on 0.5.17.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import os
+from typing import Any
+
+from .errors import PylitestreamError, UsageError
+
+Record = dict[str, Any]
+DEFAULT_PATH = "/var/run/litestream.sock"
+"""litestream's own default when `socket: {enabled: true}` names no path (needs root)."""
+
+
+class SocketNotConfigured(UsageError):
+    """The config does not enable the control socket (`socket: {enabled: true, path: ...}`)."""
+
+
+class SocketError(PylitestreamError):
+    """The control socket could not answer the request."""
+
+
+class DaemonNotRunning(SocketError):
+    """No litestream listens on the socket: the file is missing, or stale after a crash."""
+
+
+class SocketPermissionDenied(SocketError):
+    """The socket exists but belongs to another user (it is created with mode 0600)."""
+
+
+class SocketTimeout(SocketError):
+    """litestream accepted the connection but did not answer in time (frozen, or overloaded)."""
+
+
+class UnknownDatabase(UsageError):
+    """The daemon does not replicate that database."""
+
+
+class DaemonError(SocketError):
+    """litestream answered with an error of its own (e.g. 409: the database is stopped)."""
+
+
+def hex_txid(value: Any) -> str | None:
+    """An integer TXID from the socket as the 16-hex-digit string `-txid` takes."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return f"{value:016x}"
+
+
+def txid_number(value: str | None) -> int | None:
+    """The integer behind a 16-hex-digit TXID string (None stays None)."""
+    return None if value is None else int(value, 16)
+
+
+def _second(value: Any) -> str | None:
+    """'2026-11-27T02:32:24.37Z' (nanoseconds, as litestream sends it) -> '2026-11-27T02:32:24Z'."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value.split(".")[0].rstrip("Z"))
+    except ValueError:
+        return value
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(value: str | None) -> dt.datetime | None:
+    """A record's ISO time back as an aware datetime."""
+    if not value:
+        return None
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _import_httpx() -> Any:
+    """httpx, without its command-line client: `import httpx` loads httpx._main (click, rich,
+    pygments; ~30 ms, a third of `pylitestream check`) unless that import fails, which httpx
+    handles. The block is lifted afterwards, so anyone who wants httpx's CLI still gets it."""
+    import sys
+
+    if "httpx" not in sys.modules and "httpx._main" not in sys.modules:
+        sys.modules["httpx._main"] = None  # type: ignore[assignment]
+        try:
+            import httpx
+        finally:
+            del sys.modules["httpx._main"]
+    import httpx
+
+    return httpx
+
+
+class ControlSocket:
+    """One litestream daemon's control socket. `timeout` bounds each request (seconds); a
+    request that waits on the daemon (sync wait, stop) gets its own timeout plus a second."""
+
+    def __init__(self, path: str | os.PathLike[str], timeout: float = 10.0) -> None:
+        self.path = str(path)
+        self.timeout = float(timeout)
+        self._client: Any = None
+
+    def _http(self) -> Any:
+        """One httpx client for every request (each new one costs ~15 ms of TLS set-up, though
+        a Unix socket never uses TLS: verify=False skips loading the CA bundle)."""
+        httpx = _import_httpx()
+        if self._client is None:
+            transport = httpx.HTTPTransport(uds=self.path, verify=False)
+            self._client = httpx.Client(transport=transport, verify=False)
+        return self._client
+
+    # --- the endpoints ----------------------------------------------------------------------
+
+    def info(self) -> Record:
+        """{"version", "pid", "uptime_seconds", "started_at", "database_count", "socket"}."""
+        data = self._request("GET", "/info")
+        return {
+            "version": data.get("version"),
+            "pid": data.get("pid"),
+            "uptime_seconds": data.get("uptime_seconds"),
+            "started_at": _second(data.get("started_at")),
+            "database_count": data.get("database_count"),
+            "socket": self.path,
+        }
+
+    def databases(self) -> list[Record]:
+        """[{"database", "status" (replicating/open/stopped), "last_sync_at" (or None)}]."""
+        data = self._request("GET", "/list")
+        entries = data.get("databases") or []
+        return [
+            {
+                "database": entry.get("path"),
+                "status": entry.get("status"),
+                "last_sync_at": _second(entry.get("last_sync_at")),
+            }
+            for entry in entries
+            if isinstance(entry, dict)
+        ]
+
+    def txid(self, db: str) -> Record:
+        """{"database", "txid"}: the latest TXID litestream has taken from the WAL."""
+        data = self._request("GET", "/txid", params={"path": db}, db=db)
+        return {"database": db, "txid": hex_txid(data.get("txid"))}
+
+    def sync(self, db: str, *, wait: bool = False, timeout: float | None = None) -> Record:
+        """{"database", "status" (synced_local/synced/no_change), "txid", "replica_txid"}.
+        With wait, returns once the replica holds everything (the daemon's own timeout is
+        `timeout`, default 30 s)."""
+        body: Record = {"path": db, "wait": wait}
+        if timeout is not None:
+            body["timeout"] = max(1, round(timeout))
+        data = self._request("POST", "/sync", json=body, db=db, waits=timeout if wait else None)
+        return {
+            "database": db,
+            "status": data.get("status"),
+            "txid": hex_txid(data.get("txid")),
+            "replica_txid": hex_txid(data.get("replicated_txid")),
+        }
+
+    def register(self, db: str, replica_url: str) -> Record:
+        """{"database", "status" (registered/already_registered), "txid": None}."""
+        data = self._request("POST", "/register", json={"path": db, "replica_url": replica_url})
+        return {"database": db, "status": data.get("status"), "txid": None}
+
+    def unregister(self, db: str, *, timeout: float | None = None) -> Record:
+        """{"database", "status" (unregistered/already_unregistered), "txid"}."""
+        return self._control("/unregister", db, timeout)
+
+    def start(self, db: str, *, timeout: float | None = None) -> Record:
+        """{"database", "status" (started/already_running), "txid"}."""
+        return self._control("/start", db, timeout)
+
+    def stop(self, db: str, *, timeout: float | None = None) -> Record:
+        """{"database", "status" (stopped/already_stopped), "txid"}."""
+        return self._control("/stop", db, timeout)
+
+    # --- plumbing ---------------------------------------------------------------------------
+
+    def _control(self, endpoint: str, db: str, timeout: float | None) -> Record:
+        body: Record = {"path": db}
+        if timeout is not None:
+            body["timeout"] = max(1, round(timeout))
+        data = self._request("POST", endpoint, json=body, db=db, waits=timeout)
+        return {"database": db, "status": data.get("status"), "txid": hex_txid(data.get("txid"))}
+
+    def _check_file(self) -> None:
+        try:
+            os.stat(self.path)
+        except FileNotFoundError:
+            raise DaemonNotRunning(
+                f"litestream is not running: its control socket {self.path} does not exist "
+                "(start it with 'pylitestream replicate')"
+            ) from None
+        except PermissionError:
+            raise self._denied() from None
+
+    def _denied(self) -> SocketPermissionDenied:
+        return SocketPermissionDenied(
+            f"permission denied on litestream's control socket {self.path}: it belongs to "
+            "another user (run as the user that runs litestream)"
+        )
+
+    def _request(
+        self,
+        method: str,
+        endpoint: str,
+        *,
+        params: Record | None = None,
+        json: Record | None = None,
+        db: str | None = None,
+        waits: float | None = None,
+    ) -> Record:
+        httpx = _import_httpx()
+        self._check_file()
+        seconds = self.timeout if waits is None else max(self.timeout, waits + 1)
+        try:
+            response = self._http().request(
+                method, f"http://litestream{endpoint}", params=params, json=json, timeout=seconds
+            )
+        except httpx.TimeoutException:
+            raise SocketTimeout(
+                f"litestream did not answer on its control socket {self.path} within "
+                f"{seconds:g} s (is it frozen or overloaded?)"
+            ) from None
+        except httpx.TransportError as exc:
+            raise self._connect_error(exc) from None
+        return self._answer(response, endpoint, db)
+
+    def _connect_error(self, exc: Exception) -> SocketError:
+        cause: BaseException | None = exc
+        while cause is not None and not isinstance(cause, OSError):
+            cause = cause.__cause__ or cause.__context__
+        code = cause.errno if isinstance(cause, OSError) else None
+        if code in (errno.EACCES, errno.EPERM):
+            return self._denied()
+        if code in (errno.ECONNREFUSED, errno.ENOENT, errno.ENOTSOCK):
+            return DaemonNotRunning(
+                f"litestream is not running: nothing listens on its control socket {self.path} "
+                "(a stale socket from a crash; start it with 'pylitestream replicate')"
+            )
+        return SocketError(f"cannot talk to litestream on {self.path}: {exc}")
+
+    def _answer(self, response: Any, endpoint: str, db: str | None) -> Record:
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            text = " ".join(str(response.text).split())[:200]
+            raise DaemonError(
+                f"litestream answered {endpoint} with HTTP {response.status_code} and no JSON: "
+                f"{text!r}"
+            )
+        if response.status_code < 400:
+            return data
+        message = str(data.get("error") or f"HTTP {response.status_code}")
+        if data.get("details"):
+            message += f": {data['details']}"
+        if response.status_code == 404 and db is not None and "not found" in message:
+            raise UnknownDatabase(
+                f"litestream does not replicate {db} (see 'pylitestream list'; add it to the "
+                "config, or 'pylitestream register')"
+            )
+        if response.status_code == 409:
+            message += " (the database is stopped; 'pylitestream start -d DB' resumes it)"
+        raise DaemonError(f"litestream {endpoint.lstrip('/')} {db or ''}: {message}".strip())

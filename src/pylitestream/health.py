@@ -1,0 +1,344 @@
+"""`check`: are the backups current? One record per database, from what the Litestream line can
+tell, without writing to the database (that is `verify`'s job).
+
+How each number is found (README "check" documents the same):
+
+- 0.5, through the control socket: `/info` and `/list` (daemon up? database stopped? last
+  successful sync), then per database one `/sync` without wait, which moves the WAL into local
+  LTX and answers with the local TXID and the replica's TXID. It uploads nothing, so a check
+  never hides a stall by repairing it. A `/sync` that does not answer within the timeout means
+  the daemon cannot reach the replica (0.5 retries an unreachable replica for two minutes).
+- 0.3, which has no socket: the daemon is found through pylitestream's state file (or
+  /proc), and `litestream generations` per database gives the replica's last write and
+  whether the database changed after it (its `lag`). TXIDs are unknown there: null.
+- Lag, how long committed data has waited for the replica, is 0 when the replica has
+  everything. Otherwise it is the longest of: the time since the replica was first seen behind
+  at this same position (an observation kept in the user state dir between checks) and, on
+  0.5, the time since the daemon's last successful sync (everything committed before that sync
+  reached the replica). On 0.3, where the replica has no sync time of its own, the second term
+  is the time since the database last changed, so a stall shows from the second check on.
+- A stall is the local position advancing since the previous check while the replica's stays
+  where it was, beyond --max-lag.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from .control_socket import (
+    ControlSocket,
+    DaemonError,
+    DaemonNotRunning,
+    SocketTimeout,
+    parse_time,
+    txid_number,
+)
+
+Record = dict[str, Any]
+PathLike = str | os.PathLike[str]
+
+DEFAULT_MAX_LAG = 60.0
+DEFAULT_TIMEOUT = 5.0
+"""Seconds per request to the daemon (and per `generations` on 0.3): a probe must answer fast."""
+RECORD_KEYS = ("database", "ok", "status", "reason", "local_txid", "replica_txid", "lag_seconds",
+               "seconds_since_sync", "last_sync_at", "replica_reachable")  # fmt: skip
+TABLE_KEYS = ("database", "status", "lag_seconds", "seconds_since_sync", "local_txid",
+              "replica_txid", "replica_reachable")  # fmt: skip
+
+
+def _record(db: str, **values: Any) -> Record:
+    record: Record = dict.fromkeys(RECORD_KEYS)
+    record.update(database=db, **values)
+    return record
+
+
+def _age(moment: dt.datetime | None, now: float) -> float | None:
+    return None if moment is None else round(max(now - moment.timestamp(), 0.0), 3)
+
+
+# --- observations kept between checks -----------------------------------------------------------
+
+
+def _observations_path(config: Path) -> Path:
+    from platformdirs import user_state_dir
+
+    key = hashlib.sha256(str(config.resolve()).encode()).hexdigest()[:16]
+    return Path(user_state_dir("pylitestream")) / "check" / f"{key}.json"
+
+
+def _load_observations(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _store_observations(path: Path, data: dict[str, Any]) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(data))
+        tmp.replace(path)
+    except OSError:
+        pass  # without a memory, stalls show from the time since the last sync alone
+
+
+def _judge(record: Record, seen: dict[str, Any], now: float, max_lag: float, local: Any,
+           replica: Any, behind: bool | None, floor: float | None) -> None:  # fmt: skip
+    """Fill in lag, status and reason from this look and the previous one (`seen`, updated)."""
+    db = record["database"]
+    previous = seen.get(db) if isinstance(seen.get(db), dict) else None
+    since = None
+    if behind and previous and previous.get("replica") == replica:
+        since = previous.get("behind_since")
+    if behind:
+        since = since if isinstance(since, (int, float)) else now
+        waits = [now - since, *([floor] if floor is not None else [])]
+        record["lag_seconds"] = round(max(waits), 3)
+    elif behind is False:
+        record["lag_seconds"] = 0.0
+    seen[db] = {"local": local, "replica": replica, "behind_since": since, "observed_at": now}
+    if record["status"] is not None:
+        return  # already decided: stopped, unreachable, ...
+    lag = record["lag_seconds"]
+    if lag is None or lag <= max_lag:
+        record.update(status="ok", ok=True)
+        return
+    advanced = previous is not None and previous.get("local") != local
+    stalled = advanced and previous is not None and previous.get("replica") == replica
+    record.update(status="stalled" if stalled else "lagging", ok=False)
+    record["reason"] = (
+        f"{db}: stalled: the local position moved on since the last check but the replica "
+        f"stayed at {replica}; committed data has waited {lag:.0f} s (max {max_lag:g} s)"
+        if stalled
+        else f"{db}: lagging: committed data has waited {lag:.0f} s for the replica "
+        f"(max {max_lag:g} s)"
+    )
+
+
+# --- 0.5: the control socket --------------------------------------------------------------------
+
+
+def _check_05(config: Path, dbs: list[str], max_lag: float, timeout: float,
+              seen: dict[str, Any]) -> list[Record]:  # fmt: skip
+    from .daemon import connect
+
+    client = connect("sync", config, timeout)
+    try:
+        info = client.info()
+        listing = {row["database"]: row for row in client.databases()}
+    except DaemonNotRunning as exc:
+        return [_down(db, "not_running", f"{db}: {exc}") for db in dbs]
+    except SocketTimeout as exc:
+        return [_down(db, "not_responding", f"{db}: {exc}") for db in dbs]
+    started = parse_time(info.get("started_at"))
+
+    def one(db: str) -> Record:
+        return _one_05(client, db, listing.get(db), started, max_lag, seen)
+
+    with ThreadPoolExecutor(max_workers=max(len(dbs), 1)) as pool:
+        return list(pool.map(one, dbs))
+
+
+def _down(db: str, status: str, reason: str) -> Record:
+    return _record(db, ok=False, status=status, reason=reason)
+
+
+def _one_05(client: ControlSocket, db: str, listed: Record | None, started: dt.datetime | None,
+            max_lag: float, seen: dict[str, Any]) -> Record:  # fmt: skip
+    now = time.time()
+    if listed is None:
+        return _down(
+            db,
+            "not_replicated",
+            f"{db}: the running litestream does not replicate it "
+            "(restart replicate after changing the config, or 'pylitestream register')",
+        )
+    last_sync = parse_time(listed.get("last_sync_at"))
+    record = _record(
+        db, last_sync_at=listed.get("last_sync_at"), seconds_since_sync=_age(last_sync, now)
+    )
+    if listed.get("status") == "stopped":
+        record.update(
+            ok=False,
+            status="stopped",
+            reason=f"{db}: stopped in the daemon ('pylitestream start -d {db}')",
+        )
+        return record
+    floor = _age(last_sync or started, now)
+    try:
+        synced = client.sync(db)
+    except (SocketTimeout, DaemonError) as exc:
+        # /info and /list answered, so the daemon runs: its sync waits on the replica (0.5
+        # retries an unreachable one for about two minutes before it says so).
+        problem = (
+            f"litestream's sync did not finish within {client.timeout:g} s"
+            if isinstance(exc, SocketTimeout)
+            else str(exc)
+        )
+        record.update(
+            ok=False,
+            status="unreachable",
+            replica_reachable=False,
+            lag_seconds=floor,
+            reason=f"{db}: the replica is unreachable: {problem}",
+        )
+        try:
+            record["local_txid"] = client.txid(db)["txid"]
+        except (SocketTimeout, DaemonError):
+            pass
+        return record
+    local, replica = synced["txid"], synced["replica_txid"]
+    record.update(local_txid=local, replica_txid=replica)
+    local_n, replica_n = txid_number(local), txid_number(replica)
+    behind = None if local_n is None else (replica_n or 0) < local_n
+    since_sync = record["seconds_since_sync"]
+    # litestream syncs every sync-interval, idle or not, but only a sync that reached the
+    # replica moves last_sync_at: data waiting while it stands still means the replica does
+    # not take it. An idle database with an old last_sync_at (a long interval) says nothing.
+    if since_sync is not None and since_sync <= max_lag:
+        record["replica_reachable"] = True
+    elif behind and since_sync is not None:
+        record["replica_reachable"] = False
+    _judge(record, seen, now, max_lag, local, replica, behind, floor)
+    if record["replica_reachable"] is False:
+        record["reason"] = (
+            f"{record['reason']}; no sync has reached the replica for {since_sync:.0f} s "
+            "(is it reachable? see litestream's log)"
+        )
+    return record
+
+
+# --- 0.3: state file, generations ---------------------------------------------------------------
+
+
+def _daemon_running_03(config: Path) -> bool:
+    """Whether a litestream replicate for `config` runs: pylitestream's state file first, then
+    (Linux) any process whose argv names the config."""
+    from .supervise import is_litestream, read_state, state_path
+
+    record = read_state(state_path(config))
+    if record is not None and is_litestream(record.get("pid"), config):
+        return True
+    if not sys.platform.startswith("linux"):
+        return False
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and is_litestream(int(entry.name), config):
+            return True
+    return False
+
+
+def _changed_at(db: Path) -> float | None:
+    """When the database last changed: the newest mtime of the file and its -wal."""
+    times = []
+    for path in (db, Path(f"{db}-wal")):
+        try:
+            times.append(path.stat().st_mtime)
+        except OSError:
+            pass
+    return max(times) if times else None
+
+
+def _one_03(config: Path, db: str, running: bool, max_lag: float, timeout: float,
+            seen: dict[str, Any]) -> Record:  # fmt: skip
+    from . import api
+    from .errors import CommandFailed
+
+    now = time.time()
+    record = _record(db)
+    if not running:
+        record.update(
+            ok=False, status="not_running", reason=f"{db}: litestream is not running for {config}"
+        )
+    try:
+        rows = api.generations(db, config=config, timeout=timeout, validate=False)
+    except CommandFailed as exc:
+        record.update(ok=False, status=record["status"] or "unreachable", replica_reachable=False)
+        record["reason"] = record["reason"] or f"{db}: the replica is unreachable: {exc}"
+        return record
+    record["replica_reachable"] = True
+    if not rows:
+        behind, replica = True, None
+    else:
+        latest = max(rows, key=lambda row: str(row["end"]))
+        replica = f"{latest['generation']}/{latest['end']}"
+        behind = int(latest["lag_ms"]) > 0
+        end = parse_time(str(latest["end"]))
+        record["last_sync_at"] = latest["end"]
+        record["seconds_since_sync"] = _age(end, now)
+    changed = _changed_at(Path(db))
+    floor = None if changed is None else now - changed
+    _judge(record, seen, now, max_lag, changed, replica, behind, floor)
+    return record
+
+
+def _check_03(config: Path, dbs: list[str], max_lag: float, timeout: float,
+              seen: dict[str, Any]) -> list[Record]:  # fmt: skip
+    running = _daemon_running_03(config)
+
+    def one(db: str) -> Record:
+        return _one_03(config, db, running, max_lag, timeout, seen)
+
+    with ThreadPoolExecutor(max_workers=max(len(dbs), 1)) as pool:
+        return list(pool.map(one, dbs))
+
+
+# --- the API ------------------------------------------------------------------------------------
+
+
+def check(
+    db: PathLike | None = None,
+    *,
+    config: PathLike | None = None,
+    max_lag: float = DEFAULT_MAX_LAG,
+    timeout: float | None = None,
+) -> list[Record]:
+    """How current each database's backup is: one record per database (RECORD_KEYS), `ok`
+    false with a one-line `reason` naming the database when it lags more than `max_lag`
+    seconds, is stalled or stopped, its replica is unreachable, or the daemon is not running.
+    Never raises for an unhealthy database; raises UsageError for a bad request."""
+    from .binary import find_binary
+    from .config import configured_databases
+    from .daemon import checked_config, database_path
+    from .errors import UsageError
+
+    if not max_lag > 0:
+        raise UsageError(f"--max-lag must be a positive number of seconds, not {max_lag:g}")
+    seconds = DEFAULT_TIMEOUT if timeout is None else float(timeout)
+    if not seconds > 0:
+        raise UsageError(f"--timeout must be a positive number of seconds, not {seconds:g}")
+    binary = find_binary()
+    path = checked_config(config, binary)
+    configured = [str(p) for p in configured_databases(path)]
+    if db is not None:
+        name = database_path(db)
+        if name not in configured:
+            raise UsageError(f"{name} is not in {path} (see 'pylitestream databases')")
+        configured = [name]
+    if not configured:
+        raise UsageError(f"{path} lists no databases: there is nothing to check")
+    memory = _observations_path(path)
+    seen = _load_observations(memory)
+    run = _check_03 if binary.line == "0.3" else _check_05
+    records = run(path, configured, max_lag, seconds, seen)
+    _store_observations(memory, seen)
+    return records
+
+
+def summary(records: list[Record]) -> str:
+    """One line: every failing database with its reason, or how many are current."""
+    failing = [r for r in records if not r["ok"]]
+    if not failing:
+        return f"{len(records)} database(s) replicated within the lag limit"
+    return f"{len(failing)} of {len(records)} database(s) failing: " + "; ".join(
+        str(r["reason"]) for r in failing
+    )

@@ -1,0 +1,111 @@
+"""`restore --dry-run`: what a Litestream 0.5 restore would fetch, from `restore -dry-run -json`.
+
+Kept apart from restore itself: a plan writes nothing, so none of restore's guards (existing
+target, leftovers) apply.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from typing import Any
+
+Record = dict[str, Any]
+PathLike = str | os.PathLike[str]
+
+PLAN_KEYS = ("database", "target", "replica", "min_txid", "max_txid", "files")
+FILE_KEYS = ("level", "name", "min_txid", "max_txid", "size", "created")
+FLAGS = ("timestamp", "txid", "o")
+"""The restore flags a plan takes (after --, in litestream's form)."""
+
+
+def restore_plan(
+    db: PathLike | None,
+    timestamp: str | None = None,
+    txid: str | None = None,
+    *,
+    output: PathLike | None = None,
+    config: PathLike | None = None,
+    timeout: float | None = None,
+    validate: bool = True,
+) -> Record:
+    """The plan of restoring `db` (latest, or to `timestamp` / `txid`, 16 hex digits) without
+    restoring: {"database", "target", "replica", "min_txid", "max_txid", "files": [{"level",
+    "name", "min_txid", "max_txid", "size", "created"}]}. Litestream 0.5 only."""
+    from .api import _db_arg, _is_txid, checked_config
+    from .binary import find_binary
+    from .errors import CommandFailed, UnsupportedOnVersion, UsageError
+    from .runner import run
+
+    db_path = _db_arg(db)
+    binary = find_binary()
+    if binary.line == "0.3":
+        raise UnsupportedOnVersion(binary.caps.missing["-dry-run"])
+    if timestamp and txid:
+        raise UsageError("pass either -timestamp or -txid, not both")
+    if txid is not None and not _is_txid(txid):
+        raise UsageError(
+            f"-txid must be exactly 16 hex digits, e.g. 0000000000000005 (got {txid!r}); "
+            "see 'pylitestream ltx'"
+        )
+    argv = ["restore", "-config", checked_config(binary, config, validate), "-dry-run", "-json"]
+    if output is not None:
+        argv.append(f"-o={os.path.abspath(os.path.expanduser(str(output)))}")
+    if timestamp:
+        argv.append(f"-timestamp={timestamp}")
+    if txid:
+        argv.append(f"-txid={txid}")
+    completed = run(binary, [*argv, db_path], timeout=timeout)
+    try:
+        data = json.loads(completed.stdout)
+        files = [
+            {
+                "level": entry.get("level"),
+                "name": entry.get("name"),
+                "min_txid": entry.get("min_txid"),
+                "max_txid": entry.get("max_txid"),
+                "size": entry.get("size"),
+                "created": entry.get("timestamp"),
+            }
+            for entry in data.get("files") or []
+        ]
+        return {
+            "database": data.get("source") or db_path,
+            "target": data.get("target_path"),
+            "replica": data.get("replica"),
+            "min_txid": data.get("min_txid"),
+            "max_txid": data.get("max_txid"),
+            "files": files,
+        }
+    except (ValueError, AttributeError, TypeError):
+        raise CommandFailed(
+            f"litestream restore -dry-run -json printed no plan: {completed.stdout[:200]!r}",
+            argv=completed.argv,
+            stdout=completed.stdout,
+        ) from None
+
+
+def plan_from_args(db: PathLike | None, args: Sequence[str], *, config: PathLike | None,
+                   timeout: float | None, validate: bool) -> Record:  # fmt: skip
+    """restore_plan from `pylitestream restore --dry-run -- -timestamp T | -txid X | -o PATH`."""
+    from .api import parse_go_flags
+    from .binary import find_binary
+    from .errors import UnsupportedOnVersion, UsageError
+
+    binary = find_binary()
+    if binary.line == "0.3":
+        raise UnsupportedOnVersion(binary.caps.missing["-dry-run"])
+    flags = parse_go_flags(args, binary)
+    extra = sorted(set(flags) - set(FLAGS) - {"dry-run"})
+    if extra:
+        raise UsageError(f"restore --dry-run takes only -timestamp, -txid and -o, not -{extra[0]}")
+    return restore_plan(
+        db,
+        None if flags.get("timestamp") is None else str(flags["timestamp"]),
+        None if flags.get("txid") is None else str(flags["txid"]),
+        output=None if flags.get("o") is None else str(flags["o"]),
+        config=config,
+        timeout=timeout,
+        validate=validate,
+    )
