@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from conftest import (
@@ -68,19 +69,30 @@ def test_dry_run_prints_the_plan(ls: Litestream, workspace: Workspace, replicati
 @LS05
 @pytest.mark.parametrize("level", ["quick", "full"])
 def test_integrity_check_is_forwarded(ls: Litestream, workspace: Workspace, replicating: object,
-                                      level: str) -> None:  # fmt: skip
+                                      level: str, tmp_path: Path) -> None:  # fmt: skip
     ws = workspace
     names = [f"row-{i}" for i in range(50)]
     replicated(ws, names)
+    # A litestream that records its argv, then runs the real one: proof the flag reaches it.
+    shim = tmp_path / "shim"
+    shim.mkdir()
+    argv_log = tmp_path / "argv.log"
+    (shim / "litestream").write_text(
+        f'#!/bin/sh\nprintf "%s\\n" "$*" >> {argv_log}\nexec {ls.exe} "$@"\n'
+    )
+    (shim / "litestream").chmod(0o755)
     copy = ws.root / f"copy-{level}.db"
     result = cli("restore", "-d", str(ws.db), "-c", str(ws.config), "--",
-                 "-o", str(copy), "-integrity-check", level)  # fmt: skip
+                 "-o", str(copy), "-integrity-check", level,
+                 env={"LITESTREAM_INSTALL_DIR": str(shim)})  # fmt: skip
     assert result.code == 0, result.err
     assert read_rows(copy) == names
-    # litestream itself rejects a level it does not know: the flag reaches it.
+    restores = [line for line in argv_log.read_text().splitlines() if line.startswith("restore")]
+    assert len(restores) == 1 and f"-integrity-check={level}" in restores[0].split()
+    # A level litestream does not know is refused before litestream runs.
     bad = cli("restore", "-d", str(ws.db), "-c", str(ws.config), "--",
               "-o", str(ws.root / "bad.db"), "-integrity-check", "thorough")  # fmt: skip
-    assert_one_error_line(bad, 1, "thorough")
+    assert_one_error_line(bad, 2, "thorough", "expected one of")
     assert not (ws.root / "bad.db").exists()
 
 

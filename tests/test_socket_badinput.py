@@ -143,7 +143,7 @@ def test_bad_arguments(ls: Litestream, tmp_path: Path, args: list[str], code: in
 @pytest.mark.parametrize(
     ("text", "fragment"),
     [
-        (b"\xff\xfe not utf-8 \x80", "cannot read"),
+        (b"\xff\xfe not utf-8 \x80", "is not UTF-8"),
         (b"socket: [unclosed\n", "YAML syntax error"),
         (b"socket: {enabled: true, path: ${NO_SUCH_VARIABLE_HERE}/ls.sock}\n", ""),
     ],

@@ -50,14 +50,10 @@ def socket_of(config: PathLike) -> str | None:
 def checked_config(config: PathLike | None, binary: Binary) -> Path:
     """The config, found and checked the way every command checks it (cached verdicts)."""
     from .config import find_config, validate_config
-    from .errors import UsageError
     from .runner import litestream_env
 
     path = find_config(config).absolute()
-    try:
-        validate_config(path, binary.line, litestream_env(binary))
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"cannot read {path}: it is not UTF-8 text (byte {exc.start})") from None
+    validate_config(path, binary.line, litestream_env(binary))
     return path
 
 

@@ -33,7 +33,7 @@ def restore_plan(
     """The plan of restoring `db` (latest, or to `timestamp` / `txid`, 16 hex digits) without
     restoring: {"database", "target", "replica", "min_txid", "max_txid", "files": [{"level",
     "name", "min_txid", "max_txid", "size", "created"}]}. Litestream 0.5 only."""
-    from .api import _db_arg, _is_txid, checked_config
+    from .api import _db_arg, check_flag_value, checked_config
     from .binary import find_binary
     from .errors import CommandFailed, UnsupportedOnVersion, UsageError
     from .runner import run
@@ -44,11 +44,10 @@ def restore_plan(
         raise UnsupportedOnVersion(binary.caps.missing["-dry-run"])
     if timestamp and txid:
         raise UsageError("pass either -timestamp or -txid, not both")
-    if txid is not None and not _is_txid(txid):
-        raise UsageError(
-            f"-txid must be exactly 16 hex digits, e.g. 0000000000000005 (got {txid!r}); "
-            "see 'pylitestream ltx'"
-        )
+    if txid is not None:
+        check_flag_value("txid", "txid", txid)
+    if timestamp:
+        check_flag_value("timestamp", "timestamp", timestamp)
     argv = ["restore", "-config", checked_config(binary, config, validate), "-dry-run", "-json"]
     if output is not None:
         argv.append(f"-o={os.path.abspath(os.path.expanduser(str(output)))}")
