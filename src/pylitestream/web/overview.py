@@ -67,7 +67,7 @@ class RestorePoints:
             if stale and db not in self._busy:
                 self._busy.add(db)
                 self._pool.submit(self._fetch, db)
-            shown = {"points": None, "error": None, "fetched_at": None}
+            shown: Record = {"points": None, "error": None, "fetched_at": None}
             shown.update((k, v) for k, v in (kept or {}).items() if not k.startswith("_"))
             shown["refreshing"] = db in self._busy
             return shown
