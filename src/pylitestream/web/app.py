@@ -80,7 +80,7 @@ def template_environment(template_dirs: Sequence[str | os.PathLike[str]]) -> jin
 
 def ago(seconds: Any) -> str:
     if seconds is None:
-        return "-"
+        return "–"  # noqa: RUF001 (the dash the templates use)
     value = float(seconds)
     for unit, span in (("d", 86400), ("h", 3600), ("m", 60)):
         if value >= span:
@@ -90,7 +90,7 @@ def ago(seconds: Any) -> str:
 
 def human_size(size: Any) -> str:
     if size is None:
-        return "-"
+        return "–"  # noqa: RUF001 (the dash the templates use)
     value = float(size)
     for unit in ("B", "KiB", "MiB", "GiB"):
         if value < 1024 or unit == "GiB":
