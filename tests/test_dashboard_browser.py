@@ -8,23 +8,27 @@ import re
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-
-import pylitestream
 from conftest import ROOT, S3_SECRET, S3Server, binary_dir, pid_alive, read_rows, wait_for
 from dashboard_support import PASSWORD, USERNAME, Site, check_json, start_site
+
+import pylitestream
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
         "--disable-background-networking"]  # fmt: skip
+DASH = "\u2013"  # what the page shows for an unknown value
 ARTIFACTS = ROOT / "artifacts" / "dashboard"
 # The browser test needs Debian's chromium (.ci/run installs it); never a downloaded browser.
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="apt-get install chromium")
 
 
 @pytest.fixture(scope="module", params=["0.3.13", "0.5.17"], ids=lambda v: f"ls{v}")
-def site(request: pytest.FixtureRequest, s3_server: S3Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:  # fmt: skip
+def site(
+    request: pytest.FixtureRequest, s3_server: S3Server, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Site]:
     version = request.param
     bucket = s3_server.create_bucket(f"dash-{version.replace('.', '-')}")
     root = tmp_path_factory.mktemp(f"dash{version}")
@@ -38,7 +42,7 @@ def site(request: pytest.FixtureRequest, s3_server: S3Server, tmp_path_factory: 
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
+def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -49,8 +53,8 @@ def browser() -> Iterator[object]:
             launched.close()
 
 
-def open_page(browser: object, site: Site, scheme: str = "light", password: str = PASSWORD):  # type: ignore[no-untyped-def]
-    context = browser.new_context(  # type: ignore[attr-defined]
+def open_page(browser: Any, site: Site, scheme: str = "light", password: str = PASSWORD):
+    context = browser.new_context(
         http_credentials={"username": USERNAME, "password": password},
         color_scheme=scheme,
         viewport={"width": 1280, "height": 900},
@@ -62,16 +66,16 @@ def line_of(site: Site) -> str:
     return "0.5" if "0.5" in site.env["LITESTREAM_INSTALL_DIR"] else "0.3"
 
 
-def shoot(page: object, site: Site, name: str) -> None:
+def shoot(page: Any, site: Site, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{line_of(site)}-{name}.png"), full_page=True)  # type: ignore[attr-defined]
+    page.screenshot(path=str(ARTIFACTS / f"{line_of(site)}-{name}.png"), full_page=True)
 
 
-def card(page: object, db: Path) -> object:
-    return page.locator(f'article.database[data-database="{db}"]')  # type: ignore[attr-defined]
+def card(page: Any, db: Path) -> Any:
+    return page.locator(f'article.database[data-database="{db}"]')
 
 
-def test_renders_every_database_and_health_matches_check(browser: object, site: Site) -> None:
+def test_renders_every_database_and_health_matches_check(browser: Any, site: Site) -> None:
     for scheme in ("light", "dark"):
         context, page = open_page(browser, site, scheme)
         try:
@@ -80,16 +84,17 @@ def test_renders_every_database_and_health_matches_check(browser: object, site: 
             assert page.locator("article.database").count() == len(site.dbs)
             # restore points arrive through the self-refresh (never inside a page load)
             page.wait_for_selector("table.points.snapshots", timeout=30_000)
-            wait_for(lambda: page.locator("table.points.snapshots").count() == len(site.dbs), 30)
+            snapshots = page.locator("table.points.snapshots")
+            wait_for(lambda tables=snapshots: tables.count() == len(site.dbs), 30)
             checked = {r["database"]: r for r in check_json(site)}
             for db in site.dbs:
                 box = card(page, db)
                 wanted = checked[str(db)]
-                assert box.locator(".status").inner_text() == wanted["status"]  # type: ignore[attr-defined]
-                assert box.locator(".replica-txid").inner_text() == (wanted["replica_txid"] or "–")  # type: ignore[attr-defined]
-                shown_lag = box.locator(".lag").get_attribute("data-value")  # type: ignore[attr-defined]
+                assert box.locator(".status").inner_text() == wanted["status"]
+                assert box.locator(".replica-txid").inner_text() == (wanted["replica_txid"] or DASH)
+                shown_lag = box.locator(".lag").get_attribute("data-value")
                 assert abs(float(shown_lag) - float(wanted["lag_seconds"])) < 10
-                since = box.locator(".since-sync").get_attribute("data-value")  # type: ignore[attr-defined]
+                since = box.locator(".since-sync").get_attribute("data-value")
                 if wanted["seconds_since_sync"] is None:
                     assert since == "None"
                 else:
@@ -104,16 +109,16 @@ def test_renders_every_database_and_health_matches_check(browser: object, site: 
             context.close()
 
 
-def test_verify_now_runs_and_its_result_appears(browser: object, site: Site) -> None:
+def test_verify_now_runs_and_its_result_appears(browser: Any, site: Site) -> None:
     context, page = open_page(browser, site)
     try:
         page.goto(site.url + "/")
         box = card(page, site.dbs[0])
-        box.locator('button[data-kind="verify"]').click()  # type: ignore[attr-defined]
+        box.locator('button[data-kind="verify"]').click()
         page.wait_for_selector(
             f'article.database[data-database="{site.dbs[0]}"] .job[data-kind="verify"]'
             '[data-state="ok"]', timeout=120_000)  # fmt: skip
-        assert "passed" in card(page, site.dbs[0]).locator(".verify-result").inner_text()  # type: ignore[attr-defined]
+        assert "passed" in card(page, site.dbs[0]).locator(".verify-result").inner_text()
         # The result is kept in the user's state dir; the database keeps no trace of it (verify's
         # sentinel row is gone again).
         kept = pylitestream.last_verify(site.dbs[0])
@@ -121,20 +126,22 @@ def test_verify_now_runs_and_its_result_appears(browser: object, site: Site) -> 
         with sqlite3.connect(site.dbs[0]) as conn:
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
             if "_litestream_verification" in tables:
-                assert conn.execute("SELECT count(*) FROM _litestream_verification").fetchone() == (0,)
+                assert conn.execute("SELECT count(*) FROM _litestream_verification").fetchone() == (
+                    0,
+                )
         assert read_rows(site.dbs[0]) == [f"row-{n}" for n in range(5)]
         shoot(page, site, "verified")
     finally:
         context.close()
 
 
-def test_restore_writes_the_sibling_and_reports_it(browser: object, site: Site) -> None:
+def test_restore_writes_the_sibling_and_reports_it(browser: Any, site: Site) -> None:
     db = site.dbs[1]
     before = set(db.parent.iterdir())
     context, page = open_page(browser, site)
     try:
         page.goto(site.url + "/")
-        card(page, db).locator('button[data-kind="plan"]').click()  # type: ignore[attr-defined]
+        card(page, db).locator('button[data-kind="plan"]').click()
         selector = f'article.database[data-database="{db}"]'
         page.wait_for_selector(f'{selector} .job[data-kind="plan"][data-state="ok"]',
                                timeout=60_000)  # fmt: skip
@@ -156,7 +163,9 @@ def test_restore_writes_the_sibling_and_reports_it(browser: object, site: Site) 
         context.close()
 
 
-def test_post_without_token_is_rejected_and_wrong_password_gets_401(browser: object, site: Site) -> None:  # fmt: skip
+def test_post_without_token_is_rejected_and_wrong_password_gets_401(
+    browser: Any, site: Site
+) -> None:
     context, page = open_page(browser, site)
     try:
         page.goto(site.url + "/")
