@@ -57,13 +57,13 @@ STATE_KEYS = (
 # --- processes ----------------------------------------------------------------------------------
 
 
-def _child_setup() -> Callable[[], None]:
+def _child_setup(deathsig: bool = True) -> Callable[[], None]:
     """A preexec_fn that unblocks the signals our watcher threads block (a child inherits the
-    mask of the thread that forks it) and, on Linux, makes the child get SIGTERM when that
-    thread dies, even by SIGKILL (PR_SET_PDEATHSIG). SIGTERM, not SIGKILL, so litestream still
-    does its final sync. prctl is looked up here: loading a library after fork can deadlock."""
+    mask of the thread that forks it) and, on Linux with `deathsig`, makes the child get SIGTERM
+    when that thread dies, even by SIGKILL (PR_SET_PDEATHSIG). prctl is looked up here: loading
+    a library after fork can deadlock. Not for litestream: see GUARD."""
     prctl: Callable[[int, int], int] | None = None
-    if sys.platform.startswith("linux"):
+    if deathsig and sys.platform.startswith("linux"):
         import ctypes
 
         with contextlib.suppress(OSError, AttributeError):
@@ -79,6 +79,35 @@ def _child_setup() -> Callable[[], None]:
                 os.kill(os.getpid(), sigterm)
 
     return setup
+
+
+GUARD = """\
+import os, select, signal, sys, time
+signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+signal.signal(signal.SIGINT, lambda *_: os._exit(0))
+pid = int(sys.argv[1])
+try:
+    select.select([os.pidfd_open(pid)], [], [])
+except (AttributeError, OSError):
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+"""
+"""litestream's `-exec` child: it exits when the supervisor (pid argv[1]) dies, and litestream
+then shuts down with its final sync, exactly once. PR_SET_PDEATHSIG is not used for litestream:
+in a multi-threaded supervisor killed by SIGKILL, the kernel re-parents the child to each dying
+thread in turn and sends the signal every time, and Litestream 0.5 takes a second SIGTERM as
+"skip the shutdown sync" (it logs "shutdown sync skipped, interrupted by signal")."""
+
+
+def guarded_argv(binary: Binary, config: Path, supervisor: int) -> list[str]:
+    import shlex
+
+    guard = shlex.join([sys.executable, "-c", GUARD, str(supervisor)])
+    return [str(binary.path), "replicate", "-config", str(config), "-exec", guard]
 
 
 def _cmdline(pid: int) -> list[str] | None:
@@ -246,8 +275,9 @@ def _orphan(record: Record) -> int | None:
 
 
 def _wait_for_orphan(config: Path, fd: int) -> None:
-    """The lock is held. If its holder is a litestream whose supervisor is gone (macOS, which has
-    no PR_SET_PDEATHSIG), stop it (SIGTERM: final sync) and take over; else AlreadyRunning."""
+    """The lock is held. If its holder is a litestream whose supervisor is gone (its guard should
+    stop it within moments; this covers one that did not), stop it (SIGTERM: final sync) and
+    take over; else AlreadyRunning."""
     record = read_state(state_path(config)) or {}
     orphan = _orphan(record)
     if orphan is not None:
@@ -587,8 +617,7 @@ class Replicator:
             while db.exists() and not meta.exists() and time.monotonic() < deadline:
                 time.sleep(0.05)
 
-    # The thread that starts litestream must live as long as it: PR_SET_PDEATHSIG fires when
-    # the *thread* that forked the child ends. So this one thread spawns, waits and restarts.
+    # One thread spawns litestream, waits for it and restarts it.
     def _watch(self) -> None:
         from . import output
 
@@ -658,7 +687,7 @@ class Replicator:
             logs = log_paths(self.config)
             with logs[0].open("wb") as out, logs[1].open("wb") as err:
                 proc = subprocess.Popen(
-                    [str(self.binary.path), "replicate", "-config", str(self.config)],
+                    guarded_argv(self.binary, self.config, os.getpid()),
                     stdin=subprocess.DEVNULL,
                     stdout=out,
                     stderr=err,
@@ -668,7 +697,7 @@ class Replicator:
                     # Its own session: a terminal's Ctrl-C goes to the app, and we stop
                     # litestream after the app, so the last writes are synced.
                     start_new_session=True,
-                    preexec_fn=_child_setup(),
+                    preexec_fn=_child_setup(deathsig=False),
                 )
             self._proc = proc
             self._spawned_at = time.monotonic()
