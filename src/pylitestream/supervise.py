@@ -601,8 +601,8 @@ class Replicator:
             release(self._lock_fd)
             return None
         code = exit_status(proc.wait())
-        if self.config is not None:
-            remove_state(self.config, proc.pid)
+        if self.config is not None and code == 0:
+            remove_state(self.config, proc.pid)  # else kept: the next start snapshots first
         release(self._lock_fd)  # only now: litestream has stopped, and held it until then
         return code
 
@@ -670,9 +670,8 @@ class Replicator:
                 f"litestream (pid {proc.pid}) exited with status {code}; stopping the app "
                 "(on-litestream-exit=stop)"
             )
+            # The state file stays: the next start sees that this daemon did not stop cleanly.
             self.died_with = code
-            if self.config is not None:
-                remove_state(self.config, proc.pid)
             self._on_stop(code)
             return
 
