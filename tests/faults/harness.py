@@ -262,3 +262,171 @@ def restored_ids(db: Path, config: Path, out: Path) -> tuple[set[int], str]:
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
     stop_process(proc, 40)
+
+
+# --- one fault cycle ----------------------------------------------------------------------------
+
+SYNC_INTERVAL = 1.0
+"""Seconds; the replica's sync-interval in every cycle. Rows committed within this long before
+a crash of litestream may be lost by Litestream's design; anything older may not."""
+
+FAULTS = (
+    "sigterm",
+    "sigkill-litestream",
+    "sigkill-supervisor",
+    "sigkill-app",
+    "s3-reset",
+    "s3-stall",
+)
+
+
+@dataclass
+class Outcome:
+    line: str
+    replica: str
+    fault: str
+    supervisor: str
+    committed: int = 0
+    lost: int = 0
+    lost_old: int = 0
+    """Lost rows committed more than SYNC_INTERVAL before the fault (a broken guarantee)."""
+    loss_window: float = 0.0
+    """The oldest lost row's age at the fault, in seconds (0 when nothing was lost)."""
+    gap: int = 0
+    """Lost rows committed after the fault: after a restart or during an outage."""
+    orphans: int = 0
+    integrity: str = "ok"
+
+
+class _Background:
+    """Commits a row every 20 ms on a thread until stopped."""
+
+    def __init__(self, writer: Writer) -> None:
+        self.writer = writer
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.writer.commit()
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _app_pid(supervisor: int) -> int | None:
+    """`run`'s app: the child of the supervisor that is not litestream."""
+    try:
+        tasks = Path(f"/proc/{supervisor}/task").iterdir()
+        children = {int(c) for t in tasks for c in (t / "children").read_text().split()}
+    except OSError:
+        return None
+    for pid in children:
+        try:
+            argv0 = (Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") or [b""])[0]
+        except OSError:
+            continue
+        if Path(argv0.decode(errors="replace")).name != "litestream":
+            return pid
+    return None
+
+
+def run_cycle(
+    line: str,
+    replica_kind: str,
+    fault: str,
+    supervisor: str,
+    root: Path,
+    s3: dict[str, Any] | None = None,
+    proxy: FaultProxy | None = None,
+) -> Outcome:
+    """Start `supervisor`, write rows continuously, inject `fault`, recover (restart what died,
+    end the outage), stop gracefully, restore and count. The caller points LITESTREAM_INSTALL_DIR
+    at the line's binary."""
+    from pylitestream import supervise
+
+    root.mkdir(parents=True)
+    db = root / "app.db"
+    writer = Writer(db)
+    writer.create()
+    replica = replica_block(replica_kind, root, s3, f"{SYNC_INTERVAL:g}s")
+    config = fault_config(line, root, db, replica)
+    log = root / "supervisor.log"
+    outcome = Outcome(line, replica_kind, fault, supervisor)
+    procs = [start_supervisor(supervisor, config, log)]
+    background: _Background | None = None
+    fault_at = 0.0
+    try:
+        daemon = wait_daemon(config)
+        wait_for(lambda: "initialized db" in log.read_text(), 30)
+        time.sleep(supervise.FIRST_LOOK)
+        background = _Background(writer)
+        time.sleep(1.5)
+        fault_at = time.monotonic()
+        if fault == "sigterm":
+            background.stop()
+            procs[0].send_signal(signal.SIGTERM)
+            procs[0].wait(60)
+        elif fault in ("sigkill-litestream", "sigkill-supervisor", "sigkill-app"):
+            target = {
+                "sigkill-litestream": daemon,
+                "sigkill-supervisor": procs[0].pid,
+                "sigkill-app": _app_pid(procs[0].pid) or 0,
+            }[fault]
+            assert target, f"no target for {fault}"
+            os.kill(target, signal.SIGKILL)
+            wait_for(lambda: litestream_pids(config) == [], 40)
+            procs[0].wait(40)
+            time.sleep(0.5)  # rows committed while nothing replicates
+            procs.append(start_supervisor(supervisor, config, log))
+            wait_daemon(config)
+            time.sleep(supervise.FIRST_LOOK)
+        else:
+            assert proxy is not None
+            proxy.set_mode("reset" if fault == "s3-reset" else "stall")
+            time.sleep(2.0)
+            proxy.set_mode("pass")
+        if background is not None:
+            time.sleep(1.0)
+            background.stop()
+        for proc in procs:
+            stop(proc)
+    finally:
+        if background is not None:
+            background.stop()
+        for proc in procs:
+            stop(proc)
+        if proxy is not None:
+            proxy.set_mode("pass")
+    time.sleep(0.2)
+    orphans = kill_all(config)
+    outcome.orphans = len(orphans)
+    ids, outcome.integrity = restored_ids(db, config, root / "check.db")
+    outcome.committed = len(writer.committed)
+    lost = {i: t for i, t in writer.committed.items() if i not in ids}
+    outcome.lost = len(lost)
+    before = [fault_at - t for t in lost.values() if t <= fault_at]
+    outcome.lost_old = sum(age > SYNC_INTERVAL for age in before)
+    outcome.loss_window = round(max(before, default=0.0), 3)
+    outcome.gap = sum(t > fault_at for t in lost.values())
+    return outcome
+
+
+def cycle_plan(replicas: tuple[str, ...]) -> list[tuple[str, str, str]]:
+    """Every (replica, fault, supervisor) that makes sense: S3 outages need S3; killing the app
+    needs `run`; killing the supervisor of `replicate` is killing litestream."""
+    plan = []
+    for replica_kind in replicas:
+        for fault in FAULTS:
+            if fault.startswith("s3-") and replica_kind != "s3":
+                continue
+            for supervisor in SUPERVISORS:
+                if fault == "sigkill-app" and supervisor != "run":
+                    continue
+                if fault == "sigkill-supervisor" and supervisor == "replicate":
+                    continue
+                plan.append((replica_kind, fault, supervisor))
+    return plan
