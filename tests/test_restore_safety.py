@@ -27,7 +27,6 @@ from conftest import (
 )
 
 import pylitestream
-from pylitestream import placement
 
 ROWS = [f"row-{i}" for i in range(20)]
 
@@ -169,6 +168,8 @@ def test_force_replaces_only_a_file_and_moves_its_stale_wal_aside(
 
 
 def test_place_never_replaces_a_file_created_meanwhile(tmp_path: Path) -> None:
+    from pylitestream import placement
+
     restored = tmp_path / "restored"
     restored.write_bytes(b"new")
     target = tmp_path / "target.db"
