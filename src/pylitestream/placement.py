@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import UsageError
+from .errors import CommandFailed, UsageError
 
 SIDECARS = ("-wal", "-shm", ".tmp")
 """Names SQLite (-wal, -shm) and litestream (.tmp, its scratch file) use beside a database."""
@@ -114,6 +114,12 @@ def place(restored: Path, target: Path, *, replace: bool = False) -> None:
     except FileExistsError:
         raise UsageError(
             f"restore target {target} appeared while restoring; nothing was changed"
+        ) from None
+    except OSError as exc:
+        # No fallback to rename(2): it would replace whatever appeared at the target.
+        raise CommandFailed(
+            f"cannot link the restored database into place at {target}: "
+            f"{exc.strerror or exc}; nothing was changed"
         ) from None
     finally:
         if source != restored:
