@@ -154,7 +154,11 @@ SUPERVISORS = ("replicate", "run", "Replicator")
 
 
 def start_supervisor(
-    kind: str, config: Path, log: Path, env: dict[str, str] | None = None
+    kind: str,
+    config: Path,
+    log: Path,
+    env: dict[str, str] | None = None,
+    extra: tuple[str, ...] = (),
 ) -> subprocess.Popen[bytes]:
     """Start `pylitestream replicate`, `pylitestream run -- SLEEPER` or a script holding a
     Replicator, logging to `log`. The caller stops it by pid (stop_process)."""
@@ -162,7 +166,8 @@ def start_supervisor(
     if kind == "replicate":
         argv = [python, "-m", "pylitestream", "replicate", "-c", str(config)]
     elif kind == "run":
-        argv = [python, "-m", "pylitestream", "run", "-c", str(config), "--", python, "-c", SLEEPER]
+        argv = [python, "-m", "pylitestream", "run", "-c", str(config), *extra, "--", python,
+                "-c", SLEEPER]  # fmt: skip
     else:
         argv = [python, "-c", REPLICATOR_SCRIPT, str(config)]
     with log.open("ab") as out:

@@ -54,3 +54,34 @@ def test_no_gap_after_litestream_was_sigkilled(
     said = "did not stop cleanly: taking a full snapshot" in text
     assert said == (ls.line == "0.5"), text
     assert harness.litestream_pids(ws.config) == []
+
+
+def test_no_gap_when_run_restarts_a_killed_litestream(ls: Litestream, workspace: Workspace) -> None:
+    """The supervisor's own restart policy: litestream dies, the app checkpoints and writes
+    during the 1 s backoff, and `run --on-litestream-exit restart` starts litestream again."""
+    ws = workspace
+    writer = harness.Writer(ws.db)
+    probe = ws.root / "probe.db"
+    log = ws.root / "run.log"
+    proc = harness.start_supervisor(
+        "run", ws.config, log, extra=("--on-litestream-exit", "restart")
+    )
+    try:
+        daemon = harness.wait_daemon(ws.config)
+        wait_for(lambda: "beside litestream" in log.read_text())
+        synced = set(writer.commit(10))
+        wait_for(lambda: synced <= harness.restored_ids(ws.db, ws.config, probe)[0], 30, 0.2)
+        os.kill(daemon, signal.SIGKILL)
+        before = set(writer.commit(20))
+        writer.checkpoint()
+        after = set(writer.commit(10))
+        wait_for(lambda: set(harness.litestream_pids(ws.config)) - {daemon}, 30)
+        wait_for(lambda: after <= harness.restored_ids(ws.db, ws.config, probe)[0], 30, 0.2)
+    finally:
+        harness.stop(proc)
+    ids, verdict = harness.restored_ids(ws.db, ws.config, ws.root / "check.db")
+    assert verdict == "ok"
+    assert sorted((synced | before | after) - ids) == []
+    said = "did not stop cleanly: taking a full snapshot" in log.read_text()
+    assert said == (ls.line == "0.5"), log.read_text()
+    assert harness.litestream_pids(ws.config) == []
