@@ -245,12 +245,6 @@ def claim(config: Path) -> tuple[int, bool]:
     return fd, unclean
 
 
-def release(fd: int | None) -> None:
-    if fd is not None:
-        with contextlib.suppress(OSError):
-            os.close(fd)
-
-
 def _already_running(config: Path, record: Record) -> AlreadyRunning:
     pid = record.get("pid")
     pid_text = f"pid {pid}" if isinstance(pid, int) else "still starting"
@@ -550,13 +544,13 @@ class Replicator:
         timeout = default_timeout() if self._ready_timeout is None else self._ready_timeout
         self._lock_fd, unclean = claim(config)
         try:
-            if unclean:
-                snapshot_after_unclean_stop(self.binary, config)
             if self._restore:
                 self.restored = restore_missing(config, chosen)
                 require_directories(configured)
+            if unclean:
+                snapshot_after_unclean_stop(self.binary, config)
         except BaseException:
-            release(self._lock_fd)
+            self._release()
             raise
         self._thread = threading.Thread(
             target=self._watch, name="pylitestream-litestream", daemon=True
@@ -565,7 +559,7 @@ class Replicator:
         ready = self._ready.wait(timeout)
         if self._failure is not None:
             self._thread.join()
-            release(self._lock_fd)
+            self._release()
             raise self._failure
         if not ready:
             self.stop()
@@ -598,13 +592,19 @@ class Replicator:
                 proc.kill()
                 self._thread.join()
         if proc is None:
-            release(self._lock_fd)
+            self._release()
             return None
         code = exit_status(proc.wait())
         if self.config is not None and code == 0:
             remove_state(self.config, proc.pid)  # else kept: the next start snapshots first
-        release(self._lock_fd)  # only now: litestream has stopped, and held it until then
+        self._release()  # only now: litestream has stopped, and held it until then
         return code
+
+    def _release(self) -> None:
+        """Close our descriptor of the daemon lock (once: the number may be reused after)."""
+        fd, self._lock_fd = self._lock_fd, None
+        if fd is not None:
+            os.close(fd)
 
     def _wait_first_look(self) -> None:
         """Give litestream its first look at every database before SIGTERM, so the final sync
