@@ -111,12 +111,21 @@ def test_restore_to_a_point_in_time(ls: Litestream, workspace: Workspace,
     assert read_rows(out) == ["early"]
 
 
-def test_restore_never_overwrites(ls: Litestream, workspace: Workspace) -> None:
+def test_restore_never_overwrites(ls: Litestream, workspace: Workspace,
+                                  replicating: object) -> None:  # fmt: skip
     ws = workspace
+    insert_rows(ws.db, ["a"])
+    wait_for(lambda: _restored_rows(ws, ws.root / "probe.db") == ["a"])
     before = ws.db.read_bytes()
+    # Without -o and with the database present: a timestamped sibling, the live file untouched.
     result = cli("restore", "--database", str(ws.db), "--config", str(ws.config))
+    assert result.code == 0, result.err
+    sibling = Path(result.out.strip().removeprefix("restored "))
+    assert sibling.parent == ws.db.parent and sibling.name.startswith("app-")
+    assert read_rows(sibling) == ["a"] and ws.db.read_bytes() == before
+    # An explicit -o that exists is refused.
+    result = cli("restore", "-d", str(ws.db), "-c", str(ws.config), "--", "-o", str(sibling))
     assert_one_error_line(result, 2, "already exists", "nothing was changed")
-    assert ws.db.read_bytes() == before
 
     # -if-db-not-exists: litestream's own skip, which is success and touches nothing.
     result = cli("restore", "-d", str(ws.db), "-c", str(ws.config), "--", "-if-db-not-exists")

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from . import __version__, records
+from . import __version__, placement, records
 from .binary import Binary, find_binary, path_note
 from .config import check_config as check_config
 from .config import find_config
@@ -19,6 +19,7 @@ from .config import show_config as show_config
 from .config import validate_config as _validate_config
 from .errors import CommandFailed, DatabaseRequired, UnsupportedOnVersion, UsageError
 from .masking import mask_env_value
+from .output import log as log_event
 from .records import Record
 from .runner import exec_litestream, litestream_env, run
 
@@ -320,7 +321,11 @@ def restore(
     options are litestream's restore flags with underscores: timestamp="2026-…Z", txid="…" (0.5),
     index/generation/replica (0.3), if_db_not_exists=True, if_replica_exists=True, parallelism=8,
     force=True (0.5). args takes the same flags in litestream's own form, e.g. ["-o", "x.db"].
-    An existing output file is never overwritten unless force=True (0.5 only).
+
+    Nothing that exists is replaced: an output path (or its -wal, -shm, .tmp) that exists in any
+    form is refused with UsageError. Without an output and with the database present, the restore
+    goes to a timestamped sibling (app-20261127093000.db) whose path is returned. force=True (0.5)
+    replaces only a regular file, and moves its stale -wal/-shm aside first.
     """
     db_path = _db_arg(db)
     binary = find_binary()
@@ -334,43 +339,61 @@ def restore(
         if flag in flags:
             raise UsageError(message)
     if output is not None:
-        flags["o"] = str(output)
-    target = Path(str(flags.get("o") or db_path)).expanduser().absolute()
-    flags["o"] = str(target)
+        flags["o"] = check_flag_value("o", "output", str(output))
+    named_output = "o" in flags
+    target = Path(str(flags.pop("o", None) or db_path)).expanduser().absolute()
 
-    existed = non_empty(target)
-    if existed and not flags.get("if-db-not-exists") and not flags.get("force"):
-        hint = "pass -force to overwrite" if binary.line == "0.5" else "move it away first"
-        raise UsageError(
-            f"restore target {target} already exists; nothing was changed "
-            f"(restore elsewhere with -o NEW_PATH, or {hint})"
+    return _restore_safely(binary, db_path, target, flags, named_output, config, validate, timeout)
+
+
+def _restore_safely(
+    binary: Binary,
+    db_path: str,
+    target: Path,
+    flags: dict[str, str | bool],
+    named_output: bool,
+    config: PathLike | None,
+    validate: bool,
+    timeout: float | None,
+) -> str | None:
+    """Restore into a private directory, then link the result into place: nothing that exists
+    at the target, or at its -wal/-shm/.tmp, is ever replaced (see placement)."""
+    force = bool(flags.pop("force", False))
+    skip_if_exists = bool(flags.pop("if-db-not-exists", False))
+    if os.path.lexists(target):
+        if skip_if_exists:
+            return None
+        if not named_output and not force:
+            # Without -o the live database is never touched: restore beside it instead.
+            target = placement.sibling(target)
+    if force:
+        # Asked for by name: a regular file may be replaced, and its -wal/-shm moved aside.
+        form = placement.existing_form(target)
+        if form not in (None, "a file", "an empty file"):
+            raise UsageError(f"restore target {target} is {form}; -force replaces only a file")
+    else:
+        hint = "restore elsewhere with -o NEW_PATH" + (
+            ", or pass -force to replace a file" if binary.line == "0.5" else ""
         )
-    leftovers = [Path(f"{target}.tmp{suffix}") for suffix in ("", "-wal", "-shm")]
-    preexisting = {path for path in leftovers if path.exists()}
+        placement.refuse_occupied(target, hint)
 
     config_path = checked_config(binary, config, validate, [f"-{f}" for f in flags])
-    argv = ["restore", "-config", config_path]
-    for flag, value in flags.items():
-        argv.append(f"-{flag}" if value is True else f"-{flag}={value}")
-    argv.append(db_path)
-    try:
+    with placement.scratch_dir(target) as scratch:
+        scratch_db = scratch / "restore.db"
+        argv = ["restore", "-config", config_path]
+        for flag, value in {**flags, "o": str(scratch_db)}.items():
+            argv.append(f"-{flag}" if value is True else f"-{flag}={value}")
+        argv.append(db_path)
         run(binary, argv, timeout=timeout)
-    finally:
-        for path in leftovers:
-            # 0.3 leaves <out>.tmp-wal/-shm beside every restore it makes.
-            if path not in preexisting:
-                path.unlink(missing_ok=True)
-    if existed and flags.get("if-db-not-exists"):
-        return None
-    return str(target) if non_empty(target) else None
-
-
-def non_empty(path: Path) -> bool:
-    # litestream itself treats an empty file as absent.
-    try:
-        return path.stat().st_size > 0
-    except FileNotFoundError:
-        return False
+        if not scratch_db.exists():
+            return None  # -if-replica-exists and the replica has no backup
+        if force:
+            for suffix in ("-wal", "-shm"):
+                aside = placement.move_aside(Path(f"{target}{suffix}"))
+                if aside is not None:
+                    log_event(f"moved stale {target}{suffix} aside to {aside}")
+        placement.place(scratch_db, target, replace=force)
+    return str(target)
 
 
 # --- replicate ----------------------------------------------------------------------------------

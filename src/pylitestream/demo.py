@@ -1,23 +1,31 @@
 """`pylitestream demo`: replicate a demo database to a local file replica and prove it restores.
 
-No cloud account, no config of the user's: everything lives in one directory.
+No cloud account, no config of the user's: everything lives in one directory, which must not
+hold any of the demo's files yet (so nothing of the user's is touched, and the replica always
+starts empty: a litestream that does not replicate makes the demo fail). A temporary directory
+the demo made itself is removed afterwards.
 """
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 import signal
 import sqlite3
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from . import api
+from . import api, placement
 from .binary import find_binary
-from .runner import litestream_env
+from .errors import CommandFailed, PylitestreamError, UsageError
+from .runner import default_timeout, litestream_env
 
 ROWS = 1000
+FILES = ("demo.db", "replica", "litestream.yml", "restored.db", "litestream.log")
 
 
 def _config_text(line: str, db: Path, replica: Path) -> str:
@@ -34,30 +42,63 @@ def _count(path: Path) -> int:
         conn.close()
 
 
-def run_demo(directory: Path | None = None, timeout: float = 30.0) -> dict[str, Any]:
-    """Replicate, write, restore, compare. Returns a summary; raises if the restore differs."""
-    binary = find_binary()
-    root = Path(directory or tempfile.mkdtemp(prefix="pylitestream-demo-")).absolute()
+@contextlib.contextmanager
+def _workdir(directory: Path | None) -> Iterator[Path]:
+    if directory is None:
+        made = Path(tempfile.mkdtemp(prefix="pylitestream-demo-"))
+        try:
+            yield made
+        finally:
+            shutil.rmtree(made, ignore_errors=True)
+        return
+    root = directory.absolute()
+    taken = [
+        f"{path.name} ({form})"
+        for name in FILES
+        for path, form in placement.occupied(root / name, sidecars=name.endswith(".db"))
+    ]
+    if taken:
+        raise UsageError(
+            f"--dir {root} already holds {', '.join(taken)}; the demo never touches existing "
+            "files: pick an empty or new directory"
+        )
     root.mkdir(parents=True, exist_ok=True)
+    yield root
+
+
+def run_demo(directory: Path | None = None, timeout: float | None = None) -> dict[str, Any]:
+    """Replicate, write, restore, compare. Returns a summary; raises a PylitestreamError (one
+    line) if anything fails or the restore differs. timeout defaults to PYLITESTREAM_TIMEOUT."""
+    timeout = default_timeout() if timeout is None else timeout
+    with _workdir(directory) as root:
+        try:
+            return _demo(root, timeout, kept=directory is not None)
+        except PylitestreamError:
+            raise
+        except (OSError, sqlite3.Error) as exc:
+            raise CommandFailed(f"demo failed: {exc}") from None
+
+
+def _demo(root: Path, timeout: float, kept: bool) -> dict[str, Any]:
+    binary = find_binary()
     db, replica, config = root / "demo.db", root / "replica", root / "litestream.yml"
     restored = root / "restored.db"
-    for stale in (db, restored, root / "demo.db-wal", root / "demo.db-shm"):
-        stale.unlink(missing_ok=True)
-    config.write_text(_config_text(binary.line, db, replica))
+    with config.open("x") as handle:  # "x": never over a file that appeared meanwhile
+        handle.write(_config_text(binary.line, db, replica))
 
     conn = sqlite3.connect(db)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, item TEXT, cents INTEGER)")
     conn.commit()
 
-    log = (root / "litestream.log").open("wb")
-    daemon = subprocess.Popen(
-        [str(binary.path), *api.replicate_argv(config)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        env=litestream_env(binary),
-    )
+    with (root / "litestream.log").open("xb") as log:
+        daemon = subprocess.Popen(
+            [str(binary.path), *api.replicate_argv(config)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=litestream_env(binary),
+        )
     try:
         started = time.monotonic()
         with conn:
@@ -67,20 +108,13 @@ def run_demo(directory: Path | None = None, timeout: float = 30.0) -> dict[str, 
             )
         written = time.monotonic()
         conn.close()
-        deadline = written + timeout
-        while True:
-            restored.unlink(missing_ok=True)
-            try:
-                api.restore(db, restored, config=config, if_replica_exists=True)
-                if restored.exists() and _count(restored) == ROWS:
-                    break
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"rows did not reach the replica within {timeout:g} s")
-            time.sleep(0.2)
-        visible = time.monotonic()
+        visible = _wait_restorable(db, config, root, restored, written + timeout)
+        if visible is None:
+            hint = f" (see {root / 'litestream.log'})" if kept else ""
+            raise CommandFailed(
+                f"demo failed: the {ROWS} rows did not reach the replica within {timeout:g} s"
+                + hint
+            )
     finally:
         if daemon.poll() is None:
             daemon.send_signal(signal.SIGTERM)
@@ -89,15 +123,38 @@ def run_demo(directory: Path | None = None, timeout: float = 30.0) -> dict[str, 
             except subprocess.TimeoutExpired:
                 daemon.kill()
                 daemon.wait()
-        log.close()
     return {
         "litestream": binary.version,
-        "directory": str(root),
+        "directory": str(root) if kept else f"{root} (removed)",
         "database": str(db),
         "replica": str(replica),
         "restored": str(restored),
         "rows_written": ROWS,
-        "rows_restored": _count(restored),
+        "rows_restored": ROWS,
         "seconds_to_replica": round(visible - written, 3),
         "seconds_total": round(visible - started, 3),
     }
+
+
+def _wait_restorable(
+    db: Path, config: Path, root: Path, restored: Path, deadline: float
+) -> float | None:
+    """Restore into a private scratch file until it holds every row; then keep that copy as
+    `restored`. Returns when that happened, or None at the deadline."""
+    attempt = 0
+    while time.monotonic() < deadline:
+        attempt += 1
+        probe = root / f".probe-{attempt}.db"
+        try:
+            got = api.restore(db, probe, config=config, if_replica_exists=True)
+            if got is not None and _count(probe) == ROWS:
+                now = time.monotonic()
+                placement.place(probe, restored)
+                return now
+        except (PylitestreamError, sqlite3.Error):
+            pass
+        finally:
+            for leftover in (probe, Path(f"{probe}-wal"), Path(f"{probe}-shm")):
+                leftover.unlink(missing_ok=True)
+        time.sleep(0.2)
+    return None

@@ -20,12 +20,12 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import IO, Any, Literal
+from typing import Any, Literal
 
-from .api import checked_config, non_empty
+from .api import checked_config
 from .binary import Binary, find_binary
 from .config import configured_databases, load_config
 from .errors import AlreadyRunning, CommandFailed, CommandTimeout, UsageError
@@ -57,13 +57,13 @@ STATE_KEYS = (
 # --- processes ----------------------------------------------------------------------------------
 
 
-def _child_setup() -> Callable[[], None]:
+def _child_setup(deathsig: bool = True) -> Callable[[], None]:
     """A preexec_fn that unblocks the signals our watcher threads block (a child inherits the
-    mask of the thread that forks it) and, on Linux, makes the child get SIGTERM when that
-    thread dies, even by SIGKILL (PR_SET_PDEATHSIG). SIGTERM, not SIGKILL, so litestream still
-    does its final sync. prctl is looked up here: loading a library after fork can deadlock."""
+    mask of the thread that forks it) and, on Linux with `deathsig`, makes the child get SIGTERM
+    when that thread dies, even by SIGKILL (PR_SET_PDEATHSIG). prctl is looked up here: loading
+    a library after fork can deadlock. Not for litestream: see GUARD."""
     prctl: Callable[[int, int], int] | None = None
-    if sys.platform.startswith("linux"):
+    if deathsig and sys.platform.startswith("linux"):
         import ctypes
 
         with contextlib.suppress(OSError, AttributeError):
@@ -79,6 +79,35 @@ def _child_setup() -> Callable[[], None]:
                 os.kill(os.getpid(), sigterm)
 
     return setup
+
+
+GUARD = """\
+import os, select, signal, sys, time
+signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+signal.signal(signal.SIGINT, lambda *_: os._exit(0))
+pid = int(sys.argv[1])
+try:
+    select.select([os.pidfd_open(pid)], [], [])
+except (AttributeError, OSError):
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+"""
+"""litestream's `-exec` child: it exits when the supervisor (pid argv[1]) dies, and litestream
+then shuts down with its final sync, exactly once. PR_SET_PDEATHSIG is not used for litestream:
+in a multi-threaded supervisor killed by SIGKILL, the kernel re-parents the child to each dying
+thread in turn and sends the signal every time, and Litestream 0.5 takes a second SIGTERM as
+"skip the shutdown sync" (it logs "shutdown sync skipped, interrupted by signal")."""
+
+
+def guarded_argv(binary: Binary, config: Path, supervisor: int) -> list[str]:
+    import shlex
+
+    guard = shlex.join([sys.executable, "-c", GUARD, str(supervisor)])
+    return [str(binary.path), "replicate", "-config", str(config), "-exec", guard]
 
 
 def _cmdline(pid: int) -> list[str] | None:
@@ -169,6 +198,12 @@ def write_state(
     return path
 
 
+def log_paths(config: PathLike) -> tuple[Path, Path]:
+    """Where the litestream a supervisor starts writes its stdout and stderr."""
+    path = state_path(config)
+    return path.with_suffix(".stdout.log"), path.with_suffix(".stderr.log")
+
+
 def remove_state(config: Path, pid: int) -> None:
     """Remove the state file if it still records `pid` (a newer starter may own it by now)."""
     path = state_path(config)
@@ -177,46 +212,97 @@ def remove_state(config: Path, pid: int) -> None:
         path.unlink(missing_ok=True)
 
 
-@contextlib.contextmanager
-def state_lock(config: Path) -> Iterator[None]:
-    """Serialise check-then-start for one config across processes."""
+def lock_path(config: PathLike) -> Path:
+    return state_path(config).with_suffix(".lock")
+
+
+def _locked(fd: int) -> bool:
     import fcntl
 
-    path = state_path(config).with_suffix(".lock")
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def claim(config: Path) -> tuple[int, bool]:
+    """Take the daemon lock for `config`: an exclusive flock on its lock file, whose descriptor
+    the litestream we start inherits and holds for its whole life (across exec, and after a
+    killed supervisor), so "a daemon is alive" means "the lock is held" and no race can start a
+    second one. Returns (the lock's fd, whether the previous daemon stopped uncleanly: its state
+    file was left behind). Raises AlreadyRunning if another daemon holds the lock."""
+    path = lock_path(config)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        if not _locked(fd):
+            _wait_for_orphan(config, fd)
+        unclean = _previous_stopped_uncleanly(config)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, unclean
 
 
-def check_not_running(config: Path) -> None:
-    """Raise AlreadyRunning if the state file names a live litestream for `config`. A stale file
-    (dead pid, or a pid reused by something else) is left for the caller to replace."""
+def _already_running(config: Path, record: Record) -> AlreadyRunning:
+    pid = record.get("pid")
+    pid_text = f"pid {pid}" if isinstance(pid, int) else "still starting"
+    return AlreadyRunning(
+        f"litestream is already replicating {config} ({pid_text}, started by "
+        f"{record.get('started_by', '?')} at {record.get('started_at', '?')}); stop it first "
+        "(see 'pylitestream ps')"
+    )
+
+
+def _orphan(record: Record) -> int | None:
+    """The pid of the litestream `record` names if its supervisor is gone, else None."""
+    pid, supervisor = record.get("pid"), record.get("supervisor_pid")
+    if (
+        isinstance(pid, int)
+        and isinstance(supervisor, int)
+        and not pid_alive(supervisor)
+        and is_litestream(pid, record.get("config"))
+    ):
+        return pid
+    return None
+
+
+def _wait_for_orphan(config: Path, fd: int) -> None:
+    """The lock is held. If its holder is a litestream whose supervisor is gone (its guard should
+    stop it within moments; this covers one that did not), stop it (SIGTERM: final sync) and
+    take over; else AlreadyRunning."""
+    record = read_state(state_path(config)) or {}
+    orphan = _orphan(record)
+    if orphan is not None:
+        _stop_orphan(orphan, record["supervisor_pid"])
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            if _locked(fd):
+                return
+            time.sleep(0.05)
+    raise _already_running(config, record)
+
+
+def _previous_stopped_uncleanly(config: Path) -> bool:
+    """With the lock held: a state file left behind means its daemon did not stop cleanly. A
+    daemon that runs without our lock (started by hand, or by an older pylitestream) is still
+    refused, or stopped if it is the orphan of a dead supervisor."""
+    from . import output
+
     path = state_path(config)
     record = read_state(path)
     if record is None:
-        return
+        return path.exists()
     pid = record.get("pid")
-    if not isinstance(pid, int) or not is_litestream(pid, record.get("config")):
-        from . import output
-
-        if path.exists():
-            output.log(f"replacing stale state file {path} (pid {pid} is not running)")
-        return
-    supervisor = record.get("supervisor_pid")
-    if isinstance(supervisor, int) and not pid_alive(supervisor):
-        # An orphan of a supervisor that was killed where PR_SET_PDEATHSIG does not exist
-        # (macOS): stop it so it can sync and let this start take over.
-        _stop_orphan(pid, supervisor)
-        return
-    raise AlreadyRunning(
-        f"litestream is already replicating {config} (pid {pid}, started by "
-        f"{record.get('started_by')} at {record.get('started_at')}); stop it first "
-        "(see 'pylitestream ps')"
-    )
+    if isinstance(pid, int) and is_litestream(pid, record.get("config")):
+        orphan = _orphan(record)
+        if orphan is None:
+            raise _already_running(config, record)
+        _stop_orphan(orphan, record["supervisor_pid"])
+        return True
+    output.log(f"replacing stale state file {path} (pid {pid} is not running)")
+    return True
 
 
 def _stop_orphan(pid: int, supervisor: int) -> None:
@@ -233,11 +319,52 @@ def _stop_orphan(pid: int, supervisor: int) -> None:
 
 
 def claim_for_exec(config: Path, binary: Binary) -> None:
-    """For `replicate`, which execs litestream: the pid stays the same across exec, so record
-    this process as the daemon before becoming it."""
-    with state_lock(config):
-        check_not_running(config)
+    """For `replicate`, which execs litestream: take the lock, leave its descriptor open across
+    exec (litestream then holds it), and record this process, whose pid litestream keeps."""
+    fd, unclean = claim(config)
+    try:
+        if unclean:
+            snapshot_after_unclean_stop(binary, config)
         write_state(config, os.getpid(), binary, "replicate", None)
+        os.set_inheritable(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+# --- after an unclean stop ----------------------------------------------------------------------
+
+SNAPSHOT_VAR = "PYLITESTREAM_SNAPSHOT_AFTER_UNCLEAN_STOP"
+
+
+def snapshot_enabled(environ: dict[str, str] | None = None) -> bool:
+    source = os.environ if environ is None else environ
+    return source.get(SNAPSHOT_VAR, "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def snapshot_after_unclean_stop(binary: Binary, config: Path) -> None:
+    """Litestream 0.5 can leave a permanent gap in the replica when the database was
+    checkpointed while no daemon ran (upstream PR #761: "not fixed in all cases"). A full
+    snapshot (`replicate -once -force-snapshot`) before the daemon starts again closes it. It
+    costs one upload of every database; PYLITESTREAM_SNAPSHOT_AFTER_UNCLEAN_STOP=0 skips it.
+    0.3 starts a new generation by itself (tests/faults measure both)."""
+    from . import output
+    from .runner import run as run_litestream
+
+    if binary.line != "0.5" or not snapshot_enabled():
+        return
+    output.log(
+        f"the previous litestream for {config} did not stop cleanly: taking a full snapshot "
+        f"first (replicate -once -force-snapshot; {SNAPSHOT_VAR}=0 skips it)"
+    )
+    try:
+        run_litestream(
+            binary,
+            ["replicate", "-config", str(config), "-once", "-force-snapshot"],
+            timeout=default_timeout(),
+        )
+    except CommandFailed as exc:
+        output.log(f"the snapshot failed ({exc}); starting litestream anyway")
 
 
 # --- configured databases -----------------------------------------------------------------------
@@ -256,32 +383,41 @@ def _choose(configured: list[Path], named: Sequence[PathLike] | None) -> list[Pa
 
 
 def restore_missing(config: Path, databases: Sequence[Path]) -> list[str]:
-    """Restore each missing database that has a replica, into a temporary file beside it that is
-    then renamed into place: a crash never leaves a half-restored database. Returns the paths
-    restored."""
-    from . import api, output
+    """Restore each missing database that has a replica, by the rules of api.restore: into a
+    private file that is then linked into place, never over anything that exists (an empty file
+    included). A database whose -wal or -shm is present without it is an error: the app must not
+    start on half a state. The database's directory is created only when there is a backup to
+    restore into it. Returns the paths restored."""
+    from . import api, output, placement
 
     restored = []
     for db in databases:
-        # A new database in WAL mode can be an empty file beside a WAL that holds its data.
-        if non_empty(db) or non_empty(Path(f"{db}-wal")):
+        if os.path.lexists(db):
             continue
-        db.parent.mkdir(parents=True, exist_ok=True)
-        tmp = db.with_name(f".{db.name}.pylitestream-restore")
-        for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
-            leftover.unlink(missing_ok=True)  # ours, from an interrupted restore
-        try:
-            # Start() validated the config already (allowing this not-yet-created directory).
-            got = api.restore(db, tmp, config=config, if_replica_exists=True, validate=False)
-            if got is not None:
-                os.replace(tmp, db)
-                restored.append(str(db))
-                output.log(f"restored {db} from its replica")
-            else:
-                output.log(f"{db} is missing and its replica has no backup: starting empty")
-        finally:
-            tmp.unlink(missing_ok=True)
+        for sidecar, form in placement.occupied(db)[:1]:
+            raise UsageError(
+                f"database {db} is missing but {sidecar} exists ({form}); the app was not "
+                "started: move it away (or restore the database) first"
+            )
+        # start() validated the config already (allowing this not-yet-created directory).
+        got = api.restore(db, db, config=config, if_replica_exists=True, validate=False)
+        if got is not None:
+            restored.append(str(db))
+            output.log(f"restored {db} from its replica")
+        elif db.parent.is_dir():  # else require_directories() reports it
+            output.log(f"{db} is missing and its replica has no backup: starting empty")
     return restored
+
+
+def require_directories(databases: Sequence[Path]) -> None:
+    """After restore_missing: a directory still missing had no backup to restore into it, so it
+    is the same error validation gives (litestream cannot open a database there)."""
+    for db in databases:
+        if not db.parent.is_dir():
+            raise UsageError(
+                f"directory {db.parent} of database path '{db}' does not exist, and the "
+                "replica has no backup to restore into it"
+            )
 
 
 # --- litestream's log ---------------------------------------------------------------------------
@@ -371,6 +507,9 @@ class Replicator:
         self._owner = os.getpid()
         self._spawned_at = 0.0
         self._absent_at_spawn: list[Path] = []
+        self._lock_fd: int | None = None
+        self.errors: list[str] = []
+        """litestream's ERROR log lines (sync errors among them), newest last."""
 
     @property
     def pid(self) -> int | None:
@@ -403,17 +542,24 @@ class Replicator:
         chosen = _choose(configured, self._databases)
         self._expected = len(configured) if _logs_opening(config) else 0
         timeout = default_timeout() if self._ready_timeout is None else self._ready_timeout
-        with state_lock(config):
-            check_not_running(config)
+        self._lock_fd, unclean = claim(config)
+        try:
             if self._restore:
                 self.restored = restore_missing(config, chosen)
-            self._thread = threading.Thread(
-                target=self._watch, name="pylitestream-litestream", daemon=True
-            )
-            self._thread.start()
-            ready = self._ready.wait(timeout)
+                require_directories(configured)
+            if unclean:
+                snapshot_after_unclean_stop(self.binary, config)
+        except BaseException:
+            self._release()
+            raise
+        self._thread = threading.Thread(
+            target=self._watch, name="pylitestream-litestream", daemon=True
+        )
+        self._thread.start()
+        ready = self._ready.wait(timeout)
         if self._failure is not None:
             self._thread.join()
+            self._release()
             raise self._failure
         if not ready:
             self.stop()
@@ -446,10 +592,19 @@ class Replicator:
                 proc.kill()
                 self._thread.join()
         if proc is None:
+            self._release()
             return None
-        if self.config is not None:
-            remove_state(self.config, proc.pid)
-        return exit_status(proc.wait())
+        code = exit_status(proc.wait())
+        if self.config is not None and code == 0:
+            remove_state(self.config, proc.pid)  # else kept: the next start snapshots first
+        self._release()  # only now: litestream has stopped, and held it until then
+        return code
+
+    def _release(self) -> None:
+        """Close our descriptor of the daemon lock (once: the number may be reused after)."""
+        fd, self._lock_fd = self._lock_fd, None
+        if fd is not None:
+            os.close(fd)
 
     def _wait_first_look(self) -> None:
         """Give litestream its first look at every database before SIGTERM, so the final sync
@@ -462,8 +617,7 @@ class Replicator:
             while db.exists() and not meta.exists() and time.monotonic() < deadline:
                 time.sleep(0.05)
 
-    # The thread that starts litestream must live as long as it: PR_SET_PDEATHSIG fires when
-    # the *thread* that forked the child ends. So this one thread spawns, waits and restarts.
+    # One thread spawns litestream, waits for it and restarts it.
     def _watch(self) -> None:
         from . import output
 
@@ -509,14 +663,15 @@ class Replicator:
                     return
                 backoff = min(backoff * 2, MAX_BACKOFF)
                 self.restarts += 1
+                assert self.binary is not None and self.config is not None
+                snapshot_after_unclean_stop(self.binary, self.config)
                 continue
             output.log(
                 f"litestream (pid {proc.pid}) exited with status {code}; stopping the app "
                 "(on-litestream-exit=stop)"
             )
+            # The state file stays: the next start sees that this daemon did not stop cleanly.
             self.died_with = code
-            if self.config is not None:
-                remove_state(self.config, proc.pid)
             self._on_stop(code)
             return
 
@@ -525,25 +680,31 @@ class Replicator:
         with self._lock:
             if self._stopping.is_set():
                 return None
-            proc = subprocess.Popen(
-                [str(self.binary.path), "replicate", "-config", str(self.config)],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env=litestream_env(self.binary),
-                # Its own session: a terminal's Ctrl-C goes to the app, and we stop litestream
-                # after the app, so the last writes are synced.
-                start_new_session=True,
-                preexec_fn=_child_setup(),
-            )
+            # litestream logs to files, never to a pipe: a pipe's reader (this process) can be
+            # SIGKILLed first, and litestream's next log line ("signal received") would then
+            # kill it by SIGPIPE before its final sync. Threads relay the files to our streams.
+            logs = log_paths(self.config)
+            with logs[0].open("wb") as out, logs[1].open("wb") as err:
+                proc = subprocess.Popen(
+                    guarded_argv(self.binary, self.config, os.getpid()),
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=err,
+                    env=litestream_env(self.binary),
+                    # It inherits the daemon lock and holds it for its whole life.
+                    pass_fds=() if self._lock_fd is None else (self._lock_fd,),
+                    # Its own session: a terminal's Ctrl-C goes to the app, and we stop
+                    # litestream after the app, so the last writes are synced.
+                    start_new_session=True,
+                    preexec_fn=_child_setup(deathsig=False),
+                )
             self._proc = proc
             self._spawned_at = time.monotonic()
             self._absent_at_spawn = [db for db in self._configured if not db.exists()]
         write_state(self.config, proc.pid, self.binary, self.started_by, os.getpid())
-        assert proc.stdout is not None and proc.stderr is not None
         self._readers = [
-            threading.Thread(target=self._read, args=(proc.stdout, False), daemon=True),
-            threading.Thread(target=self._read, args=(proc.stderr, True), daemon=True),
+            threading.Thread(target=self._relay, args=(logs[0], proc, False), daemon=True),
+            threading.Thread(target=self._relay, args=(logs[1], proc, True), daemon=True),
         ]
         for reader in self._readers:
             reader.start()
@@ -551,19 +712,38 @@ class Replicator:
             self._ready.set()
         return proc
 
-    def _read(self, stream: IO[bytes], to_stderr: bool) -> None:
+    def _relay(self, path: Path, proc: subprocess.Popen[bytes], to_stderr: bool) -> None:
+        """Follow litestream's log file until it has exited and the file is read to its end."""
+        with path.open("rb") as stream:
+            pending = b""
+            while True:
+                chunk = stream.read(65536)
+                if not chunk:
+                    if proc.poll() is not None:
+                        chunk = stream.read()  # what it wrote just before exiting
+                        if not chunk:
+                            break
+                    else:
+                        time.sleep(0.05)
+                        continue
+                *lines, pending = (pending + chunk).split(b"\n")
+                for raw in lines:
+                    self._take(raw.decode(errors="replace"), to_stderr)
+            if pending:
+                self._take(pending.decode(errors="replace"), to_stderr)
+
+    def _take(self, line: str, to_stderr: bool) -> None:
         from . import output
 
-        for raw in iter(stream.readline, b""):
-            line = raw.decode(errors="replace").rstrip("\n")
-            output.passthrough(line, stderr=to_stderr)
-            self._tail.append(line)
-            path = opened_path(line)
-            if path is not None and not self._ready.is_set():
-                self._opened.add(path)
-                if len(self._opened) >= self._expected:
-                    self._ready.set()
-        stream.close()
+        output.passthrough(line, stderr=to_stderr)
+        self._tail.append(line)
+        if error_line(line, ""):
+            self.errors.append(line)
+        path = opened_path(line)
+        if path is not None and not self._ready.is_set():
+            self._opened.add(path)
+            if len(self._opened) >= self._expected:
+                self._ready.set()
 
     def _fail(self, exc: Exception) -> None:
         self._failure = exc
@@ -640,6 +820,17 @@ def run(
             signal.signal(signum, handler)
     if replicator.died_with is not None:
         return code or 1
+    if replicator.errors:
+        # A database litestream could not sync is a failure, whatever the app's status.
+        last = replicator.errors[-1]
+        message = (
+            f"litestream reported {len(replicator.errors)} error(s) while {command[0]} ran "
+            f"(it exited with status {code}); the last: {error_line(last, '') or last}"
+        )
+        if code == 0:
+            raise CommandFailed(message)
+        output.log(message)
+        return code
     output.log(f"{command[0]} exited with status {code}; litestream stopped after its final sync")
     return code
 
