@@ -21,8 +21,6 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
         "--disable-background-networking"]  # fmt: skip
 DASH = "\u2013"  # what the page shows for an unknown value
 ARTIFACTS = ROOT / "artifacts" / "dashboard"
-# The browser test needs Debian's chromium (.ci/run installs it); never a downloaded browser.
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="apt-get install chromium")
 
 
 @pytest.fixture(scope="module", params=["0.3.13", "0.5.17"], ids=lambda v: f"ls{v}")
