@@ -14,7 +14,11 @@ from typing import Any
 
 import pytest
 from conftest import Litestream, assert_one_error_line, cli, create_db
-from test_daemon import Daemon, daemon, socket_config  # noqa: F401 (daemon is a fixture)
+from test_daemon import (
+    Daemon,
+    daemon,  # noqa: F401 (a fixture)
+    socket_config,
+)
 
 import pylitestream
 
@@ -285,3 +289,95 @@ def test_non_loopback_without_credentials_is_refused(config: Path) -> None:
     for host in ("0.0.0.0", "192.0.2.7", "::"):
         result = cli("dashboard", "--host", host, "-c", str(config), env=env)
         assert_one_error_line(result, 2, f"refusing to serve the dashboard on {host}")
+
+
+def run_job(web: Any, kind: str, db: Path, token: str) -> dict[str, Any]:
+    from conftest import wait_for
+
+    started = web.post(f"/actions/{kind}", data={"database": str(db), "csrf_token": token},
+                       headers={"accept": "application/json"})  # fmt: skip
+    assert started.status_code == 202, started.text
+    job_id = started.json()["id"]
+    return wait_for(lambda: (job := web.get(f"/jobs/{job_id}").json())["state"] != "running"
+                    and job, 120)  # fmt: skip
+
+
+@LS05
+def test_failed_actions_show_litestreams_line(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing was ever replicated (no daemon): each action fails, in litestream's words, and
+    nothing claims success or appears on disk."""
+    from pylitestream.web import create_app
+
+    monkeypatch.setenv("PYLITESTREAM_TIMEOUT", "3")  # verify waits that long for a backup
+    web = client(create_app(config, allow_actions=True))
+    token = csrf(web.get("/").text)
+    db = config.parent / "orders.db"
+    before = sorted(config.parent.iterdir())
+    for kind in ("plan", "restore", "verify", "sync"):
+        job = run_job(web, kind, db, token)
+        assert job["state"] == "failed", job
+        assert job["message"] and "\n" not in job["message"]
+        assert "restored" not in job["message"] and SECRET not in job["message"]
+    assert sorted(config.parent.iterdir()) == before
+    page = web.get("/").text
+    assert 'data-kind="restore" data-state="failed"' in page
+    assert "FAILED" in page  # the failed verify is now the database's "last verify"
+    assert pylitestream.last_verify(db)["ok"] is False  # type: ignore[index]
+
+
+@LS05
+def test_restore_that_fails_quick_check_is_not_reported_restored(
+    config: Path,
+    daemon: Daemon,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A fault injected between litestream's restore and the dashboard's check: the real
+    restored file gets its pages overwritten. The outcome must be a failure naming quick_check."""
+    from conftest import insert_rows
+
+    from pylitestream.web import create_app
+
+    insert_rows(daemon.db, [f"r{n}" for n in range(200)])
+    pylitestream.sync(daemon.db, wait=True, config=daemon.config)
+    real_restore = pylitestream.restore
+
+    def restore_then_corrupt(*args: Any, **kwargs: Any) -> str | None:
+        written = real_restore(*args, **kwargs)
+        assert written is not None
+        with open(written, "r+b") as file:
+            file.seek(4096)
+            file.write(b"\xde\xad" * 2048)
+        return written
+
+    monkeypatch.setattr(pylitestream, "restore", restore_then_corrupt)
+    web = client(create_app(daemon.config, allow_actions=True))
+    job = run_job(web, "restore", daemon.db, csrf(web.get("/").text))
+    assert job["state"] == "failed"
+    assert "fails quick_check" in job["message"] and "restored to" not in job["message"]
+
+
+@LS05
+def test_daemon_not_started_by_pylitestream_is_found(ls: Litestream, tmp_path: Path) -> None:
+    """As in a container where litestream is the entrypoint: no state file, no systemctl, no
+    ps; the control socket answers."""
+    from conftest import stop_process, wait_for
+
+    from pylitestream.web import create_app
+
+    db = tmp_path / "app.db"
+    create_db(db)
+    config = socket_config(tmp_path, ls.line, [db])
+    proc = subprocess.Popen([str(ls.exe), "replicate", "-config", str(config)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        wait_for((tmp_path / "ls.sock").exists, 30)
+        data = client(create_app(config), auth=None).get("/overview.json").json()
+        assert data["daemon"]["running"] is True
+        assert data["daemon"]["pid"] == proc.pid
+        assert data["daemon"]["version"] == "0.5.17"
+        assert "not pylitestream" in data["daemon"]["started_by"]
+        assert data["daemon"]["state_file"] is None
+    finally:
+        stop_process(proc)

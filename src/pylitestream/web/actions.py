@@ -27,11 +27,14 @@ class Failed(Exception):
 
 def quick_check(path: Path) -> str:
     """'ok', or what SQLite's quick_check found; opened read-only so nothing is changed."""
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        rows = conn.execute("PRAGMA quick_check").fetchall()
-    finally:
-        conn.close()
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            rows = conn.execute("PRAGMA quick_check").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:  # not a database at all, or too broken to check
+        return str(exc)
     return "; ".join(str(r[0]) for r in rows)
 
 
