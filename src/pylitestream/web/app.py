@@ -81,7 +81,7 @@ def template_environment(template_dirs: Sequence[str | os.PathLike[str]]) -> jin
 def ago(seconds: Any) -> str:
     if seconds is None:
         return "–"  # noqa: RUF001 (the dash the templates use)
-    value = float(seconds)
+    value = max(float(seconds), 0.0)  # 0.3's generation lag can be a hair below 0 (clocks)
     for unit, span in (("d", 86400), ("h", 3600), ("m", 60)):
         if value >= span:
             return f"{value / span:.1f} {unit}"
