@@ -289,7 +289,8 @@ def check_flag_value(name: str, kind: str, value: str) -> str | bool:
             datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             refuse("expected an RFC 3339 time such as 2026-01-02T15:04:05Z")
-    if kind == "output" and (not value or value.endswith(("/", os.sep)) or Path(value).is_dir()):
+    # An existing path of any kind, a directory included, is restore's own refusal (placement).
+    if kind == "output" and (not value or value.endswith(("/", os.sep))):
         refuse("names a directory; give the database file to restore into, e.g. -o dir/app.db")
     return value
 
