@@ -152,6 +152,20 @@ def test_csrf(config: Path, daemon: Daemon) -> None:  # noqa: F811
     off = client(create_app(daemon.config, allow_actions=False))
     assert off.post("/actions/sync", data={"database": db, "csrf_token": token}).status_code == 403
 
+    # Stateless (double-submit cookie): another worker process of a multi-process host, with its
+    # own app instance, accepts this browser's token; another browser's token is refused.
+    other_worker = client(create_app(daemon.config, allow_actions=True))
+    other_worker.cookies.set("pylitestream_csrf", web.cookies.get("pylitestream_csrf"))
+    accepted = other_worker.post(
+        "/actions/sync", data={"database": db, "csrf_token": token}, follow_redirects=False
+    )
+    assert accepted.status_code == 303
+    other_browser = client(create_app(daemon.config, allow_actions=True))
+    their_token = csrf(other_browser.get("/").text)
+    assert their_token != token
+    stolen = web.post("/actions/sync", data={"database": db, "csrf_token": their_token})
+    assert stolen.status_code == 403
+
 
 @LS05
 def test_authorize_gates_the_mounted_app(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,6 +8,7 @@ import base64
 import hmac
 import inspect
 import os
+import re
 import secrets
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -33,6 +34,18 @@ HERE = Path(__file__).parent
 PACKAGED = HERE / "templates"
 REFRESH_SECONDS = 5
 _TRUE = ("1", "true", "yes", "on")
+
+
+CSRF_COOKIE = "pylitestream_csrf"
+"""Double-submit CSRF: the page carries the token its cookie holds, and a POST must bring both.
+Another site can neither read the cookie nor set it (SameSite=Strict), and no server state is
+needed, so every worker of a multi-process host accepts every other worker's pages."""
+
+
+def csrf_cookie(request: Any) -> str:
+    """The browser's CSRF token, or a new one (set on the response by the page)."""
+    token = str(request.cookies.get(CSRF_COOKIE) or "")
+    return token if re.fullmatch(r"[A-Za-z0-9_-]{43}", token) else secrets.token_urlsafe(32)
 
 
 def credentials(environ: Any = None) -> tuple[str, str] | None:
@@ -112,7 +125,6 @@ def build(config: Any, *, template_dirs: Sequence[str | os.PathLike[str]] = (),
             "dashboard actions need authentication: set PYLITESTREAM_DASHBOARD_USERNAME and "
             "PYLITESTREAM_DASHBOARD_PASSWORD (or pass authorize= when mounting)"
         )
-    csrf_token = secrets.token_urlsafe(32)
     points = RestorePoints(config_path, line)
     jobs = Jobs(config_path, line, on_done=points.refresh)
     templates = Jinja2Templates(env=template_environment(template_dirs))
@@ -134,21 +146,27 @@ def build(config: Any, *, template_dirs: Sequence[str | os.PathLike[str]] = (),
 
     def context(request: Request, data: dict[str, Any]) -> dict[str, Any]:
         return {"o": data, "root": request.scope.get("root_path", "").rstrip("/"),
-                "csrf_token": csrf_token, "actions": allow_actions, "line": line,
+                "csrf_token": csrf_cookie(request), "actions": allow_actions, "line": line,
                 "refresh_seconds": REFRESH_SECONDS,
                 "pylitestream_version": pylitestream.__version__}  # fmt: skip
+
+    def page(request: Request, template: str, data: dict[str, Any]) -> Response:
+        values = context(request, data)
+        response = templates.TemplateResponse(request, template, values)
+        root = values["root"]
+        response.set_cookie(CSRF_COOKIE, values["csrf_token"], path=f"{root}/", httponly=True,
+                            samesite="strict", secure=request.url.scheme == "https")  # fmt: skip
+        return response
 
     async def index(request: Request) -> Response:
         if (refusal := await denied(request)) is not None:
             return refusal
-        data = await overview()
-        return templates.TemplateResponse(request, "index.html", context(request, data))
+        return page(request, "index.html", await overview())
 
     async def overview_partial(request: Request) -> Response:
         if (refusal := await denied(request)) is not None:
             return refusal
-        data = await overview()
-        return templates.TemplateResponse(request, "overview.html", context(request, data))
+        return page(request, "overview.html", await overview())
 
     async def overview_json(request: Request) -> Response:
         if (refusal := await denied(request)) is not None:
@@ -166,7 +184,8 @@ def build(config: Any, *, template_dirs: Sequence[str | os.PathLike[str]] = (),
         body = (await request.body())[:65536].decode("utf-8", "replace")
         form = {k: v[0] for k, v in parse_qs(body).items()}
         token = form.get("csrf_token") or request.headers.get("x-csrf-token") or ""
-        if not _same(token, csrf_token):
+        cookie = request.cookies.get(CSRF_COOKIE) or ""
+        if not (token and cookie and _same(token, cookie)):
             return PlainTextResponse("missing or wrong CSRF token", status_code=403)
         kind = request.path_params["kind"]
         db = form.get("database", "")
