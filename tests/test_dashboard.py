@@ -395,3 +395,28 @@ def test_daemon_not_started_by_pylitestream_is_found(ls: Litestream, tmp_path: P
         assert data["daemon"]["state_file"] is None
     finally:
         stop_process(proc)
+
+
+@LS05
+def test_every_database_is_listed_even_when_check_cannot_run(
+    ls: Litestream, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """0.5 without the control socket: check refuses, naming socket.enabled; the page says so
+    and still lists each database (health unknown) with its restore points."""
+    from conftest import write_config
+
+    from pylitestream.web import create_app
+
+    monkeypatch.delenv("PYLITESTREAM_DASHBOARD_PASSWORD", raising=False)
+    dbs = [tmp_path / "a.db", tmp_path / "b.db"]
+    for db in dbs:
+        create_db(db)
+    replicas = [(db, {"type": "file", "path": str(tmp_path / db.stem)}) for db in dbs]
+    config = write_config(tmp_path / "litestream.yml", ls.line, replicas)
+    web = client(create_app(config), auth=None)
+    data = web.get("/overview.json").json()
+    assert "socket.enabled" in data["error"]
+    assert [d["database"] for d in data["databases"]] == [str(db) for db in dbs]
+    assert {d["health"]["status"] for d in data["databases"]} == {"unknown"}
+    page = web.get("/").text
+    assert "socket.enabled" in page and "a.db" in page and "b.db" in page

@@ -96,6 +96,20 @@ class RestorePoints:
             self._busy.discard(db)
 
 
+def unchecked(config: str, reason: str) -> list[Record]:
+    """The config's databases with unknown health, when `check` cannot run (for example a 0.5
+    config without the control socket): the page still lists every database."""
+    try:
+        entries = pylitestream.show_config(config)["settings"].get("dbs") or []
+    except pylitestream.PylitestreamError:
+        return []
+    paths = [e["path"] for e in entries if isinstance(e, dict) and isinstance(e.get("path"), str)]
+    unknown = dict.fromkeys(("local_txid", "replica_txid", "lag_seconds", "seconds_since_sync",
+                             "last_sync_at", "replica_reachable"))  # fmt: skip
+    return [{**unknown, "database": str(Path(p).expanduser().absolute()), "ok": False,
+             "status": "unknown", "reason": reason} for p in paths]  # fmt: skip
+
+
 def file_size(db: str) -> int | None:
     try:
         return os.stat(db).st_size
@@ -121,6 +135,7 @@ def gather(config: str, line: str, points: RestorePoints, jobs: dict[str, list[R
             health = check_future.result()
         except pylitestream.PylitestreamError as exc:
             errors.append(str(exc))
+            health = unchecked(config, str(exc))
     databases = []
     for record in health:
         db = str(record["database"])
