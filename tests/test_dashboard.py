@@ -147,6 +147,10 @@ def test_csrf(config: Path, daemon: Daemon) -> None:  # noqa: F811
                         headers={"accept": "application/json"})  # fmt: skip
     assert accepted.status_code == 202
     assert accepted.json()["kind"] == "sync"
+    synced = run_job(web, "sync", daemon.db, token)  # sync now: the replica's TXID afterwards
+    assert synced["state"] == "ok", synced
+    assert synced["message"].startswith("synced: replica at TXID 0000")
+    assert synced["details"]["replica_txid"] == synced["details"]["txid"]
     unknown = web.post("/actions/sync", data={"database": "/etc/passwd", "csrf_token": token})
     assert unknown.status_code == 404
     off = client(create_app(daemon.config, allow_actions=False))

@@ -50,7 +50,7 @@ def run_action(kind: str, db: str, config: str, line: str) -> tuple[str, Record]
             synced = pylitestream.sync(db, wait=True, config=config)
             record = synced[0] if isinstance(synced, list) else synced
             return (f"synced: replica at TXID {record.get('replica_txid')}, local "
-                    f"{record.get('txid') or record.get('local_txid')}", record)  # fmt: skip
+                    f"{record.get('txid')}", record)  # fmt: skip
         if kind == "plan":
             if line == "0.3":
                 return ("Litestream 0.3 cannot show a restore plan (no -dry-run); the restore "
