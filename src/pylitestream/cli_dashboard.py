@@ -48,7 +48,7 @@ def dashboard(
     are set (PYLITESTREAM_DASHBOARD_USERNAME/PASSWORD or LITESTREAM_USERNAME/PASSWORD)."""
     from . import web
 
-    web._require_extra()
+    web.require_extra()
     from .web.app import credentials
 
     if not is_loopback(host) and credentials() is None:

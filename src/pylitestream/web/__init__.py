@@ -22,7 +22,7 @@ class MissingExtra(PylitestreamError):
     """The dashboard's dependencies are not installed."""
 
 
-def _require_extra() -> None:
+def require_extra() -> None:
     import importlib.util
 
     missing = [name for name in ("starlette", "jinja2", "uvicorn", "a2wsgi")
@@ -46,7 +46,7 @@ def create_app(
     allow_actions: verify / sync / restore buttons; None reads PYLITESTREAM_DASHBOARD_ACTIONS.
     They need authentication: basic auth credentials in the environment or `authorize`.
     authorize: called with each Starlette request (may be async); False means 403."""
-    _require_extra()
+    require_extra()
     from .app import build
 
     return build(config, template_dirs=template_dirs, allow_actions=allow_actions,
