@@ -28,6 +28,8 @@ _API = (
     "check_config",
     "show_config",
     "migrate_config",
+    "last_verify",
+    "daemon_status",
 )
 _ERRORS = (
     "PylitestreamError",
@@ -75,6 +77,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from .api import check_config as check_config
+    from .api import daemon_status as daemon_status
     from .api import (
         databases as databases,
     )
@@ -85,6 +88,7 @@ if TYPE_CHECKING:
         generations as generations,
     )
     from .api import init_config as init_config
+    from .api import last_verify as last_verify
     from .api import (
         ltx as ltx,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
@@ -446,10 +447,21 @@ def verify(
     """Prove `db`'s backup is restorable, fresh and intact: write a sentinel row, wait until a
     restore shows it, integrity-check the copy. Returns {"database", "ok", "reason", "message",
     "seconds_to_visible", "restored_size", "replica", "litestream", "integrity", "method"};
-    raises VerificationFailure (with .reason and .record) otherwise."""
+    raises VerificationFailure (with .reason and .record) otherwise. Either way the outcome is
+    kept as `last_verify(db)` (in the user's state dir, never in the database)."""
     from . import verification
+    from .errors import VerificationFailure
 
-    return verification.verify(db, config=config, timeout=timeout, quick=quick, validate=validate)
+    try:
+        record = verification.verify(
+            db, config=config, timeout=timeout, quick=quick, validate=validate
+        )
+    except VerificationFailure as exc:
+        _keep_verify_result({**exc.record, "database": _db_arg(db), "ok": False,
+                             "reason": exc.reason, "message": str(exc)})  # fmt: skip
+        raise
+    _keep_verify_result(record)
+    return record
 
 
 def verify_all(
@@ -463,4 +475,103 @@ def verify_all(
     ok=False and a reason instead of raising)."""
     from . import verification
 
-    return verification.verify_all(config=config, timeout=timeout, quick=quick, validate=validate)
+    records = verification.verify_all(config=config, timeout=timeout, quick=quick,
+                                      validate=validate)  # fmt: skip
+    for record in records:
+        _keep_verify_result(record)
+    return records
+
+
+def _verify_result_path(db: str) -> Path:
+    import hashlib
+
+    from platformdirs import user_state_dir
+
+    key = hashlib.sha256(db.encode()).hexdigest()[:16]
+    return Path(user_state_dir("pylitestream")) / "verify" / f"{key}.json"
+
+
+def _keep_verify_result(record: Record) -> None:
+    import datetime as dt
+    import json
+
+    if not record.get("database"):
+        return
+    kept = {**record, "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+    path = _verify_result_path(str(record["database"]))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(kept, default=str))
+        tmp.replace(path)
+    except OSError:
+        pass  # a result we cannot keep is still returned (or raised) to the caller
+
+
+def last_verify(db: PathLike) -> Record | None:
+    """The latest verify outcome for `db` (the verify record plus "finished_at"), or None if it
+    was never verified on this machine. Kept in the user's state dir, never in the database."""
+    import json
+
+    try:
+        data = json.loads(_verify_result_path(_db_arg(db)).read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+# --- the daemon, as the dashboard shows it (issue 14) -------------------------------------------
+
+DAEMON_KEYS = ("running", "pid", "version", "uptime_seconds", "started_at", "started_by",
+               "state_file", "socket", "error")  # fmt: skip
+
+
+def daemon_status(*, config: PathLike | None = None, timeout: float = 5.0) -> Record:
+    """The litestream replicate for `config`, without systemctl or ps (so it works in a
+    container): {DAEMON_KEYS}. On 0.5 the control socket answers (pid, version, uptime); the
+    state file pylitestream writes when it starts litestream says who started it; on 0.3 the
+    state file, then /proc. Never raises for a daemon that is down: running is False then."""
+    import datetime as dt
+
+    from .control_socket import ControlSocket, SocketError
+    from .daemon import socket_of
+    from .supervise import is_litestream, read_state, state_path
+
+    binary = find_binary()
+    path = Path(checked_config(binary, config))
+    row: Record = dict.fromkeys(DAEMON_KEYS)
+    row["running"] = False
+    state_file = state_path(path)
+    state = read_state(state_file)
+    if state is not None:
+        row["state_file"] = str(state_file)
+        if is_litestream(state.get("pid"), path):
+            row.update(running=True, pid=state.get("pid"), version=state.get("litestream"))
+            row.update(started_at=state.get("started_at"), started_by=state.get("started_by"))
+    socket_path = socket_of(path) if binary.line == "0.5" else None
+    row["socket"] = socket_path
+    if socket_path is not None:
+        try:
+            info = ControlSocket(socket_path, timeout=timeout).info()
+        except SocketError as exc:
+            row.update(running=False, error=str(exc))
+        else:
+            row.update(running=True, pid=info.get("pid"), version=info.get("version"),
+                       uptime_seconds=info.get("uptime_seconds"),
+                       started_at=info.get("started_at"))  # fmt: skip
+            if not (state and state.get("pid") == info.get("pid")):
+                row["started_by"] = "not pylitestream (found through the control socket)"
+    elif not row["running"] and sys.platform.startswith("linux"):
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit() and is_litestream(int(entry.name), path):
+                row.update(running=True, pid=int(entry.name), version=binary.version,
+                           started_by="not pylitestream (found in /proc)")  # fmt: skip
+                break
+    if row["running"] and row["uptime_seconds"] is None and row["started_at"]:
+        try:
+            started = dt.datetime.fromisoformat(str(row["started_at"]).replace("Z", "+00:00"))
+            age = dt.datetime.now(dt.timezone.utc) - started
+            row["uptime_seconds"] = max(int(age.total_seconds()), 0)
+        except ValueError:
+            pass
+    return row

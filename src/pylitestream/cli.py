@@ -530,6 +530,7 @@ def ps(as_json: Json = False) -> None:
 
 # The daemon's commands (info, list, sync, ...) and check live in their own module.
 from . import cli_daemon as _cli_daemon  # noqa: E402, F401
+from . import cli_dashboard as _cli_dashboard  # noqa: E402, F401
 
 
 def main(argv: list[str] | None = None) -> None:

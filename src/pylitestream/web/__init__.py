@@ -1,0 +1,68 @@
+"""The web dashboard: every database's backup health at a glance, and actions that tell the
+truth. Needs the optional extra `py-litestream[dashboard]` (Starlette, Jinja2, uvicorn,
+a2wsgi); importing pylitestream never imports it, and neither does this module until an app is
+made.
+
+    from pylitestream.web import create_app        # ASGI (FastAPI/Starlette: app.mount)
+    from pylitestream.web import create_wsgi_app   # WSGI (Flask, Django, gunicorn)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ..errors import PylitestreamError
+
+EXTRA = "py-litestream[dashboard]"
+
+
+class MissingExtra(PylitestreamError):
+    """The dashboard's dependencies are not installed."""
+
+
+def require_extra() -> None:
+    import importlib.util
+
+    missing = [name for name in ("starlette", "jinja2", "uvicorn", "a2wsgi")
+               if importlib.util.find_spec(name) is None]  # fmt: skip
+    if missing:
+        raise MissingExtra(f"the dashboard needs {', '.join(missing)}: pip install '{EXTRA}'")
+
+
+def create_app(
+    config: str | os.PathLike[str] | None = None,
+    *,
+    template_dirs: Sequence[str | os.PathLike[str]] = (),
+    allow_actions: bool | None = None,
+    authorize: Callable[[Any], Any] | None = None,
+) -> Any:
+    """The dashboard as an ASGI app (a Starlette application).
+
+    config: the litestream.yml (default: searched as every command does).
+    template_dirs: directories searched before the packaged templates (also from
+    PYLITESTREAM_TEMPLATES, os.pathsep-separated); "default:NAME" is always the packaged one.
+    allow_actions: verify / sync / restore buttons; None reads PYLITESTREAM_DASHBOARD_ACTIONS.
+    They need authentication: basic auth credentials in the environment or `authorize`.
+    authorize: called with each Starlette request (may be async); False means 403."""
+    require_extra()
+    from .app import build
+
+    return build(config, template_dirs=template_dirs, allow_actions=allow_actions,
+                 authorize=authorize)  # fmt: skip
+
+
+def create_wsgi_app(
+    config: str | os.PathLike[str] | None = None,
+    *,
+    template_dirs: Sequence[str | os.PathLike[str]] = (),
+    allow_actions: bool | None = None,
+    authorize: Callable[[Any], Any] | None = None,
+) -> Any:
+    """The same dashboard as a WSGI app (a2wsgi), for Flask, Django and other WSGI hosts."""
+    app = create_app(config, template_dirs=template_dirs, allow_actions=allow_actions,
+                     authorize=authorize)  # fmt: skip
+    from a2wsgi import ASGIMiddleware
+
+    return ASGIMiddleware(app)

@@ -1,0 +1,218 @@
+"""The Starlette application behind create_app: routes, basic auth / authorize, CSRF, and the
+overridable templates. Everything it shows comes from overview.gather, everything it does from
+actions.Jobs, and both call only pylitestream's public API."""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import inspect
+import os
+import re
+import secrets
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+import jinja2
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+import pylitestream
+
+from ..errors import UsageError
+from .actions import KINDS, Jobs
+from .overview import RestorePoints, gather
+
+HERE = Path(__file__).parent
+PACKAGED = HERE / "templates"
+REFRESH_SECONDS = 5
+_TRUE = ("1", "true", "yes", "on")
+
+
+CSRF_COOKIE = "pylitestream_csrf"
+"""Double-submit CSRF: the page carries the token its cookie holds, and a POST must bring both.
+Another site can neither read the cookie nor set it (SameSite=Strict), and no server state is
+needed, so every worker of a multi-process host accepts every other worker's pages."""
+
+
+def csrf_cookie(request: Any) -> str:
+    """The browser's CSRF token, or a new one (set on the response by the page)."""
+    token = str(request.cookies.get(CSRF_COOKIE) or "")
+    return token if re.fullmatch(r"[A-Za-z0-9_-]{43}", token) else secrets.token_urlsafe(32)
+
+
+def credentials(environ: Any = None) -> tuple[str, str] | None:
+    """(username, password) for basic auth: PYLITESTREAM_DASHBOARD_USERNAME/PASSWORD, else the
+    Rails gem's LITESTREAM_USERNAME/LITESTREAM_PASSWORD; None when no password is set."""
+    env = os.environ if environ is None else environ
+    for prefix in ("PYLITESTREAM_DASHBOARD_", "LITESTREAM_"):
+        password = env.get(f"{prefix}PASSWORD")
+        if password:
+            return env.get(f"{prefix}USERNAME") or "admin", password
+    return None
+
+
+def _same(given: str, wanted: str) -> bool:
+    return hmac.compare_digest(given.encode(), wanted.encode())
+
+
+def basic_auth_ok(header: str | None, wanted: tuple[str, str]) -> bool:
+    """Constant-time check of an Authorization: Basic header against (user, password)."""
+    scheme, _, value = (header or "").partition(" ")
+    if scheme.lower() != "basic":
+        return False
+    try:
+        user, sep, password = base64.b64decode(value.strip(), validate=True).decode().partition(":")
+    except (ValueError, UnicodeDecodeError):
+        return False
+    # Both compared every time (& not and): the timing says nothing about which one was wrong.
+    return bool(sep) & _same(user, wanted[0]) & _same(password, wanted[1])
+
+
+def template_environment(template_dirs: Sequence[str | os.PathLike[str]]) -> jinja2.Environment:
+    """Directories from template_dirs, then PYLITESTREAM_TEMPLATES, then the packaged
+    templates; 'default:NAME' always names the packaged one (so an override can extend it)."""
+    from_env = [d for d in os.environ.get("PYLITESTREAM_TEMPLATES", "").split(os.pathsep) if d]
+    search = [str(d) for d in template_dirs] + from_env + [str(PACKAGED)]
+    loader = jinja2.ChoiceLoader([
+        jinja2.FileSystemLoader(search),
+        jinja2.PrefixLoader({"default": jinja2.FileSystemLoader(str(PACKAGED))}, delimiter=":"),
+    ])  # fmt: skip
+    env = jinja2.Environment(loader=loader, autoescape=True)
+    env.filters["ago"] = ago
+    env.filters["size"] = human_size
+    return env
+
+
+def ago(seconds: Any) -> str:
+    if seconds is None:
+        return "–"  # noqa: RUF001 (the dash the templates use)
+    value = max(float(seconds), 0.0)  # 0.3's generation lag can be a hair below 0 (clocks)
+    for unit, span in (("d", 86400), ("h", 3600), ("m", 60)):
+        if value >= span:
+            return f"{value / span:.1f} {unit}"
+    return f"{value:.1f} s"
+
+
+def human_size(size: Any) -> str:
+    if size is None:
+        return "–"  # noqa: RUF001 (the dash the templates use)
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"
+
+
+def build(config: Any, *, template_dirs: Sequence[str | os.PathLike[str]] = (),
+          allow_actions: bool | None = None,
+          authorize: Callable[[Any], Any] | None = None) -> Starlette:  # fmt: skip
+    config_path = pylitestream.show_config(config)["config"]  # found and readable, or one line
+    line = pylitestream.version()["line"]
+    wanted = credentials()
+    if allow_actions is None:
+        allow_actions = os.environ.get("PYLITESTREAM_DASHBOARD_ACTIONS", "").lower() in _TRUE
+    if allow_actions and wanted is None and authorize is None:
+        raise UsageError(
+            "dashboard actions need authentication: set PYLITESTREAM_DASHBOARD_USERNAME and "
+            "PYLITESTREAM_DASHBOARD_PASSWORD (or pass authorize= when mounting)"
+        )
+    points = RestorePoints(config_path, line)
+    jobs = Jobs(config_path, line, on_done=points.refresh)
+    templates = Jinja2Templates(env=template_environment(template_dirs))
+
+    async def denied(request: Request) -> Response | None:
+        if wanted is not None and not basic_auth_ok(request.headers.get("authorization"), wanted):
+            challenge = {"WWW-Authenticate": 'Basic realm="pylitestream"'}
+            return PlainTextResponse("authentication required", 401, headers=challenge)
+        if authorize is not None:
+            verdict = authorize(request)
+            if inspect.isawaitable(verdict):
+                verdict = await verdict
+            if not verdict:
+                return PlainTextResponse("forbidden", status_code=403)
+        return None
+
+    async def overview() -> dict[str, Any]:
+        return await run_in_threadpool(gather, config_path, line, points, jobs.snapshot())
+
+    def context(request: Request, data: dict[str, Any]) -> dict[str, Any]:
+        return {"o": data, "root": request.scope.get("root_path", "").rstrip("/"),
+                "csrf_token": csrf_cookie(request), "actions": allow_actions, "line": line,
+                "refresh_seconds": REFRESH_SECONDS,
+                "pylitestream_version": pylitestream.__version__}  # fmt: skip
+
+    def page(request: Request, template: str, data: dict[str, Any]) -> Response:
+        values = context(request, data)
+        response = templates.TemplateResponse(request, template, values)
+        root = values["root"]
+        response.set_cookie(CSRF_COOKIE, values["csrf_token"], path=f"{root}/", httponly=True,
+                            samesite="strict", secure=request.url.scheme == "https")  # fmt: skip
+        return response
+
+    async def index(request: Request) -> Response:
+        if (refusal := await denied(request)) is not None:
+            return refusal
+        return page(request, "index.html", await overview())
+
+    async def overview_partial(request: Request) -> Response:
+        if (refusal := await denied(request)) is not None:
+            return refusal
+        return page(request, "overview.html", await overview())
+
+    async def overview_json(request: Request) -> Response:
+        if (refusal := await denied(request)) is not None:
+            return refusal
+        return JSONResponse(await overview())
+
+    async def action(request: Request) -> Response:
+        if (refusal := await denied(request)) is not None:
+            return refusal
+        if not allow_actions:
+            return PlainTextResponse("actions are off (allow_actions)", status_code=403)
+        if request.headers.get("sec-fetch-site") == "cross-site":
+            return PlainTextResponse("cross-site request refused", status_code=403)
+        # Forms post urlencoded (the JS too): no multipart parser needed.
+        body = (await request.body())[:65536].decode("utf-8", "replace")
+        form = {k: v[0] for k, v in parse_qs(body).items()}
+        token = form.get("csrf_token") or request.headers.get("x-csrf-token") or ""
+        cookie = request.cookies.get(CSRF_COOKIE) or ""
+        if not (token and cookie and _same(token, cookie)):
+            return PlainTextResponse("missing or wrong CSRF token", status_code=403)
+        kind = request.path_params["kind"]
+        db = form.get("database", "")
+        if kind not in KINDS or (kind == "sync" and line == "0.3"):
+            return PlainTextResponse(f"no such action: {kind}", status_code=404)
+        known = {d["database"] for d in (await overview())["databases"]}
+        if db not in known:
+            return PlainTextResponse("unknown database", status_code=404)
+        job = jobs.start(kind, db)
+        if "application/json" in request.headers.get("accept", ""):
+            return JSONResponse(job, status_code=202)
+        root = request.scope.get("root_path", "").rstrip("/")
+        return RedirectResponse(f"{root}/", status_code=303)
+
+    async def job_json(request: Request) -> Response:
+        if (refusal := await denied(request)) is not None:
+            return refusal
+        job = jobs.get(int(request.path_params["job_id"]))
+        if job is None:
+            return PlainTextResponse("no such job", status_code=404)
+        return JSONResponse(job)
+
+    return Starlette(routes=[
+        Route("/", index),
+        Route("/overview", overview_partial),
+        Route("/overview.json", overview_json),
+        Route("/actions/{kind}", action, methods=["POST"]),
+        Route("/jobs/{job_id:int}", job_json),
+        Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
+    ])  # fmt: skip

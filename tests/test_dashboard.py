@@ -1,0 +1,426 @@
+"""The dashboard in-process (Starlette's TestClient, Flask's and werkzeug's test clients, no
+browser): packaging, auth, CSRF, secrets, template overrides, and mounting into FastAPI, Flask
+and Django. Against real litestream 0.5.17 with a config whose daemon is not running (the page
+must still render) or running (test_daemon's fixture). The browser tests are in
+test_dashboard_browser.py."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import Litestream, assert_one_error_line, cli, create_db
+from test_daemon import (
+    Daemon,
+    daemon,  # noqa: F401 (a fixture)
+    socket_config,
+)
+
+import pylitestream
+
+LS05 = pytest.mark.parametrize("ls", ["0.5.17"], indirect=True)
+SECRET = "wJalrXUtnFEMI-dashboard-test-secret"
+PASSWORD = "correct-horse-battery-dashboard"
+
+
+@pytest.fixture
+def config(ls: Litestream, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Two databases; real secrets in the environment; no daemon."""
+    root = tmp_path / "site"
+    root.mkdir(mode=0o700)
+    dbs = [root / "orders.db", root / "users.db"]
+    for db in dbs:
+        create_db(db)
+    monkeypatch.setenv("LITESTREAM_SECRET_ACCESS_KEY", SECRET)
+    monkeypatch.setenv("PYLITESTREAM_DASHBOARD_USERNAME", "ops")
+    monkeypatch.setenv("PYLITESTREAM_DASHBOARD_PASSWORD", PASSWORD)
+    monkeypatch.delenv("PYLITESTREAM_TEMPLATES", raising=False)
+    monkeypatch.delenv("PYLITESTREAM_DASHBOARD_ACTIONS", raising=False)
+    return socket_config(root, ls.line, dbs)
+
+
+def basic(user: str, password: str) -> dict[str, str]:
+    import base64
+
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+def client(app: Any, auth: tuple[str, str] | None = ("ops", PASSWORD)) -> Any:
+    from starlette.testclient import TestClient
+
+    return TestClient(app, headers=basic(*auth) if auth else None)
+
+
+def csrf(page: str) -> str:
+    found = re.search(r'name="csrf-token" content="([^"]+)"', page)
+    assert found
+    return found.group(1)
+
+
+def test_import_never_loads_the_extra() -> None:
+    code = ("import sys, pylitestream, pylitestream.web; pylitestream.check; "
+            "loaded = {'starlette', 'jinja2', 'uvicorn', 'a2wsgi'} & set(sys.modules); "
+            "assert not loaded, loaded")  # fmt: skip
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_dashboard_without_the_extra_names_it(tmp_path: Path) -> None:
+    code = ("import sys; sys.modules['starlette'] = None; from pylitestream.cli import main; "
+            "main(['dashboard'])")  # fmt: skip
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        "pylitestream: error: the dashboard needs starlette: pip install 'py-litestream[dashboard]'"
+    ]
+
+
+@LS05
+def test_page_renders_without_a_daemon_and_shows_no_secret(config: Path) -> None:
+    from pylitestream.web import create_app
+
+    web = client(create_app(config))
+    for path in ("/", "/overview", "/overview.json"):
+        response = web.get(path)
+        assert response.status_code == 200, response.text
+        assert SECRET not in response.text and PASSWORD not in response.text
+        assert "orders.db" in response.text and "users.db" in response.text
+    page = web.get("/").text
+    assert "not running" in page and "not_running" in page
+    assert "Verify now" not in page  # actions are off unless enabled
+    data = web.get("/overview.json").json()
+    assert [d["name"] for d in data["databases"]] == ["orders.db", "users.db"]
+    assert data["daemon"]["running"] is False
+
+
+@LS05
+@pytest.mark.parametrize("prefix", ["PYLITESTREAM_DASHBOARD_", "LITESTREAM_"])
+def test_basic_auth(config: Path, prefix: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pylitestream.web import create_app
+
+    monkeypatch.delenv("PYLITESTREAM_DASHBOARD_USERNAME")
+    monkeypatch.delenv("PYLITESTREAM_DASHBOARD_PASSWORD")
+    monkeypatch.setenv(f"{prefix}USERNAME", "ops")
+    monkeypatch.setenv(f"{prefix}PASSWORD", PASSWORD)
+    app = create_app(config)
+    refused = client(app, auth=None).get("/")
+    assert refused.status_code == 401
+    assert refused.headers["www-authenticate"].startswith("Basic")
+    for wrong in [("ops", PASSWORD + "x"), ("opz", PASSWORD), ("ops", ""), ("", "")]:
+        assert client(app, auth=wrong).get("/overview.json").status_code == 401
+    assert client(app).get("/").status_code == 200
+
+
+@LS05
+def test_actions_need_authentication(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pylitestream.web import create_app
+
+    monkeypatch.delenv("PYLITESTREAM_DASHBOARD_PASSWORD")
+    with pytest.raises(pylitestream.UsageError, match="actions need authentication"):
+        create_app(config, allow_actions=True)
+    monkeypatch.setenv("PYLITESTREAM_DASHBOARD_ACTIONS", "1")
+    with pytest.raises(pylitestream.UsageError, match="actions need authentication"):
+        create_app(config)
+    assert create_app(config, allow_actions=True, authorize=lambda request: True) is not None
+
+
+@LS05
+def test_csrf(config: Path, daemon: Daemon) -> None:  # noqa: F811
+    from pylitestream.web import create_app
+
+    web = client(create_app(daemon.config, allow_actions=True))
+    token = csrf(web.get("/").text)
+    db = str(daemon.db)
+    for form, headers in [
+        ({"database": db}, {}),
+        ({"database": db, "csrf_token": "forged"}, {}),
+        ({"database": db, "csrf_token": token[:-1]}, {}),
+        ({"database": db, "csrf_token": token}, {"sec-fetch-site": "cross-site"}),
+    ]:
+        refused = web.post("/actions/sync", data=form, headers=headers)
+        assert refused.status_code == 403, form
+    assert web.get("/overview.json").json()["databases"][0]["jobs"] == []
+    accepted = web.post("/actions/sync", data={"database": db, "csrf_token": token},
+                        headers={"accept": "application/json"})  # fmt: skip
+    assert accepted.status_code == 202
+    assert accepted.json()["kind"] == "sync"
+    synced = run_job(web, "sync", daemon.db, token)  # sync now: the replica's TXID afterwards
+    assert synced["state"] == "ok", synced
+    assert synced["message"].startswith("synced: replica at TXID 0000")
+    assert synced["details"]["replica_txid"] == synced["details"]["txid"]
+    unknown = web.post("/actions/sync", data={"database": "/etc/passwd", "csrf_token": token})
+    assert unknown.status_code == 404
+    off = client(create_app(daemon.config, allow_actions=False))
+    assert off.post("/actions/sync", data={"database": db, "csrf_token": token}).status_code == 403
+
+    # Stateless (double-submit cookie): another worker process of a multi-process host, with its
+    # own app instance, accepts this browser's token; another browser's token is refused.
+    other_worker = client(create_app(daemon.config, allow_actions=True))
+    other_worker.cookies.set("pylitestream_csrf", web.cookies.get("pylitestream_csrf"))
+    accepted = other_worker.post(
+        "/actions/sync", data={"database": db, "csrf_token": token}, follow_redirects=False
+    )
+    assert accepted.status_code == 303
+    other_browser = client(create_app(daemon.config, allow_actions=True))
+    their_token = csrf(other_browser.get("/").text)
+    assert their_token != token
+    stolen = web.post("/actions/sync", data={"database": db, "csrf_token": their_token})
+    assert stolen.status_code == 403
+
+
+@LS05
+def test_authorize_gates_the_mounted_app(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pylitestream.web import create_app
+
+    monkeypatch.delenv("PYLITESTREAM_DASHBOARD_PASSWORD")
+    seen: list[str] = []
+
+    def staff_only(request: Any) -> bool:
+        seen.append(request.url.path)
+        return request.headers.get("x-staff") == "yes"
+
+    app = client(create_app(config, authorize=staff_only), auth=None)
+    assert app.get("/").status_code == 403
+    assert app.get("/", headers={"x-staff": "yes"}).status_code == 200
+    assert seen
+
+    async def async_no(request: Any) -> bool:
+        return False
+
+    assert client(create_app(config, authorize=async_no), auth=None).get("/").status_code == 403
+
+
+@LS05
+def test_template_overrides(config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pylitestream.web import create_app
+
+    first = tmp_path / "mine"
+    first.mkdir()
+    (first / "base.html").write_text(
+        '{% extends "default:base.html" %}'
+        "{% block header %}<h1>ACME backups</h1>{{ super() }}{% endblock %}"
+    )
+    second = tmp_path / "env"
+    second.mkdir()
+    (second / "daemon.html").write_text('<p class="my-daemon">pid {{ o.daemon.pid }}</p>')
+    (second / "base.html").write_text("never used: template_dirs come first")
+    monkeypatch.setenv("PYLITESTREAM_TEMPLATES", str(second))
+    page = client(create_app(config, template_dirs=[first])).get("/").text
+    assert "<h1>ACME backups</h1>" in page
+    assert "<h1>Litestream backups</h1>" in page  # the packaged header, through super()
+    assert "dashboard.js" in page  # the rest of the packaged layout
+    assert '<p class="my-daemon">pid None</p>' in page
+    assert "never used" not in page
+    assert "orders.db" in page  # the packaged database.html still renders
+
+
+@LS05
+def test_mount_in_fastapi(config: Path) -> None:
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from pylitestream.web import create_app
+
+    host = FastAPI()
+
+    @host.get("/")
+    def home() -> dict[str, str]:
+        return {"app": "host"}
+
+    host.mount("/ops/litestream", create_app(config))
+    web = TestClient(host, headers=basic("ops", PASSWORD))
+    assert web.get("/").json() == {"app": "host"}
+    page = web.get("/ops/litestream/")
+    assert page.status_code == 200 and "orders.db" in page.text
+    assert 'href="/ops/litestream/static/dashboard.css"' in page.text
+    assert web.get("/ops/litestream/static/dashboard.css").status_code == 200
+    assert web.get("/ops/litestream/overview").status_code == 200
+
+
+@LS05
+def test_mount_in_flask(config: Path) -> None:
+    from flask import Flask
+    from werkzeug.middleware.dispatcher import DispatcherMiddleware
+
+    from pylitestream.web import create_wsgi_app
+
+    host = Flask("host")
+
+    @host.get("/")
+    def home() -> str:
+        return "host app"
+
+    host.wsgi_app = DispatcherMiddleware(  # type: ignore[method-assign]
+        host.wsgi_app, {"/ops/litestream": create_wsgi_app(config)}
+    )
+    auth = basic("ops", PASSWORD)
+    web = host.test_client()
+    assert web.get("/").text == "host app"
+    assert web.get("/ops/litestream/").status_code == 401
+    page = web.get("/ops/litestream/", headers=auth)
+    assert page.status_code == 200 and "orders.db" in page.text
+    assert 'href="/ops/litestream/static/dashboard.css"' in page.text
+    assert web.get("/ops/litestream/static/dashboard.css").status_code == 200
+    assert web.get("/ops/litestream/overview.json", headers=auth).json["databases"]
+
+
+@LS05
+def test_mount_in_django(config: Path) -> None:
+    import django
+    from django.conf import settings
+    from django.http import HttpResponse
+    from django.urls import path
+    from werkzeug.middleware.dispatcher import DispatcherMiddleware
+    from werkzeug.test import Client
+
+    from pylitestream.web import create_wsgi_app
+
+    urlpatterns = [path("", lambda request: HttpResponse("django home"))]
+    module = type(sys)("dashboard_test_urls")
+    module.urlpatterns = urlpatterns  # type: ignore[attr-defined]
+    sys.modules["dashboard_test_urls"] = module
+    if not settings.configured:
+        settings.configure(ROOT_URLCONF="dashboard_test_urls", ALLOWED_HOSTS=["*"], DEBUG=False,
+                           SECRET_KEY="test-only")  # fmt: skip
+        django.setup()
+    from django.core.wsgi import get_wsgi_application
+
+    # The README's recipe: wsgi.py serves the dashboard under a path prefix beside Django.
+    application = DispatcherMiddleware(
+        get_wsgi_application(), {"/ops/litestream": create_wsgi_app(config)}
+    )
+    web = Client(application)
+    assert web.get("/").text == "django home"
+    auth = basic("ops", PASSWORD)
+    page = web.get("/ops/litestream/", headers=auth)
+    assert page.status_code == 200 and "orders.db" in page.text
+    assert 'href="/ops/litestream/static/dashboard.css"' in page.text
+    assert web.get("/ops/litestream/static/dashboard.css").status_code == 200
+
+
+@LS05
+def test_non_loopback_without_credentials_is_refused(config: Path) -> None:
+    env = {"PYLITESTREAM_DASHBOARD_PASSWORD": "", "LITESTREAM_PASSWORD": ""}
+    for host in ("0.0.0.0", "192.0.2.7", "::"):
+        result = cli("dashboard", "--host", host, "-c", str(config), env=env)
+        assert_one_error_line(result, 2, f"refusing to serve the dashboard on {host}")
+
+
+def run_job(web: Any, kind: str, db: Path, token: str) -> dict[str, Any]:
+    from conftest import wait_for
+
+    started = web.post(f"/actions/{kind}", data={"database": str(db), "csrf_token": token},
+                       headers={"accept": "application/json"})  # fmt: skip
+    assert started.status_code == 202, started.text
+    job_id = started.json()["id"]
+    return wait_for(lambda: (job := web.get(f"/jobs/{job_id}").json())["state"] != "running"
+                    and job, 120)  # fmt: skip
+
+
+@LS05
+def test_failed_actions_show_litestreams_line(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing was ever replicated (no daemon): each action fails, in litestream's words, and
+    nothing claims success or appears on disk."""
+    from pylitestream.web import create_app
+
+    monkeypatch.setenv("PYLITESTREAM_TIMEOUT", "3")  # verify waits that long for a backup
+    web = client(create_app(config, allow_actions=True))
+    token = csrf(web.get("/").text)
+    db = config.parent / "orders.db"
+    before = sorted(config.parent.iterdir())
+    for kind in ("plan", "restore", "verify", "sync"):
+        job = run_job(web, kind, db, token)
+        assert job["state"] == "failed", job
+        assert job["message"] and "\n" not in job["message"]
+        assert "restored" not in job["message"] and SECRET not in job["message"]
+    assert sorted(config.parent.iterdir()) == before
+    page = web.get("/").text
+    assert 'data-kind="restore" data-state="failed"' in page
+    assert "FAILED" in page  # the failed verify is now the database's "last verify"
+    assert pylitestream.last_verify(db)["ok"] is False  # type: ignore[index]
+
+
+@LS05
+def test_restore_that_fails_quick_check_is_not_reported_restored(
+    config: Path,
+    daemon: Daemon,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A fault injected between litestream's restore and the dashboard's check: the real
+    restored file gets its pages overwritten. The outcome must be a failure naming quick_check."""
+    from conftest import insert_rows
+
+    from pylitestream.web import create_app
+
+    insert_rows(daemon.db, [f"r{n}" for n in range(200)])
+    pylitestream.sync(daemon.db, wait=True, config=daemon.config)
+    real_restore = pylitestream.restore
+
+    def restore_then_corrupt(*args: Any, **kwargs: Any) -> str | None:
+        written = real_restore(*args, **kwargs)
+        assert written is not None
+        with open(written, "r+b") as file:
+            file.seek(4096)
+            file.write(b"\xde\xad" * 2048)
+        return written
+
+    monkeypatch.setattr(pylitestream, "restore", restore_then_corrupt)
+    web = client(create_app(daemon.config, allow_actions=True))
+    job = run_job(web, "restore", daemon.db, csrf(web.get("/").text))
+    assert job["state"] == "failed"
+    assert "fails quick_check" in job["message"] and "restored to" not in job["message"]
+
+
+@LS05
+def test_daemon_not_started_by_pylitestream_is_found(ls: Litestream, tmp_path: Path) -> None:
+    """As in a container where litestream is the entrypoint: no state file, no systemctl, no
+    ps; the control socket answers."""
+    from conftest import stop_process, wait_for
+
+    from pylitestream.web import create_app
+
+    db = tmp_path / "app.db"
+    create_db(db)
+    config = socket_config(tmp_path, ls.line, [db])
+    proc = subprocess.Popen([str(ls.exe), "replicate", "-config", str(config)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        wait_for((tmp_path / "ls.sock").exists, 30)
+        data = client(create_app(config), auth=None).get("/overview.json").json()
+        assert data["daemon"]["running"] is True
+        assert data["daemon"]["pid"] == proc.pid
+        assert data["daemon"]["version"] == "0.5.17"
+        assert "not pylitestream" in data["daemon"]["started_by"]
+        assert data["daemon"]["state_file"] is None
+    finally:
+        stop_process(proc)
+
+
+@LS05
+def test_every_database_is_listed_even_when_check_cannot_run(
+    ls: Litestream, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """0.5 without the control socket: check refuses, naming socket.enabled; the page says so
+    and still lists each database (health unknown) with its restore points."""
+    from conftest import write_config
+
+    from pylitestream.web import create_app
+
+    monkeypatch.delenv("PYLITESTREAM_DASHBOARD_PASSWORD", raising=False)
+    dbs = [tmp_path / "a.db", tmp_path / "b.db"]
+    for db in dbs:
+        create_db(db)
+    replicas = [(db, {"type": "file", "path": str(tmp_path / db.stem)}) for db in dbs]
+    config = write_config(tmp_path / "litestream.yml", ls.line, replicas)
+    web = client(create_app(config), auth=None)
+    data = web.get("/overview.json").json()
+    assert "socket.enabled" in data["error"]
+    assert [d["database"] for d in data["databases"]] == [str(db) for db in dbs]
+    assert {d["health"]["status"] for d in data["databases"]} == {"unknown"}
+    page = web.get("/").text
+    assert "socket.enabled" in page and "a.db" in page and "b.db" in page
