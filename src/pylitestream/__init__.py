@@ -114,21 +114,7 @@ if TYPE_CHECKING:
     from .api import (
         wal as wal,
     )
-    from .control_socket import DaemonError as DaemonError
-    from .control_socket import DaemonNotRunning as DaemonNotRunning
-    from .control_socket import SocketError as SocketError
-    from .control_socket import SocketNotConfigured as SocketNotConfigured
-    from .control_socket import SocketPermissionDenied as SocketPermissionDenied
-    from .control_socket import SocketTimeout as SocketTimeout
-    from .control_socket import UnknownDatabase as UnknownDatabase
-    from .daemon import daemon_databases as daemon_databases
-    from .daemon import daemon_info as daemon_info
-    from .daemon import register as register
-    from .daemon import start as start
-    from .daemon import stop as stop
-    from .daemon import sync as sync
-    from .daemon import txid as txid
-    from .daemon import unregister as unregister
+    from .config.settings import configure as configure
     from .errors import AlreadyRunning as AlreadyRunning
     from .errors import (
         BinaryNotFound as BinaryNotFound,
@@ -165,8 +151,22 @@ if TYPE_CHECKING:
         VerificationFailure as VerificationFailure,
     )
     from .health import check as check
-    from .restore_preview import restore_plan as restore_plan
-    from .settings import configure as configure
+    from .litestream.control_socket import DaemonError as DaemonError
+    from .litestream.control_socket import DaemonNotRunning as DaemonNotRunning
+    from .litestream.control_socket import SocketError as SocketError
+    from .litestream.control_socket import SocketNotConfigured as SocketNotConfigured
+    from .litestream.control_socket import SocketPermissionDenied as SocketPermissionDenied
+    from .litestream.control_socket import SocketTimeout as SocketTimeout
+    from .litestream.control_socket import UnknownDatabase as UnknownDatabase
+    from .services.daemon import daemon_databases as daemon_databases
+    from .services.daemon import daemon_info as daemon_info
+    from .services.daemon import register as register
+    from .services.daemon import start as start
+    from .services.daemon import stop as stop
+    from .services.daemon import sync as sync
+    from .services.daemon import txid as txid
+    from .services.daemon import unregister as unregister
+    from .services.restore_preview import restore_plan as restore_plan
     from .supervise import Replicator as Replicator
     from .supervise import processes as processes
 
@@ -181,15 +181,15 @@ def __getattr__(name: str) -> Any:
 
         return getattr(supervise, name)
     if name in _SETTINGS:
-        from . import settings
+        from .config import settings
 
         return getattr(settings, name)
     if name in _DAEMON:
-        from . import daemon
+        from .services import daemon
 
         return getattr(daemon, name)
     if name in _PLAN:
-        from . import restore_preview
+        from .services import restore_preview
 
         return getattr(restore_preview, name)
     if name in _HEALTH:
@@ -197,7 +197,7 @@ def __getattr__(name: str) -> Any:
 
         return getattr(health, name)
     if name in _SOCKET_ERRORS:
-        from . import control_socket
+        from .litestream import control_socket
 
         return getattr(control_socket, name)
     if name in _ERRORS:

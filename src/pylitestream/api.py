@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from . import __version__, placement, records
-from .binary import Binary, find_binary, path_note
+from . import __version__
+from .cli.output import log as log_event
 from .config import check_config as check_config
 from .config import find_config
 from .config import init_config as init_config
@@ -17,10 +17,12 @@ from .config import migrate_config as migrate_config
 from .config import show_config as show_config
 from .config import validate_config as _validate_config
 from .errors import CommandFailed, DatabaseRequired, UnsupportedOnVersion, UsageError
+from .litestream import records
+from .litestream.binary import Binary, find_binary, path_note
+from .litestream.records import Record
+from .litestream.runner import exec_litestream, litestream_env, run
 from .masking import mask_env_value
-from .output import log as log_event
-from .records import Record
-from .runner import exec_litestream, litestream_env, run
+from .services import placement
 
 PathLike = str | os.PathLike[str]
 

@@ -33,7 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from .control_socket import (
+from .litestream.control_socket import (
     ControlSocket,
     DaemonError,
     DaemonNotRunning,
@@ -130,7 +130,7 @@ def _judge(record: Record, seen: dict[str, Any], now: float, max_lag: float, loc
 
 def _check_05(config: Path, dbs: list[str], max_lag: float, timeout: float,
               seen: dict[str, Any]) -> list[Record]:  # fmt: skip
-    from .daemon import connect
+    from .services.daemon import connect
 
     client = connect("sync", config, timeout)
     try:
@@ -306,10 +306,10 @@ def check(
     false with a one-line `reason` naming the database when it lags more than `max_lag`
     seconds, is stalled or stopped, its replica is unreachable, or the daemon is not running.
     Never raises for an unhealthy database; raises UsageError for a bad request."""
-    from .binary import find_binary
     from .config import configured_databases
-    from .daemon import checked_config, database_path
     from .errors import UsageError
+    from .litestream.binary import find_binary
+    from .services.daemon import checked_config, database_path
 
     if not max_lag > 0:
         raise UsageError(f"--max-lag must be a positive number of seconds, not {max_lag:g}")

@@ -42,7 +42,7 @@ def known_secrets(environ: dict[str, str] | None = None) -> list[str]:
     """Values of secret-named variables in the environment: to be redacted wherever they appear."""
     import os
 
-    from .settings import configured_secrets
+    from .config.settings import configured_secrets
 
     source = os.environ if environ is None else environ
     found = [value for name, value in source.items() if value and is_secret_name(name)]

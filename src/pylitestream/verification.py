@@ -21,9 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .api import checked_config
-from .binary import find_binary
 from .config import configured_databases, load_config
-from .daemon import socket_of
 from .errors import (
     CommandFailed,
     CommandTimeout,
@@ -32,7 +30,9 @@ from .errors import (
     UsageError,
     VerificationFailure,
 )
+from .litestream.binary import find_binary
 from .masking import is_secret_name, known_secrets, mask_urls, redact
+from .services.daemon import socket_of
 
 Record = dict[str, Any]
 PathLike = str | os.PathLike[str]
@@ -223,7 +223,7 @@ class _Run:
 
 def _sync_wait(socket: str, run: _Run) -> bool:
     """0.5: ask the running daemon to upload now and wait until it has. False if it could not."""
-    from .control_socket import ControlSocket, SocketError
+    from .litestream.control_socket import ControlSocket, SocketError
 
     seconds = max(run.remaining(), MIN_ATTEMPT)
     try:
@@ -292,7 +292,7 @@ def _poll(config: Path, sentinel: str, workdir: Path, run: _Run) -> Path:
 
 def _verify(db: PathLike, config: PathLike | None, timeout: float | None, quick: bool,
             cancel: threading.Event, validate: bool = True) -> Record:  # fmt: skip
-    from .runner import check_timeout, default_timeout
+    from .litestream.runner import check_timeout, default_timeout
 
     db_path = Path(db).expanduser().absolute()
     seconds = default_timeout() if timeout is None else check_timeout(timeout, "timeout")
@@ -355,7 +355,7 @@ def verify_all(*, config: PathLike | None = None, timeout: float | None = None,
                quick: bool = False, validate: bool = True) -> list[Record]:  # fmt: skip
     """Verify every database in the config at once; one record per database, in config order.
     Failures are records with ok=False, not exceptions."""
-    from .runner import check_timeout
+    from .litestream.runner import check_timeout
 
     if timeout is not None:
         check_timeout(timeout, "timeout")  # a usage error, not one failure per database

@@ -36,7 +36,7 @@ NoValidate = Annotated[
 
 def _use_timeout(value: float | None) -> float | None:
     """--timeout applies to every litestream call of the command, the version check included."""
-    from .runner import use_timeout
+    from ..litestream.runner import use_timeout
 
     use_timeout(value)
     return value
@@ -65,7 +65,7 @@ def _forwarded(ctx: typer.Context) -> list[str]:
     if before:
         import difflib
 
-        from .errors import UsageError
+        from ..errors import UsageError
 
         item = before[0]
         if item.startswith("-"):
@@ -92,7 +92,7 @@ def replicate(
 ) -> None:
     """Run `litestream replicate` in place of this process. Arguments after -- go to litestream,
     e.g. pylitestream replicate -- -exec "gunicorn app:app"."""
-    from . import api
+    from .. import api
 
     api.replicate(config, _forwarded(ctx), validate=not no_validate)
 
@@ -111,11 +111,12 @@ def restore(
 ) -> None:
     """Restore a database from its replica. Litestream flags go after --: -o PATH, -timestamp,
     -txid (0.5), -index/-generation/-replica (0.3), -if-db-not-exists, -if-replica-exists, ..."""
-    from . import api, output
+    from .. import api
+    from . import output
 
     if dry_run:
-        from .cli_daemon import show_restore_plan
-        from .restore_preview import plan_from_args
+        from ..services.restore_preview import plan_from_args
+        from .daemon import show_restore_plan
 
         plan = plan_from_args(
             database, ctx.args, config=config, timeout=timeout, validate=not no_validate
@@ -142,7 +143,8 @@ def databases(
     no_validate: NoValidate = False,
 ) -> None:
     """List the databases in the config and their replicas."""
-    from . import api, records
+    from .. import api
+    from ..litestream import records
 
     rows = api.databases(config=config, timeout=timeout, validate=not no_validate)
     _show(rows, as_json, records.DATABASE_KEYS, "no databases in the config")
@@ -157,7 +159,8 @@ def generations(
     no_validate: NoValidate = False,
 ) -> None:
     """List a database's generations (Litestream 0.3)."""
-    from . import api, records
+    from .. import api
+    from ..litestream import records
 
     rows = api.generations(database, config=config, timeout=timeout, validate=not no_validate)
     _show(rows, as_json, records.GENERATION_KEYS, "no generations")
@@ -172,7 +175,8 @@ def snapshots(
     no_validate: NoValidate = False,
 ) -> None:
     """List a database's snapshots (on 0.5: LTX level 9)."""
-    from . import api, records
+    from .. import api
+    from ..litestream import records
 
     rows = api.snapshots(database, config=config, timeout=timeout, validate=not no_validate)
     _show(rows, as_json, records.SNAPSHOT_KEYS, "no snapshots")
@@ -187,7 +191,8 @@ def wal(
     no_validate: NoValidate = False,
 ) -> None:
     """List a database's WAL segments (on 0.5: LTX level 0)."""
-    from . import api, records
+    from .. import api
+    from ..litestream import records
 
     rows = api.wal(database, config=config, timeout=timeout, validate=not no_validate)
     _show(rows, as_json, records.WAL_KEYS, "no WAL segments")
@@ -203,7 +208,8 @@ def ltx(
     no_validate: NoValidate = False,
 ) -> None:
     """List a database's LTX files (Litestream 0.5)."""
-    from . import api, records
+    from .. import api
+    from ..litestream import records
 
     rows = api.ltx(database, level=level, config=config, timeout=timeout, validate=not no_validate)
     _show(rows, as_json, records.LTX_KEYS, "no LTX files")
@@ -218,7 +224,8 @@ def status(
     no_validate: NoValidate = False,
 ) -> None:
     """Show each database's local replication status (Litestream 0.5)."""
-    from . import api, records
+    from .. import api
+    from ..litestream import records
 
     rows = api.status(database, config=config, timeout=timeout, validate=not no_validate)
     _show(rows, as_json, records.STATUS_KEYS, "no databases")
@@ -227,7 +234,7 @@ def status(
 @app.command()
 def version(as_json: Json = False, timeout: Timeout = None) -> None:
     """Show pylitestream's and litestream's versions, and where the binary came from."""
-    from . import api
+    from .. import api
 
     _show(api.version(), as_json, (), "")
 
@@ -235,7 +242,7 @@ def version(as_json: Json = False, timeout: Timeout = None) -> None:
 @app.command()
 def env(as_json: Json = False) -> None:
     """Show the LITESTREAM_* and AWS_* variables in effect, secrets masked."""
-    from . import api
+    from .. import api
 
     _show(api.env_vars(), as_json, ("name", "value"), "no LITESTREAM_* variables are set")
 
@@ -298,7 +305,8 @@ def init(
 ) -> None:
     """Write a litestream.yml: each database (--database, else DATABASE_URL=sqlite:///...) with
     its own replica path, in the layout of the Litestream line in use."""
-    from . import api, output
+    from .. import api
+    from . import output
 
     result = api.init_config(
         database or [], replica=replica, django=django, output=output_file, force=force, line=line
@@ -322,7 +330,8 @@ app.add_typer(config_app, name="config")
 @config_app.command("check")
 def config_check(config: Config = None, line: Line = None, as_json: Json = False) -> None:
     """Check the config the way every command does before litestream runs."""
-    from . import api, output
+    from .. import api
+    from . import output
 
     result = api.check_config(config, line=line)
     if as_json:
@@ -337,8 +346,9 @@ def config_check(config: Config = None, line: Line = None, as_json: Json = False
 @config_app.command("show")
 def config_show(config: Config = None, as_json: Json = False) -> None:
     """Print the config as litestream reads it, variables expanded, secrets masked."""
-    from . import api, output
-    from .config import dump_yaml
+    from .. import api
+    from ..config import dump_yaml
+    from . import output
 
     result = api.show_config(config)
     if as_json:
@@ -358,7 +368,8 @@ def config_migrate(
     as_json: Json = False,
 ) -> None:
     """Rewrite a 0.3 config (replicas: lists) in the 0.5 layout (one replica: per database)."""
-    from . import api, output
+    from .. import api
+    from . import output
 
     result = api.migrate_config(config, output=output_file, force=force)
     if as_json:
@@ -405,8 +416,9 @@ def verify(
 ) -> None:
     """Prove a backup is restorable, fresh and intact: write a sentinel row, restore until it
     shows up, integrity-check the copy. Exit 1 if any database fails."""
-    from . import api, output, verification
-    from .errors import UsageError, VerificationFailure
+    from .. import api, verification
+    from ..errors import UsageError, VerificationFailure
+    from . import output
 
     if all_dbs == (database is not None):
         raise UsageError("pass either --database PATH or --all")
@@ -474,8 +486,8 @@ def run(
 ) -> None:
     """Restore missing databases, start litestream, then run the command after -- beside it;
     exits with the command's own exit code, after litestream's final sync."""
-    from . import supervise
-    from .errors import UsageError
+    from .. import supervise
+    from ..errors import UsageError
 
     command = _forwarded(ctx)
     if on_litestream_exit not in supervise.ON_EXIT_CHOICES:
@@ -501,7 +513,7 @@ def _check_app(program: str) -> None:
     import os
     import shutil
 
-    from .errors import AppNotExecutable, AppNotFound
+    from ..errors import AppNotExecutable, AppNotFound
 
     if os.sep not in program:
         if shutil.which(program) is None:
@@ -521,7 +533,7 @@ def _check_app(program: str) -> None:
 def ps(as_json: Json = False) -> None:
     """Show the litestream daemons pylitestream started: state files checked against the live
     processes, and 0.5's control socket when the config enables it."""
-    from . import supervise
+    from .. import supervise
 
     rows = supervise.processes()
     columns = ("pid", "status", "started_by", "started_at", "litestream", "config", "socket")
@@ -529,15 +541,15 @@ def ps(as_json: Json = False) -> None:
 
 
 # The daemon's commands (info, list, sync, ...) and check live in their own module.
-from . import cli_daemon as _cli_daemon  # noqa: E402, F401
+from . import daemon as _cli_daemon  # noqa: E402, F401
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: every failure becomes one line on stderr and an exit code (see README
     "Errors and exit codes"), never a traceback. Each failure is classified where it happens;
     this only turns the exception into the line."""
-    from .errors import PylitestreamError
-    from .runner import use_timeout
+    from ..errors import PylitestreamError
+    from ..litestream.runner import use_timeout
 
     global _argv
     args = sys.argv[1:] if argv is None else argv
@@ -571,7 +583,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _interrupted(exc: BaseException | None) -> None:
-    from .errors import Terminated
+    from ..errors import Terminated
 
     _fail("stopped by SIGTERM" if isinstance(exc, Terminated) else "interrupted", 130)
 
@@ -589,8 +601,8 @@ def _closed_pipe() -> None:
 
 
 def _fail(message: str, code: int) -> None:
+    from ..errors import OutputError
     from . import output
-    from .errors import OutputError
 
     try:
         output.error(message)

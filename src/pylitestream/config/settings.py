@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from .errors import UsageError
+from ..errors import UsageError
 
 SETTING_VARS = {
     "replica_bucket": "LITESTREAM_REPLICA_BUCKET",
@@ -86,7 +86,7 @@ def pyproject_settings(start: Path | None = None) -> dict[str, str]:
     path = find_pyproject(start)
     if path is None:
         return {}
-    from .config import read_text
+    from . import read_text
 
     text = read_text(path)
     if (path, text) not in _parsed:

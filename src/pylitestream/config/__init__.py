@@ -10,9 +10,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from . import cache
-from .errors import ConfigError, ConfigNotFound, UsageError
-from .masking import MASK, is_secret_name, mask_env_value, mask_urls
+from .. import cache
+from ..errors import ConfigError, ConfigNotFound, UsageError
+from ..masking import MASK, is_secret_name, mask_env_value, mask_urls
 
 if TYPE_CHECKING:
     import yaml
@@ -315,7 +315,7 @@ class _Checker:
 
     def socket(self, node: yaml.Node, pairs: dict[str, Any]) -> None:
         """An enabled control socket needs a private directory that exists (see daemon.py)."""
-        from .daemon import socket_problem
+        from ..services.daemon import socket_problem
 
         enabled = pairs.get("enabled")
         if enabled is None or str(enabled.value).lower() not in ("true", "yes", "on", "1"):
@@ -671,7 +671,7 @@ def _mask_value(key: str, value: Any, secrets: Sequence[str]) -> Any:
 
 def masked_config(path: str | os.PathLike[str], environ: dict[str, str] | None = None) -> Any:
     """The config after expansion, as litestream would read it, with secret values masked."""
-    from .masking import known_secrets
+    from ..masking import known_secrets
     from .settings import effective_env
 
     env = effective_env() if environ is None else environ
@@ -834,7 +834,7 @@ def render_config(databases: Sequence[Path], replica: str | None, line: str, sou
             out.append("    replica:")
             out += [f"      {k}: {v}" for k, v in block]
     if line == "0.5":
-        from .daemon import default_socket_path
+        from ..services.daemon import default_socket_path
 
         # On by default: `pylitestream info/list/sync/check` and verify's sync-wait use it.
         out += [
@@ -903,7 +903,7 @@ def _binary_line(line: str | None) -> str:
         if line not in REPLICA_SCHEMES:
             raise UsageError(f"--line must be 0.3 or 0.5, not {line!r}")
         return line
-    from .binary import find_binary
+    from ..litestream.binary import find_binary
 
     return find_binary().line
 
@@ -949,7 +949,7 @@ def init_config(
     text = render_config(absolute, replica, chosen, source)
     socket = None
     if chosen == "0.5":
-        from .daemon import default_socket_path, socket_problem
+        from ..services.daemon import default_socket_path, socket_problem
 
         socket = str(default_socket_path())
         problem = socket_problem(socket, "0600")  # creates pylitestream's runtime dir
@@ -995,8 +995,8 @@ def check_config(
 ) -> dict[str, Any]:
     """Validate the config for the binary in use (or `line`): {"config", "line", "databases"}.
     Raise ConfigError naming file and line of the first problem."""
-    from .binary import find_binary
-    from .runner import litestream_env
+    from ..litestream.binary import find_binary
+    from ..litestream.runner import litestream_env
 
     path = find_config(config)
     if line is None:

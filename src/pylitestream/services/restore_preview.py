@@ -33,10 +33,10 @@ def restore_plan(
     """The plan of restoring `db` (latest, or to `timestamp` / `txid`, 16 hex digits) without
     restoring: {"database", "target", "replica", "min_txid", "max_txid", "files": [{"level",
     "name", "min_txid", "max_txid", "size", "created"}]}. Litestream 0.5 only."""
-    from .api import _db_arg, check_flag_value, checked_config
-    from .binary import find_binary
-    from .errors import CommandFailed, UnsupportedOnVersion, UsageError
-    from .runner import run
+    from ..api import _db_arg, check_flag_value, checked_config
+    from ..errors import CommandFailed, UnsupportedOnVersion, UsageError
+    from ..litestream.binary import find_binary
+    from ..litestream.runner import run
 
     db_path = _db_arg(db)
     binary = find_binary()
@@ -88,9 +88,9 @@ def restore_plan(
 def plan_from_args(db: PathLike | None, args: Sequence[str], *, config: PathLike | None,
                    timeout: float | None, validate: bool) -> Record:  # fmt: skip
     """restore_plan from `pylitestream restore --dry-run -- -timestamp T | -txid X | -o PATH`."""
-    from .api import parse_go_flags
-    from .binary import find_binary
-    from .errors import UnsupportedOnVersion, UsageError
+    from ..api import parse_go_flags
+    from ..errors import UnsupportedOnVersion, UsageError
+    from ..litestream.binary import find_binary
 
     binary = find_binary()
     if binary.line == "0.3":

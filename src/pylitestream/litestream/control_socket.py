@@ -18,7 +18,7 @@ import errno
 import os
 from typing import Any
 
-from .errors import PylitestreamError, UsageError
+from ..errors import PylitestreamError, UsageError
 
 Record = dict[str, Any]
 DEFAULT_PATH = "/var/run/litestream.sock"

@@ -11,10 +11,10 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .control_socket import DEFAULT_PATH, ControlSocket, SocketNotConfigured
+from ..litestream.control_socket import DEFAULT_PATH, ControlSocket, SocketNotConfigured
 
 if TYPE_CHECKING:
-    from .binary import Binary
+    from ..litestream.binary import Binary
 
 Record = dict[str, Any]
 PathLike = str | os.PathLike[str]
@@ -39,7 +39,7 @@ ON_03 = {
 
 def socket_of(config: PathLike) -> str | None:
     """The control socket path a config enables, or None when it does not enable one."""
-    from .config import load_config
+    from ..config import load_config
 
     section = load_config(config).get("socket")
     if not isinstance(section, dict) or not section.get("enabled"):
@@ -49,8 +49,8 @@ def socket_of(config: PathLike) -> str | None:
 
 def checked_config(config: PathLike | None, binary: Binary) -> Path:
     """The config, found and checked the way every command checks it (cached verdicts)."""
-    from .config import find_config, validate_config
-    from .runner import litestream_env
+    from ..config import find_config, validate_config
+    from ..litestream.runner import litestream_env
 
     path = find_config(config).absolute()
     validate_config(path, binary.line, litestream_env(binary))
@@ -62,9 +62,9 @@ def connect(
 ) -> ControlSocket:
     """The control socket of the daemon for `config`; refuses on 0.3 and when the config has
     no socket, naming the fix."""
-    from .binary import find_binary
-    from .errors import UnsupportedOnVersion, UsageError
-    from .runner import default_timeout
+    from ..errors import UnsupportedOnVersion, UsageError
+    from ..litestream.binary import find_binary
+    from ..litestream.runner import default_timeout
 
     binary = find_binary()
     if binary.line == "0.3":
@@ -87,7 +87,7 @@ def connect(
 
 def database_path(db: PathLike | None) -> str:
     """The absolute path the daemon knows a database by."""
-    from .errors import DatabaseRequired
+    from ..errors import DatabaseRequired
 
     if db is None or str(db) == "":
         raise DatabaseRequired("this command needs --database PATH (see 'pylitestream list')")
@@ -141,7 +141,7 @@ def register(
 ) -> Record:
     """Start replicating `db` to `replica_url` in the running daemon (until it restarts; add
     it to the config to keep it). {"database", "status", "txid"}."""
-    from .errors import UsageError
+    from ..errors import UsageError
 
     client = connect("register", config, timeout)
     path = database_path(db)

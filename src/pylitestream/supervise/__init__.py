@@ -25,11 +25,11 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Literal
 
-from .api import checked_config
-from .binary import Binary, find_binary
-from .config import configured_databases, load_config
-from .errors import AlreadyRunning, CommandFailed, CommandTimeout, UsageError
-from .runner import default_timeout, error_line, litestream_env
+from ..api import checked_config
+from ..config import configured_databases, load_config
+from ..errors import AlreadyRunning, CommandFailed, CommandTimeout, UsageError
+from ..litestream.binary import Binary, find_binary
+from ..litestream.runner import default_timeout, error_line, litestream_env
 
 PathLike = str | os.PathLike[str]
 Record = dict[str, Any]
@@ -288,7 +288,7 @@ def _previous_stopped_uncleanly(config: Path) -> bool:
     """With the lock held: a state file left behind means its daemon did not stop cleanly. A
     daemon that runs without our lock (started by hand, or by an older pylitestream) is still
     refused, or stopped if it is the orphan of a dead supervisor."""
-    from . import output
+    from ..cli import output
 
     path = state_path(config)
     record = read_state(path)
@@ -306,7 +306,7 @@ def _previous_stopped_uncleanly(config: Path) -> bool:
 
 
 def _stop_orphan(pid: int, supervisor: int) -> None:
-    from . import output
+    from ..cli import output
 
     output.log(f"stopping litestream pid {pid}: its supervisor (pid {supervisor}) is gone")
     with contextlib.suppress(ProcessLookupError):
@@ -348,8 +348,8 @@ def snapshot_after_unclean_stop(binary: Binary, config: Path) -> None:
     snapshot (`replicate -once -force-snapshot`) before the daemon starts again closes it. It
     costs one upload of every database; PYLITESTREAM_SNAPSHOT_AFTER_UNCLEAN_STOP=0 skips it.
     0.3 starts a new generation by itself (tests/faults measure both)."""
-    from . import output
-    from .runner import run as run_litestream
+    from ..cli import output
+    from ..litestream.runner import run as run_litestream
 
     if binary.line != "0.5" or not snapshot_enabled():
         return
@@ -388,7 +388,9 @@ def restore_missing(config: Path, databases: Sequence[Path]) -> list[str]:
     included). A database whose -wal or -shm is present without it is an error: the app must not
     start on half a state. The database's directory is created only when there is a backup to
     restore into it. Returns the paths restored."""
-    from . import api, output, placement
+    from .. import api
+    from ..cli import output
+    from ..services import placement
 
     restored = []
     for db in databases:
@@ -586,7 +588,7 @@ class Replicator:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
             if self._thread.is_alive() and proc is not None:
-                from . import output
+                from ..cli import output
 
                 output.log(f"litestream (pid {proc.pid}) did not stop within {timeout:g} s")
                 proc.kill()
@@ -619,7 +621,7 @@ class Replicator:
 
     # One thread spawns litestream, waits for it and restarts it.
     def _watch(self) -> None:
-        from . import output
+        from ..cli import output
 
         # Signals for the app are the main thread's to handle: a blocking wait there is only
         # interrupted if the kernel delivers the signal to that thread.
@@ -733,7 +735,7 @@ class Replicator:
                 self._take(pending.decode(errors="replace"), to_stderr)
 
     def _take(self, line: str, to_stderr: bool) -> None:
-        from . import output
+        from ..cli import output
 
         output.passthrough(line, stderr=to_stderr)
         self._tail.append(line)
@@ -782,7 +784,7 @@ def run(
     run `command`, forward SIGINT/SIGTERM/SIGHUP to it, and when it exits stop litestream with
     SIGTERM (final sync). Returns the app's exit status (non-zero if litestream died and the
     app was stopped)."""
-    from . import output
+    from ..cli import output
 
     if not command:
         raise UsageError("run needs a command after --, e.g. pylitestream run -- gunicorn app:app")
@@ -863,8 +865,8 @@ _NO_SOCKET: Record = {"socket": None, "info": None, "databases": None}
 
 def _socket_view(config: str | None, timeout: float) -> Record:
     """0.5's control socket, when the config enables it: the daemon's info and databases."""
-    from .control_socket import ControlSocket, SocketError
-    from .daemon import socket_of
+    from ..litestream.control_socket import ControlSocket, SocketError
+    from ..services.daemon import socket_of
 
     try:
         socket_path = socket_of(config or "")

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 from typing import NamedTuple
 
-from . import cache
-from .errors import BinaryNotFound, UnsupportedPlatform, UnsupportedVersion
+from .. import cache
+from ..errors import BinaryNotFound, UnsupportedPlatform, UnsupportedVersion
 
 INSTALL_DIR_VAR = "LITESTREAM_INSTALL_DIR"
 EXE_NAME = "litestream"
@@ -97,7 +97,7 @@ def _wheel_candidates() -> list[Path]:
         candidates.append(Path(sysconfig.get_path("scripts", scheme=user_scheme)))
     except KeyError:
         pass
-    package_dir = Path(__file__).resolve().parent
+    package_dir = Path(__file__).resolve().parent.parent  # pylitestream/, not litestream/
     # --prefix: <prefix>/lib/pythonX.Y/site-packages/pylitestream -> <prefix>/bin
     site_dir = package_dir.parent
     if site_dir.name == "site-packages" and site_dir.parent.name.startswith("python"):

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from .errors import CommandFailed
+from ..errors import CommandFailed
 
 Record = dict[str, Any]
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from .masking import known_secrets, redact
+from ..masking import known_secrets, redact
 
 Record = dict[str, Any]
 
@@ -26,7 +26,7 @@ def _write(text: str, *, stderr: bool = False) -> None:
     except BrokenPipeError:
         raise
     except OSError as exc:
-        from .errors import OutputError
+        from ..errors import OutputError
 
         name = "stderr" if stderr else "stdout"
         raise OutputError(f"cannot write to {name}: {exc.strerror or exc}") from None

@@ -8,8 +8,8 @@ import subprocess
 import sys
 from typing import NamedTuple, NoReturn
 
+from ..errors import CommandFailed, CommandTimeout
 from .binary import Binary
-from .errors import CommandFailed, CommandTimeout
 
 TIMEOUT_VAR = "PYLITESTREAM_TIMEOUT"
 DEFAULT_TIMEOUT = 30.0
@@ -23,7 +23,7 @@ _chosen: float | None = None
 def check_timeout(value: float | str, source: str) -> float:
     """`value` as seconds, when it is a finite number in (0, MAX_TIMEOUT]; else UsageError
     naming `source` (e.g. '--timeout')."""
-    from .errors import UsageError
+    from ..errors import UsageError
 
     try:
         seconds = float(value)
@@ -63,7 +63,7 @@ def litestream_env(binary: Binary) -> dict[str, str]:
     """The environment litestream runs with: os.environ, plus configure() and pyproject.toml
     settings as LITESTREAM_* variables where the environment has none; for 0.5, AWS_CA_BUNDLE
     moved out of the way (see move_ca_bundle)."""
-    from .settings import effective_env
+    from ..config.settings import effective_env
 
     env = effective_env()
     if binary.line == "0.5":
@@ -116,7 +116,7 @@ _noted: set[str] = set()
 def _note_once(message: str) -> None:
     if message not in _noted:
         _noted.add(message)
-        from . import output
+        from ..cli import output
 
         output.warning(message)
 
