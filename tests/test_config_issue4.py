@@ -505,7 +505,7 @@ def test_settings_precedence(clean_settings: Path, monkeypatch: pytest.MonkeyPat
     env = settings.effective_env({"LITESTREAM_REPLICA_BUCKET": "from-env"})
     assert env["LITESTREAM_REPLICA_BUCKET"] == "from-env"
     # A configured secret is redacted like a secret environment variable.
-    from pylitestream.masking import known_secrets
+    from pylitestream.config.settings import known_secrets
 
     assert "cfg-secret-1" in known_secrets()
     pylitestream.configure(replica_bucket="")

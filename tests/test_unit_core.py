@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pylitestream.errors import BinaryNotFound, UnsupportedPlatform, UnsupportedVersion
-from pylitestream.litestream import binary, records, runner
+from pylitestream.litestream import binary, records
 from pylitestream.masking import mask_env_value, redact
 
 DATA = Path(__file__).parent / "data"
@@ -91,12 +91,12 @@ def test_bad_values_raise_parse_error() -> None:
 def test_error_line_from_recorded_output(stdout: str, stderr: str, expected: str) -> None:
     out = read(stdout) if stdout else ""
     err = read(stderr) if stderr else ""
-    assert runner.error_line(out, err) == expected
+    assert records.error_line(out, err) == expected
 
 
 def test_03_listing_error_in_log_is_found_even_with_exit_0() -> None:
     out = read("0.3-generations-unreachable.stdout.txt")
-    line = runner.error_line(out, "")
+    line = records.error_line(out, "")
     assert line is not None
     assert line.startswith("cannot list generations: RequestError: send request failed")
     assert "connection refused" in line and "\n" not in line

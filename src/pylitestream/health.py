@@ -250,8 +250,8 @@ def _changed_at(db: Path) -> float | None:
 
 def _one_03(config: Path, db: str, running: bool, max_lag: float, timeout: float,
             seen: dict[str, Any]) -> Record:  # fmt: skip
-    from . import api
     from .errors import CommandFailed
+    from .services.listings import generations
 
     now = time.time()
     record = _record(db)
@@ -260,7 +260,7 @@ def _one_03(config: Path, db: str, running: bool, max_lag: float, timeout: float
             ok=False, status="not_running", reason=f"{db}: litestream is not running for {config}"
         )
     try:
-        rows = api.generations(db, config=config, timeout=timeout, validate=False)
+        rows = generations(db, config=config, timeout=timeout, validate=False)
     except CommandFailed as exc:
         record.update(ok=False, status=record["status"] or "unreachable", replica_reachable=False)
         record["reason"] = record["reason"] or f"{db}: the replica is unreachable: {exc}"
@@ -309,7 +309,8 @@ def check(
     from .config import configured_databases
     from .errors import UsageError
     from .litestream.binary import find_binary
-    from .services.daemon import checked_config, database_path
+    from .services.daemon import database_path
+    from .services.prepare import checked_config
 
     if not max_lag > 0:
         raise UsageError(f"--max-lag must be a positive number of seconds, not {max_lag:g}")
@@ -317,7 +318,7 @@ def check(
     if not seconds > 0:
         raise UsageError(f"--timeout must be a positive number of seconds, not {seconds:g}")
     binary = find_binary()
-    path = checked_config(config, binary)
+    path = Path(checked_config(binary, config)).absolute()
     configured = [str(p) for p in configured_databases(path)]
     if db is not None:
         name = database_path(db)

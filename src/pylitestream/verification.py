@@ -20,8 +20,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from .api import checked_config
-from .config import configured_databases, load_config
+from .config import configured_databases, database_entry, load_config, socket_path
+from .config.settings import known_secrets
 from .errors import (
     CommandFailed,
     CommandTimeout,
@@ -31,8 +31,8 @@ from .errors import (
     VerificationFailure,
 )
 from .litestream.binary import find_binary
-from .masking import is_secret_name, known_secrets, mask_urls, redact
-from .services.daemon import socket_of
+from .masking import is_secret_name, mask_urls, redact
+from .services.prepare import checked_config
 
 Record = dict[str, Any]
 PathLike = str | os.PathLike[str]
@@ -90,17 +90,6 @@ def classify(message: str) -> str:
     if any(fragment in text for fragment in _CORRUPT):
         return "corrupt"
     return "restore_failed"
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    return a.expanduser().absolute().resolve() == b.expanduser().absolute().resolve()
-
-
-def _find_entry(config: dict[str, Any], db: Path) -> dict[str, Any] | None:
-    for entry in config.get("dbs") or []:
-        if isinstance(entry, dict) and entry.get("path") and _same_file(Path(entry["path"]), db):
-            return entry
-    return None
 
 
 def _replicas(entry: dict[str, Any]) -> list[dict[str, Any]]:
@@ -240,7 +229,7 @@ def _clear(workdir: Path) -> None:
 
 def _poll(config: Path, sentinel: str, workdir: Path, run: _Run) -> Path:
     """Restore into `workdir` until a copy holds the sentinel; return that copy."""
-    from . import api
+    from .services.restore import restore
 
     copy = workdir / "restore.db"
     backoff = FIRST_BACKOFF
@@ -250,7 +239,7 @@ def _poll(config: Path, sentinel: str, workdir: Path, run: _Run) -> Path:
         _clear(workdir)  # one restored copy at a time, 0.3's .tmp-* leftovers included
         seconds = max(run.remaining(), MIN_ATTEMPT)
         try:
-            restored = api.restore(run.db, copy, config=config, timeout=seconds)
+            restored = restore(run.db, copy, config=config, timeout=seconds)
         except CommandTimeout:
             # A last attempt cut short says nothing about the replica; a full-length one does.
             if not message or seconds > MIN_ATTEMPT:
@@ -292,7 +281,7 @@ def _poll(config: Path, sentinel: str, workdir: Path, run: _Run) -> Path:
 
 def _verify(db: PathLike, config: PathLike | None, timeout: float | None, quick: bool,
             cancel: threading.Event, validate: bool = True) -> Record:  # fmt: skip
-    from .litestream.runner import check_timeout, default_timeout
+    from .litestream.timeouts import check_timeout, default_timeout
 
     db_path = Path(db).expanduser().absolute()
     seconds = default_timeout() if timeout is None else check_timeout(timeout, "timeout")
@@ -300,7 +289,7 @@ def _verify(db: PathLike, config: PathLike | None, timeout: float | None, quick:
     binary = find_binary()
     config_path = Path(checked_config(binary, config, validate))
     settings = load_config(config_path)
-    entry = _find_entry(settings, db_path)
+    entry = database_entry(settings, db_path)
     if entry is None:
         raise run.fail("not_in_config", f"{db_path} is not in {config_path}")
     run.secrets = _config_secrets(entry)
@@ -308,7 +297,7 @@ def _verify(db: PathLike, config: PathLike | None, timeout: float | None, quick:
     run.record["litestream"] = binary.version
     if not db_path.is_file():
         raise run.fail("no_database", f"{db_path} does not exist")
-    socket = socket_of(config_path) if binary.line == "0.5" else None
+    socket = socket_path(config_path) if binary.line == "0.5" else None
     run.record["method"] = "restore-poll" if socket is None else "sync-wait"
 
     try:
@@ -355,7 +344,7 @@ def verify_all(*, config: PathLike | None = None, timeout: float | None = None,
                quick: bool = False, validate: bool = True) -> list[Record]:  # fmt: skip
     """Verify every database in the config at once; one record per database, in config order.
     Failures are records with ok=False, not exceptions."""
-    from .litestream.runner import check_timeout
+    from .litestream.timeouts import check_timeout
 
     if timeout is not None:
         check_timeout(timeout, "timeout")  # a usage error, not one failure per database
@@ -403,6 +392,15 @@ def summary(records: list[Record]) -> str:
     return f"{len(failed)} of {len(records)} database(s) failed verification: " + "; ".join(
         f"{r['database']} ({r['reason']}): {r['message']}" for r in failed
     )
+
+
+def failure_of(records: list[Record]) -> VerificationFailure | None:
+    """What `verify --all` fails with when any database failed: the summary line as its
+    message, and the first failed database's reason and record (exit 1)."""
+    failed = [r for r in records if not r["ok"]]
+    if not failed:
+        return None
+    return VerificationFailure(summary(records), reason=failed[0]["reason"], record=failed[0])
 
 
 def safe_url(url: str) -> str:

@@ -10,47 +10,8 @@ from typing import Annotated, Any
 
 import typer
 
-app = typer.Typer(
-    name="pylitestream",
-    help="Litestream for Python: continuous SQLite backups, restores, and proof they work.",
-    add_completion=False,
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-)
-
-PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
-
-Config = Annotated[
-    str | None,
-    typer.Option("--config", "-config", "-c", help="litestream.yml to use (default: searched)."),
-]
-Database = Annotated[
-    str | None, typer.Option("--database", "-database", "-d", help="Path of the SQLite database.")
-]
-Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-NoValidate = Annotated[
-    bool,
-    typer.Option("--no-validate", help="Skip checking the config before litestream runs."),
-]
-
-
-def _use_timeout(value: float | None) -> float | None:
-    """--timeout applies to every litestream call of the command, the version check included."""
-    from ..litestream.runner import use_timeout
-
-    use_timeout(value)
-    return value
-
-
-Timeout = Annotated[
-    float | None,
-    typer.Option(
-        "--timeout",
-        help="Seconds to wait for litestream, more than 0 and at most 86400 "
-        "(default 30, or PYLITESTREAM_TIMEOUT).",
-        callback=_use_timeout,
-    ),
-]
+from .. import logs
+from .options import PASS_THROUGH, Config, Database, Json, NoValidate, Timeout, app, apply_timeout
 
 # The argv main() was given, so pass-through commands can tell what came after `--`.
 _argv: list[str] | None = None
@@ -401,7 +362,7 @@ def verify(
             "--timeout",
             help="Seconds to wait for the sentinel row, more than 0 and at most 86400 "
             "(default 30, or PYLITESTREAM_TIMEOUT).",
-            callback=_use_timeout,
+            callback=apply_timeout,
         ),
     ] = None,
     quick: Annotated[
@@ -453,10 +414,9 @@ def verify(
         output.print_table(rows, verification.TABLE_KEYS, empty="no databases in the config")
     elif failure is None:
         output.print_fields(rows[0])
+    failure = failure or verification.failure_of(rows)
     if failure is not None:
         raise failure
-    if not all(r["ok"] for r in rows):
-        raise VerificationFailure(line, reason="several", record={})
 
 
 # --- supervision: run, ps (issue 6) -------------------------------------------------------------
@@ -490,10 +450,7 @@ def run(
     from ..errors import UsageError
 
     command = _forwarded(ctx)
-    if on_litestream_exit not in supervise.ON_EXIT_CHOICES:
-        raise UsageError(
-            f"--on-litestream-exit must be 'stop' or 'restart', not {on_litestream_exit!r}"
-        )
+    supervise.on_exit_mode(on_litestream_exit, "--on-litestream-exit")
     if not command:
         raise UsageError("run needs a command after --, e.g. pylitestream run -- gunicorn app:app")
     _check_app(command[0])
@@ -544,17 +501,37 @@ def ps(as_json: Json = False) -> None:
 from . import daemon as _cli_daemon  # noqa: E402, F401
 
 
+def _secrets() -> list[str]:
+    from ..config.settings import known_secrets
+
+    return known_secrets()
+
+
+@app.callback()
+def _verbosity(
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Show only pylitestream's warnings and errors.")
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show debug messages too.")
+    ] = False,
+) -> None:
+    """Litestream for Python: continuous SQLite backups, restores, and proof they work."""
+    logs.to_terminal(_secrets, logs.WARNING if quiet else logs.DEBUG if verbose else logs.INFO)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: every failure becomes one line on stderr and an exit code (see README
     "Errors and exit codes"), never a traceback. Each failure is classified where it happens;
     this only turns the exception into the line."""
     from ..errors import PylitestreamError
-    from ..litestream.runner import use_timeout
+    from ..litestream.timeouts import use_timeout
 
     global _argv
     args = sys.argv[1:] if argv is None else argv
     _argv = list(args)
     use_timeout(None)  # a --timeout is for the command it was given to (main may run again)
+    logs.to_terminal(_secrets)  # -q / -v (the callback below) change the level
     command = typer.main.get_command(app)
     try:
         # make_context + invoke rather than command.main: Typer's main turns Ctrl-C and SIGTERM

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from . import Config, Database, Json, app
+from .options import Config, Database, Json, app
 
 SocketTimeout = Annotated[
     float | None,

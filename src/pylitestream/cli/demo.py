@@ -22,7 +22,8 @@ from typing import Any
 from .. import api
 from ..errors import CommandFailed, PylitestreamError, UsageError
 from ..litestream.binary import find_binary
-from ..litestream.runner import default_timeout, litestream_env
+from ..litestream.runner import litestream_env
+from ..litestream.timeouts import default_timeout
 from ..services import placement
 
 ROWS = 1000

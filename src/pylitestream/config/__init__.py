@@ -6,13 +6,20 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from .. import cache
 from ..errors import ConfigError, ConfigNotFound, UsageError
 from ..masking import MASK, is_secret_name, mask_env_value, mask_urls
+from .files import read_text
+from .socket import (
+    LITESTREAM_DEFAULT_SOCKET,
+    default_socket_path,
+    enabled_socket,
+    socket_problem,
+)
 
 if TYPE_CHECKING:
     import yaml
@@ -119,41 +126,16 @@ MAX_YAML_VALUES = 100_000
 """Values in a config once its aliases are expanded: bounds a YAML alias bomb."""
 
 
-def read_text(path: Path) -> str:
-    """A config-like file read as bytes and decoded as UTF-8; UsageError (one line saying what
-    the file is instead) when it cannot be read or is not UTF-8 text."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"{path} is not UTF-8 ({_encoding_hint(data, exc)})") from None
-    if "\0" in text:
-        raise UsageError(f"{path} holds NUL bytes, so it is not a text file")
-    return text
-
-
-def _encoding_hint(data: bytes, exc: UnicodeDecodeError) -> str:
-    head = data[:4096]
-    odd_nuls, even_nuls = head[1::2].count(0), head[0::2].count(0)
-    if head[:2] in (b"\xff\xfe", b"\xfe\xff") or (odd_nuls > len(head) // 4 and not even_nuls):
-        return "it looks like UTF-16, which PowerShell's '>' writes; save it as UTF-8"
-    if 0 in head:
-        return "it looks like a binary file, not text"
-    line = data[: exc.start].count(b"\n") + 1
-    return (
-        f"byte 0x{data[exc.start]:02x} on line {line} looks like Latin-1 or another legacy "
-        "encoding; save it as UTF-8"
-    )
-
-
 def load_config(path: str | os.PathLike[str], *, expand: bool = True) -> dict[str, Any]:
     """The config as litestream will see it (env expanded unless expand=False)."""
     text = read_text(Path(path))
     data = load_yaml(Path(path), expand_env(text) if expand else text)
     return data if isinstance(data, dict) else {}
+
+
+def socket_path(config: str | os.PathLike[str]) -> str | None:
+    """The control socket path the config enables, or None when it does not enable one."""
+    return enabled_socket(load_config(config))
 
 
 def configured_databases(config: Path) -> list[Path]:
@@ -168,6 +150,18 @@ def configured_databases(config: Path) -> list[Path]:
         if isinstance(entry, dict) and entry.get("path"):
             paths.append(Path(str(entry["path"])).expanduser().absolute())
     return paths
+
+
+def database_entry(settings: dict[str, Any], db: Path) -> dict[str, Any] | None:
+    """The `dbs:` entry of the loaded config `settings` whose path names `db` (symlinks and
+    relative paths resolved), or None."""
+    wanted = db.expanduser().absolute().resolve()
+    for entry in settings.get("dbs") or []:
+        if not (isinstance(entry, dict) and entry.get("path")):
+            continue
+        if Path(str(entry["path"])).expanduser().absolute().resolve() == wanted:
+            return entry
+    return None
 
 
 # --- the keys each Litestream line reads ---------------------------------------------------------
@@ -315,13 +309,11 @@ class _Checker:
 
     def socket(self, node: yaml.Node, pairs: dict[str, Any]) -> None:
         """An enabled control socket needs a private directory that exists (see daemon.py)."""
-        from ..services.daemon import socket_problem
-
         enabled = pairs.get("enabled")
         if enabled is None or str(enabled.value).lower() not in ("true", "yes", "on", "1"):
             return
         path = pairs.get("path")
-        where = str(path.value) if path is not None else "/var/run/litestream.sock"
+        where = str(path.value) if path is not None else LITESTREAM_DEFAULT_SOCKET
         permissions = pairs.get("permissions")
         problem = socket_problem(where, None if permissions is None else str(permissions.value))
         if problem:
@@ -671,8 +663,7 @@ def _mask_value(key: str, value: Any, secrets: Sequence[str]) -> Any:
 
 def masked_config(path: str | os.PathLike[str], environ: dict[str, str] | None = None) -> Any:
     """The config after expansion, as litestream would read it, with secret values masked."""
-    from ..masking import known_secrets
-    from .settings import effective_env
+    from .settings import effective_env, known_secrets
 
     env = effective_env() if environ is None else environ
     data = load_yaml(Path(path), expand_env(read_text(Path(path)), env))
@@ -834,8 +825,6 @@ def render_config(databases: Sequence[Path], replica: str | None, line: str, sou
             out.append("    replica:")
             out += [f"      {k}: {v}" for k, v in block]
     if line == "0.5":
-        from ..services.daemon import default_socket_path
-
         # On by default: `pylitestream info/list/sync/check` and verify's sync-wait use it.
         out += [
             "# The control socket: 'pylitestream check', 'sync', 'info' and 'list' talk to it.",
@@ -898,14 +887,11 @@ def django_databases(settings_module: str) -> list[Path]:
 # --- the API: init, check, show, migrate ---------------------------------------------------------
 
 
-def _binary_line(line: str | None) -> str:
-    if line is not None:
-        if line not in REPLICA_SCHEMES:
-            raise UsageError(f"--line must be 0.3 or 0.5, not {line!r}")
-        return line
-    from ..litestream.binary import find_binary
-
-    return find_binary().line
+def known_line(line: str) -> str:
+    """`line` if it names a Litestream line pylitestream supports; UsageError otherwise."""
+    if line not in REPLICA_SCHEMES:
+        raise UsageError(f"--line must be 0.3 or 0.5, not {line!r}")
+    return line
 
 
 def init_config(
@@ -916,6 +902,7 @@ def init_config(
     output: str | os.PathLike[str] = "litestream.yml",
     force: bool = False,
     line: str | None = None,
+    line_in_use: Callable[[], str],
 ) -> dict[str, Any]:
     """Write a litestream.yml for `databases` (else DATABASE_URL when it is sqlite:///), plus the
     SQLite databases of the Django settings module `django`. The replica defaults to S3 through
@@ -945,12 +932,10 @@ def init_config(
             "set DATABASE_URL=sqlite:///PATH, or use --django SETTINGS_MODULE"
         )
     absolute = list(dict.fromkeys(db.absolute() for db in found))
-    chosen = _binary_line(line)
+    chosen = line_in_use() if line is None else known_line(line)
     text = render_config(absolute, replica, chosen, source)
     socket = None
     if chosen == "0.5":
-        from ..services.daemon import default_socket_path, socket_problem
-
         socket = str(default_socket_path())
         problem = socket_problem(socket, "0600")  # creates pylitestream's runtime dir
         if problem:
@@ -988,21 +973,6 @@ def dump_yaml(data: Any) -> str:
     import yaml
 
     return str(yaml.safe_dump(data, sort_keys=False, default_flow_style=False))
-
-
-def check_config(
-    config: str | os.PathLike[str] | None = None, *, line: str | None = None
-) -> dict[str, Any]:
-    """Validate the config for the binary in use (or `line`): {"config", "line", "databases"}.
-    Raise ConfigError naming file and line of the first problem."""
-    from ..litestream.binary import find_binary
-    from ..litestream.runner import litestream_env
-
-    path = find_config(config)
-    if line is None:
-        binary = find_binary()
-        return validate_config(path, binary.line, litestream_env(binary))
-    return validate_config(path, _binary_line(line))
 
 
 def show_config(config: str | os.PathLike[str] | None = None) -> dict[str, Any]:

@@ -21,7 +21,8 @@ import os
 import signal
 from typing import Any
 
-from ..supervise import ON_EXIT_CHOICES, OnExit, Replicator
+from ..supervise import OnExit, Replicator
+from ..supervise import on_exit_mode as supervise_on_exit_mode
 
 __all__ = ["on_exit", "when_ready"]
 
@@ -47,11 +48,7 @@ def enabled(environ: dict[str, str] | None = None) -> bool:
 def on_exit_mode(environ: dict[str, str] | None = None) -> OnExit:
     source = os.environ if environ is None else environ
     value = source.get(ON_EXIT_VAR, "stop").strip().lower() or "stop"
-    if value not in ON_EXIT_CHOICES:
-        from ..errors import UsageError
-
-        raise UsageError(f"{ON_EXIT_VAR} must be 'stop' or 'restart', not {value!r}")
-    return "restart" if value == "restart" else "stop"
+    return supervise_on_exit_mode(value, ON_EXIT_VAR)
 
 
 def when_ready(server: Any) -> None:
@@ -79,7 +76,8 @@ def when_ready(server: Any) -> None:
         )
         replicator.start()
     except PylitestreamError as exc:
-        from ..masking import known_secrets, redact
+        from ..config.settings import known_secrets
+        from ..masking import redact
 
         server.log.error(f"pylitestream: {redact(str(exc), known_secrets())}")
         raise SystemExit(exc.exit_code) from None

@@ -11,6 +11,8 @@ from typing import NamedTuple
 
 from .. import cache
 from ..errors import BinaryNotFound, UnsupportedPlatform, UnsupportedVersion
+from .records import error_line
+from .timeouts import default_timeout
 
 INSTALL_DIR_VAR = "LITESTREAM_INSTALL_DIR"
 EXE_NAME = "litestream"
@@ -216,8 +218,6 @@ def _cache_key(path: Path) -> str:
 
 def detect_version(path: Path) -> str:
     """`litestream version`, cached on disk per path, mtime and size: one process per new binary."""
-    from .runner import default_timeout  # runner imports this module
-
     seconds = default_timeout()  # checked on every command, not only when the cache misses
     key = _cache_key(path)
     versions = cache.load("versions")
@@ -241,8 +241,6 @@ def detect_version(path: Path) -> str:
             "--timeout or PYLITESTREAM_TIMEOUT)"
         ) from None
     if result.returncode != 0:
-        from .runner import error_line
-
         said = error_line(result.stdout, result.stderr) or "is this really litestream?"
         raise UnsupportedVersion(f"'{path} version' exited {result.returncode}: {said}")
     version = parse_version(result.stdout)
@@ -259,8 +257,6 @@ _found: Binary | None = None
 def find_binary() -> Binary:
     """The litestream to run, with its version. Cached for the life of the process."""
     global _found
-    from .runner import default_timeout
-
     default_timeout()  # a bad PYLITESTREAM_TIMEOUT is refused whether the version is known or not
     path, source = find_binary_path()
     if _found is not None and _found.path == path:

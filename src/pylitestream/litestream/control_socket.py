@@ -21,8 +21,6 @@ from typing import Any
 from ..errors import PylitestreamError, UsageError
 
 Record = dict[str, Any]
-DEFAULT_PATH = "/var/run/litestream.sock"
-"""litestream's own default when `socket: {enabled: true}` names no path (needs root)."""
 
 
 class SocketNotConfigured(UsageError):

@@ -25,16 +25,34 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Literal
 
-from ..api import checked_config
+from .. import logs
 from ..config import configured_databases, load_config
+from ..config.settings import known_secrets
 from ..errors import AlreadyRunning, CommandFailed, CommandTimeout, UsageError
 from ..litestream.binary import Binary, find_binary
-from ..litestream.runner import default_timeout, error_line, litestream_env
+from ..litestream.records import error_line
+from ..litestream.runner import litestream_env
+from ..litestream.timeouts import default_timeout
+from ..services.prepare import checked_config
 
 PathLike = str | os.PathLike[str]
 Record = dict[str, Any]
+
+log = logs.get(__name__)
+relayed = logs.get(logs.RELAYED)  # litestream's own lines
 OnExit = Literal["stop", "restart"]
-ON_EXIT_CHOICES = ("stop", "restart")
+
+
+def on_exit_mode(value: str, source: str) -> OnExit:
+    """`value` as a mode for when litestream dies on its own, or UsageError naming `source`
+    (the argument, option or variable it came from)."""
+    if value == "stop":
+        return "stop"
+    if value == "restart":
+        return "restart"
+    raise UsageError(f"{source} must be 'stop' or 'restart', not {value!r}")
+
+
 STOP_TIMEOUT = 30.0
 """Seconds litestream gets for its final sync after SIGTERM before it is killed."""
 MAX_BACKOFF = 30.0
@@ -288,7 +306,6 @@ def _previous_stopped_uncleanly(config: Path) -> bool:
     """With the lock held: a state file left behind means its daemon did not stop cleanly. A
     daemon that runs without our lock (started by hand, or by an older pylitestream) is still
     refused, or stopped if it is the orphan of a dead supervisor."""
-    from ..cli import output
 
     path = state_path(config)
     record = read_state(path)
@@ -301,14 +318,13 @@ def _previous_stopped_uncleanly(config: Path) -> bool:
             raise _already_running(config, record)
         _stop_orphan(orphan, record["supervisor_pid"])
         return True
-    output.log(f"replacing stale state file {path} (pid {pid} is not running)")
+    log.info(f"replacing stale state file {path} (pid {pid} is not running)")
     return True
 
 
 def _stop_orphan(pid: int, supervisor: int) -> None:
-    from ..cli import output
 
-    output.log(f"stopping litestream pid {pid}: its supervisor (pid {supervisor}) is gone")
+    log.info(f"stopping litestream pid {pid}: its supervisor (pid {supervisor}) is gone")
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + STOP_TIMEOUT
@@ -321,6 +337,7 @@ def _stop_orphan(pid: int, supervisor: int) -> None:
 def claim_for_exec(config: Path, binary: Binary) -> None:
     """For `replicate`, which execs litestream: take the lock, leave its descriptor open across
     exec (litestream then holds it), and record this process, whose pid litestream keeps."""
+    logs.to_terminal_unless_configured(known_secrets)
     fd, unclean = claim(config)
     try:
         if unclean:
@@ -348,12 +365,11 @@ def snapshot_after_unclean_stop(binary: Binary, config: Path) -> None:
     snapshot (`replicate -once -force-snapshot`) before the daemon starts again closes it. It
     costs one upload of every database; PYLITESTREAM_SNAPSHOT_AFTER_UNCLEAN_STOP=0 skips it.
     0.3 starts a new generation by itself (tests/faults measure both)."""
-    from ..cli import output
     from ..litestream.runner import run as run_litestream
 
     if binary.line != "0.5" or not snapshot_enabled():
         return
-    output.log(
+    log.info(
         f"the previous litestream for {config} did not stop cleanly: taking a full snapshot "
         f"first (replicate -once -force-snapshot; {SNAPSHOT_VAR}=0 skips it)"
     )
@@ -364,7 +380,7 @@ def snapshot_after_unclean_stop(binary: Binary, config: Path) -> None:
             timeout=default_timeout(),
         )
     except CommandFailed as exc:
-        output.log(f"the snapshot failed ({exc}); starting litestream anyway")
+        log.info(f"the snapshot failed ({exc}); starting litestream anyway")
 
 
 # --- configured databases -----------------------------------------------------------------------
@@ -388,9 +404,8 @@ def restore_missing(config: Path, databases: Sequence[Path]) -> list[str]:
     included). A database whose -wal or -shm is present without it is an error: the app must not
     start on half a state. The database's directory is created only when there is a backup to
     restore into it. Returns the paths restored."""
-    from .. import api
-    from ..cli import output
     from ..services import placement
+    from ..services.restore import restore
 
     restored = []
     for db in databases:
@@ -402,12 +417,12 @@ def restore_missing(config: Path, databases: Sequence[Path]) -> list[str]:
                 "started: move it away (or restore the database) first"
             )
         # start() validated the config already (allowing this not-yet-created directory).
-        got = api.restore(db, db, config=config, if_replica_exists=True, validate=False)
+        got = restore(db, db, config=config, if_replica_exists=True, validate=False)
         if got is not None:
             restored.append(str(db))
-            output.log(f"restored {db} from its replica")
+            log.info(f"restored {db} from its replica")
         elif db.parent.is_dir():  # else require_directories() reports it
-            output.log(f"{db} is missing and its replica has no backup: starting empty")
+            log.info(f"{db} is missing and its replica has no backup: starting empty")
     return restored
 
 
@@ -477,10 +492,7 @@ class Replicator:
         started_by: str = "Replicator",
         validate: bool = True,
     ) -> None:
-        if on_litestream_exit not in ON_EXIT_CHOICES:
-            raise UsageError(
-                f"on_litestream_exit must be 'stop' or 'restart', not {on_litestream_exit!r}"
-            )
+        on_exit_mode(on_litestream_exit, "on_litestream_exit")
         self._config_arg = config
         self._validate = validate
         self._databases = databases
@@ -532,6 +544,9 @@ class Replicator:
     def start(self) -> Replicator:
         if self._thread is not None:
             raise UsageError("this Replicator was already started")
+        # A program that has not configured logging sees litestream's lines and these events on
+        # its terminal, as it always has.
+        logs.to_terminal_unless_configured(known_secrets)
         self._owner = os.getpid()
         self.binary = find_binary()
         self.config = config = Path(
@@ -588,9 +603,7 @@ class Replicator:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
             if self._thread.is_alive() and proc is not None:
-                from ..cli import output
-
-                output.log(f"litestream (pid {proc.pid}) did not stop within {timeout:g} s")
+                log.info(f"litestream (pid {proc.pid}) did not stop within {timeout:g} s")
                 proc.kill()
                 self._thread.join()
         if proc is None:
@@ -621,7 +634,6 @@ class Replicator:
 
     # One thread spawns litestream, waits for it and restarts it.
     def _watch(self) -> None:
-        from ..cli import output
 
         # Signals for the app are the main thread's to handle: a blocking wait there is only
         # interrupted if the kernel delivers the signal to that thread.
@@ -635,7 +647,7 @@ class Replicator:
                 if not self._ready.is_set():
                     self._fail(CommandFailed(message))
                     return
-                output.log(f"{message}; stopping the app")  # a restart that cannot happen
+                log.info(f"{message}; stopping the app")  # a restart that cannot happen
                 self.died_with = 1
                 self._on_stop(1)
                 return
@@ -657,7 +669,7 @@ class Replicator:
             if self.on_litestream_exit == "restart":
                 if time.monotonic() - started > 60:
                     backoff = 1.0
-                output.log(
+                log.info(
                     f"litestream (pid {proc.pid}) exited with status {code}; restarting it in "
                     f"{backoff:g} s (on-litestream-exit=restart)"
                 )
@@ -668,7 +680,7 @@ class Replicator:
                 assert self.binary is not None and self.config is not None
                 snapshot_after_unclean_stop(self.binary, self.config)
                 continue
-            output.log(
+            log.info(
                 f"litestream (pid {proc.pid}) exited with status {code}; stopping the app "
                 "(on-litestream-exit=stop)"
             )
@@ -735,9 +747,8 @@ class Replicator:
                 self._take(pending.decode(errors="replace"), to_stderr)
 
     def _take(self, line: str, to_stderr: bool) -> None:
-        from ..cli import output
 
-        output.passthrough(line, stderr=to_stderr)
+        relayed.info(line, extra={"to_stderr": to_stderr})
         self._tail.append(line)
         if error_line(line, ""):
             self.errors.append(line)
@@ -784,7 +795,6 @@ def run(
     run `command`, forward SIGINT/SIGTERM/SIGHUP to it, and when it exits stop litestream with
     SIGTERM (final sync). Returns the app's exit status (non-zero if litestream died and the
     app was stopped)."""
-    from ..cli import output
 
     if not command:
         raise UsageError("run needs a command after --, e.g. pylitestream run -- gunicorn app:app")
@@ -812,7 +822,7 @@ def run(
             app.append(subprocess.Popen(list(command), preexec_fn=_child_setup()))
         except OSError as exc:
             raise UsageError(f"cannot run {command[0]!r}: {exc.strerror or exc}") from None
-        output.log(f"started {command[0]} (pid {app[0].pid}) beside litestream")
+        log.info(f"started {command[0]} (pid {app[0].pid}) beside litestream")
         for signum in pending:
             app[0].send_signal(signum)
         code = exit_status(app[0].wait())
@@ -831,9 +841,9 @@ def run(
         )
         if code == 0:
             raise CommandFailed(message)
-        output.log(message)
+        log.info(message)
         return code
-    output.log(f"{command[0]} exited with status {code}; litestream stopped after its final sync")
+    log.info(f"{command[0]} exited with status {code}; litestream stopped after its final sync")
     return code
 
 
@@ -865,19 +875,19 @@ _NO_SOCKET: Record = {"socket": None, "info": None, "databases": None}
 
 def _socket_view(config: str | None, timeout: float) -> Record:
     """0.5's control socket, when the config enables it: the daemon's info and databases."""
+    from ..config import socket_path
     from ..litestream.control_socket import ControlSocket, SocketError
-    from ..services.daemon import socket_of
 
     try:
-        socket_path = socket_of(config or "")
+        enabled = socket_path(config or "")
     except (OSError, ValueError):
         return dict(_NO_SOCKET)
-    if socket_path is None:
+    if enabled is None:
         return dict(_NO_SOCKET)
-    view: Record = {"socket": socket_path, "info": None, "databases": None}
+    view: Record = {"socket": enabled, "info": None, "databases": None}
     if find_binary().line != "0.5":
         return view
-    client = ControlSocket(socket_path, timeout=timeout)
+    client = ControlSocket(enabled, timeout=timeout)
     try:
         view["info"] = client.info()
         view["databases"] = client.databases()
