@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from .about import __version__ as __version__
 
+# Every function and class of the API comes from pylitestream.api, the front door.
 _API = (
     "databases",
     "generations",
@@ -28,7 +29,21 @@ _API = (
     "check_config",
     "show_config",
     "migrate_config",
+    "configure",
+    "Replicator",
+    "processes",
+    "daemon_info",
+    "daemon_databases",
+    "sync",
+    "txid",
+    "register",
+    "unregister",
+    "start",
+    "stop",
+    "check",
+    "restore_plan",
 )
+# Exceptions load from their own small modules, so `except pylitestream.UsageError` stays cheap.
 _ERRORS = (
     "PylitestreamError",
     "UsageError",
@@ -44,12 +59,7 @@ _ERRORS = (
     "VerificationFailure",
     "AlreadyRunning",
 )
-_SUPERVISE = ("Replicator", "processes")
-# The running daemon, through Litestream 0.5's control socket (daemon.py, control_socket.py).
-_DAEMON = ("daemon_info", "daemon_databases", "sync", "txid", "register", "unregister", "start",
-           "stop")  # fmt: skip
-_HEALTH = ("check",)
-_PLAN = ("restore_plan",)
+# Litestream 0.5's control socket (litestream/control_socket.py).
 _SOCKET_ERRORS = (
     "SocketNotConfigured",
     "SocketError",
@@ -59,98 +69,52 @@ _SOCKET_ERRORS = (
     "UnknownDatabase",
     "DaemonError",
 )
-_SETTINGS = ("configure",)
 
-__all__ = [
-    "__version__",
-    *_API,
-    *_ERRORS,
-    *_SUPERVISE,
-    *_SETTINGS,
-    *_DAEMON,
-    *_SOCKET_ERRORS,
-    *_HEALTH,
-    *_PLAN,
-]
+__all__ = ["__version__", *_API, *_ERRORS, *_SOCKET_ERRORS]
 
 if TYPE_CHECKING:
+    from .api import Replicator as Replicator
+    from .api import check as check
     from .api import check_config as check_config
-    from .api import (
-        databases as databases,
-    )
-    from .api import (
-        env_vars as env_vars,
-    )
-    from .api import (
-        generations as generations,
-    )
+    from .api import configure as configure
+    from .api import daemon_databases as daemon_databases
+    from .api import daemon_info as daemon_info
+    from .api import databases as databases
+    from .api import env_vars as env_vars
+    from .api import generations as generations
     from .api import init_config as init_config
-    from .api import (
-        ltx as ltx,
-    )
+    from .api import ltx as ltx
     from .api import migrate_config as migrate_config
-    from .api import (
-        replicate as replicate,
-    )
-    from .api import (
-        restore as restore,
-    )
+    from .api import processes as processes
+    from .api import register as register
+    from .api import replicate as replicate
+    from .api import restore as restore
+    from .api import restore_plan as restore_plan
     from .api import show_config as show_config
-    from .api import (
-        snapshots as snapshots,
-    )
-    from .api import (
-        status as status,
-    )
-    from .api import (
-        verify as verify,
-    )
-    from .api import (
-        verify_all as verify_all,
-    )
-    from .api import (
-        version as version,
-    )
-    from .api import (
-        wal as wal,
-    )
-    from .config.settings import configure as configure
+    from .api import snapshots as snapshots
+    from .api import start as start
+    from .api import status as status
+    from .api import stop as stop
+    from .api import sync as sync
+    from .api import txid as txid
+    from .api import unregister as unregister
+    from .api import verify as verify
+    from .api import verify_all as verify_all
+    from .api import version as version
+    from .api import wal as wal
     from .errors import AlreadyRunning as AlreadyRunning
-    from .errors import (
-        BinaryNotFound as BinaryNotFound,
-    )
-    from .errors import (
-        CommandFailed as CommandFailed,
-    )
-    from .errors import (
-        CommandTimeout as CommandTimeout,
-    )
+    from .errors import BinaryNotFound as BinaryNotFound
+    from .errors import CommandFailed as CommandFailed
+    from .errors import CommandTimeout as CommandTimeout
     from .errors import ConfigError as ConfigError
-    from .errors import (
-        ConfigNotFound as ConfigNotFound,
-    )
-    from .errors import (
-        DatabaseRequired as DatabaseRequired,
-    )
-    from .errors import (
-        PylitestreamError as PylitestreamError,
-    )
-    from .errors import (
-        UnsupportedOnVersion as UnsupportedOnVersion,
-    )
-    from .errors import (
-        UnsupportedPlatform as UnsupportedPlatform,
-    )
-    from .errors import (
-        UnsupportedVersion as UnsupportedVersion,
-    )
-    from .errors import (
-        UsageError as UsageError,
-    )
-    from .errors import (
-        VerificationFailure as VerificationFailure,
-    )
-    from .health import check as check
+    from .errors import ConfigNotFound as ConfigNotFound
+    from .errors import DatabaseRequired as DatabaseRequired
+    from .errors import PylitestreamError as PylitestreamError
+    from .errors import UnsupportedOnVersion as UnsupportedOnVersion
+    from .errors import UnsupportedPlatform as UnsupportedPlatform
+    from .errors import UnsupportedVersion as UnsupportedVersion
+    from .errors import UsageError as UsageError
+    from .errors import VerificationFailure as VerificationFailure
     from .litestream.control_socket import DaemonError as DaemonError
     from .litestream.control_socket import DaemonNotRunning as DaemonNotRunning
     from .litestream.control_socket import SocketError as SocketError
@@ -158,17 +122,6 @@ if TYPE_CHECKING:
     from .litestream.control_socket import SocketPermissionDenied as SocketPermissionDenied
     from .litestream.control_socket import SocketTimeout as SocketTimeout
     from .litestream.control_socket import UnknownDatabase as UnknownDatabase
-    from .services.daemon import daemon_databases as daemon_databases
-    from .services.daemon import daemon_info as daemon_info
-    from .services.daemon import register as register
-    from .services.daemon import start as start
-    from .services.daemon import stop as stop
-    from .services.daemon import sync as sync
-    from .services.daemon import txid as txid
-    from .services.daemon import unregister as unregister
-    from .services.restore_preview import restore_plan as restore_plan
-    from .supervise import Replicator as Replicator
-    from .supervise import processes as processes
 
 
 def __getattr__(name: str) -> Any:
@@ -176,32 +129,12 @@ def __getattr__(name: str) -> Any:
         from . import api
 
         return getattr(api, name)
-    if name in _SUPERVISE:
-        from . import supervise
-
-        return getattr(supervise, name)
-    if name in _SETTINGS:
-        from .config import settings
-
-        return getattr(settings, name)
-    if name in _DAEMON:
-        from .services import daemon
-
-        return getattr(daemon, name)
-    if name in _PLAN:
-        from .services import restore_preview
-
-        return getattr(restore_preview, name)
-    if name in _HEALTH:
-        from . import health
-
-        return getattr(health, name)
-    if name in _SOCKET_ERRORS:
-        from .litestream import control_socket
-
-        return getattr(control_socket, name)
     if name in _ERRORS:
         from . import errors
 
         return getattr(errors, name)
+    if name in _SOCKET_ERRORS:
+        from .litestream import control_socket
+
+        return getattr(control_socket, name)
     raise AttributeError(f"module 'pylitestream' has no attribute {name!r}")

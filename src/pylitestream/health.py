@@ -329,8 +329,8 @@ def check(
         raise UsageError(f"{path} lists no databases: there is nothing to check")
     memory = _observations_path(path)
     seen = _load_observations(memory)
-    run = _check_03 if binary.line == "0.3" else _check_05
-    records = run(path, configured, max_lag, seconds, seen)
+    check_line = _check_03 if binary.line == "0.3" else _check_05
+    records = check_line(path, configured, max_lag, seconds, seen)
     _store_observations(memory, seen)
     return records
 

@@ -182,7 +182,7 @@ def check_integrity(copy: Path, *, quick: bool = False) -> str:
     return "ok" if rows == ["ok"] else (rows[0] if rows else "no result")
 
 
-class _Run:
+class _Attempt:
     """One verification's state, so the record can be filled in whichever way it ends."""
 
     def __init__(self, db: Path, timeout: float, quick: bool, cancel: threading.Event) -> None:
@@ -210,13 +210,13 @@ class _Run:
             raise Interrupted()
 
 
-def _sync_wait(socket: str, run: _Run) -> bool:
+def _sync_wait(socket: str, attempt: _Attempt) -> bool:
     """0.5: ask the running daemon to upload now and wait until it has. False if it could not."""
     from .litestream.control_socket import ControlSocket, SocketError
 
-    seconds = max(run.remaining(), MIN_ATTEMPT)
+    seconds = max(attempt.remaining(), MIN_ATTEMPT)
     try:
-        ControlSocket(socket, timeout=seconds).sync(str(run.db), wait=True, timeout=seconds)
+        ControlSocket(socket, timeout=seconds).sync(str(attempt.db), wait=True, timeout=seconds)
     except (SocketError, UsageError):
         return False  # no daemon on that socket, or it timed out: polling tells which
     return True
@@ -227,7 +227,7 @@ def _clear(workdir: Path) -> None:
         leftover.unlink(missing_ok=True)
 
 
-def _poll(config: Path, sentinel: str, workdir: Path, run: _Run) -> Path:
+def _poll(config: Path, sentinel: str, workdir: Path, attempt: _Attempt) -> Path:
     """Restore into `workdir` until a copy holds the sentinel; return that copy."""
     from .services.restore import restore
 
@@ -237,9 +237,9 @@ def _poll(config: Path, sentinel: str, workdir: Path, run: _Run) -> Path:
     restored_once = False
     while True:
         _clear(workdir)  # one restored copy at a time, 0.3's .tmp-* leftovers included
-        seconds = max(run.remaining(), MIN_ATTEMPT)
+        seconds = max(attempt.remaining(), MIN_ATTEMPT)
         try:
-            restored = restore(run.db, copy, config=config, timeout=seconds)
+            restored = restore(attempt.db, copy, config=config, timeout=seconds)
         except CommandTimeout:
             # A last attempt cut short says nothing about the replica; a full-length one does.
             if not message or seconds > MIN_ATTEMPT:
@@ -260,23 +260,23 @@ def _poll(config: Path, sentinel: str, workdir: Path, run: _Run) -> Path:
                     reason, message = "stale", "stale"
                 except sqlite3.DatabaseError as exc:
                     reason, message = "corrupt", f"the restored copy cannot be read: {exc}"
-        if run.remaining() <= 0:
+        if attempt.remaining() <= 0:
             break
-        run.sleep(min(backoff, run.remaining()))
+        attempt.sleep(min(backoff, attempt.remaining()))
         backoff = min(backoff * 1.6, MAX_BACKOFF)
     if reason == "stale" or (restored_once and reason == "no_backup"):
-        integrity = check_integrity(copy, quick=run.quick) if copy.exists() else None
-        run.record["integrity"] = integrity
+        integrity = check_integrity(copy, quick=attempt.quick) if copy.exists() else None
+        attempt.record["integrity"] = integrity
         if integrity not in (None, "ok"):
-            raise run.fail("corrupt", f"the latest restored copy fails its check: {integrity}")
-        raise run.fail(
+            raise attempt.fail("corrupt", f"the latest restored copy fails its check: {integrity}")
+        raise attempt.fail(
             "stale",
-            f"a backup exists but the sentinel row did not reach it within {run.timeout:g} s "
+            f"a backup exists but the sentinel row did not reach it within {attempt.timeout:g} s "
             "(is replication running?)",
         )
     if reason == "no_backup":
-        message = f"no backup of this database on {run.record['replica']}"
-    raise run.fail(reason, message)
+        message = f"no backup of this database on {attempt.record['replica']}"
+    raise attempt.fail(reason, message)
 
 
 def _verify(db: PathLike, config: PathLike | None, timeout: float | None, quick: bool,
@@ -285,20 +285,20 @@ def _verify(db: PathLike, config: PathLike | None, timeout: float | None, quick:
 
     db_path = Path(db).expanduser().absolute()
     seconds = default_timeout() if timeout is None else check_timeout(timeout, "timeout")
-    run = _Run(db_path, seconds, quick, cancel)
+    attempt = _Attempt(db_path, seconds, quick, cancel)
     binary = find_binary()
     config_path = Path(checked_config(binary, config, validate))
     settings = load_config(config_path)
     entry = database_entry(settings, db_path)
     if entry is None:
-        raise run.fail("not_in_config", f"{db_path} is not in {config_path}")
-    run.secrets = _config_secrets(entry)
-    run.record["replica"] = ", ".join(describe_replica(r) for r in _replicas(entry)) or None
-    run.record["litestream"] = binary.version
+        raise attempt.fail("not_in_config", f"{db_path} is not in {config_path}")
+    attempt.secrets = _config_secrets(entry)
+    attempt.record["replica"] = ", ".join(describe_replica(r) for r in _replicas(entry)) or None
+    attempt.record["litestream"] = binary.version
     if not db_path.is_file():
-        raise run.fail("no_database", f"{db_path} does not exist")
-    socket = socket_path(config_path) if binary.line == "0.5" else None
-    run.record["method"] = "restore-poll" if socket is None else "sync-wait"
+        raise attempt.fail("no_database", f"{db_path} does not exist")
+    socket = socket_path(config_path) if binary.profile.control_socket else None
+    attempt.record["method"] = "restore-poll" if socket is None else "sync-wait"
 
     try:
         workdir = Path(tempfile.mkdtemp(prefix="pylitestream-verify-"))
@@ -309,26 +309,26 @@ def _verify(db: PathLike, config: PathLike | None, timeout: float | None, quick:
         try:
             sentinel = insert_sentinel(db_path)
         except sqlite3.Error as exc:
-            raise run.fail("database_error", f"cannot write the sentinel row: {exc}") from None
+            raise attempt.fail("database_error", f"cannot write the sentinel row: {exc}") from None
         written = time.monotonic()
-        if socket is not None and not _sync_wait(socket, run):
-            run.record["method"] = "restore-poll"
-        copy = _poll(config_path, sentinel, workdir, run)
-        run.record["seconds_to_visible"] = round(time.monotonic() - written, 3)
-        run.record["restored_size"] = copy.stat().st_size
+        if socket is not None and not _sync_wait(socket, attempt):
+            attempt.record["method"] = "restore-poll"
+        copy = _poll(config_path, sentinel, workdir, attempt)
+        attempt.record["seconds_to_visible"] = round(time.monotonic() - written, 3)
+        attempt.record["restored_size"] = copy.stat().st_size
         integrity = check_integrity(copy, quick=quick)
-        run.record["integrity"] = integrity
+        attempt.record["integrity"] = integrity
         if integrity != "ok":
-            raise run.fail("corrupt", f"the restored copy fails its check: {integrity}")
-        run.record.update(ok=True, reason=None, message="the sentinel row came back intact")
-        return dict(run.record)
+            raise attempt.fail("corrupt", f"the restored copy fails its check: {integrity}")
+        attempt.record.update(ok=True, reason=None, message="the sentinel row came back intact")
+        return dict(attempt.record)
     finally:
         try:
             if sentinel is not None:
                 delete_sentinel(db_path, sentinel)
         except sqlite3.Error as exc:
             # Rare (locked for BUSY_TIMEOUT); the next verify removes it once an hour old.
-            raise run.fail("database_error", f"cannot delete the sentinel row: {exc}") from None
+            raise attempt.fail("database_error", f"cannot delete the sentinel row: {exc}") from None
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
 

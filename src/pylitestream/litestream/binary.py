@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 from .. import cache
 from ..errors import BinaryNotFound, UnsupportedPlatform, UnsupportedVersion
+from .profile import PROFILES, Profile
 from .records import error_line
 from .timeouts import default_timeout
 
@@ -46,8 +47,9 @@ class Binary(NamedTuple):
         return version_line(self.version)
 
     @property
-    def caps(self) -> Capabilities:
-        return CAPABILITIES[self.line]
+    def profile(self) -> Profile:
+        """What this line can do and how it differs from the other (see profile.py)."""
+        return PROFILES[self.line]
 
 
 def platform_name() -> str:
@@ -266,85 +268,3 @@ def find_binary() -> Binary:
 
 
 # --- capabilities -------------------------------------------------------------------------------
-
-
-# The flags of the commands pylitestream forwards flags to, each with the kind of value litestream
-# (Go's flag package, then litestream's own checks) accepts: see api.check_flag_value.
-_RESTORE_COMMON = {"config": "string", "o": "output", "timestamp": "timestamp",
-                   "parallelism": "count", "no-expand-env": "bool", "if-db-not-exists": "bool",
-                   "if-replica-exists": "bool"}  # fmt: skip
-_REPLICATE_COMMON = {"config": "string", "exec": "string", "no-expand-env": "bool"}
-
-
-class Capabilities(NamedTuple):
-    commands: frozenset[str]
-    flags: dict[str, dict[str, str]]
-    """command -> {flag without '-': kind of value}, for the commands flags are forwarded to."""
-    missing: dict[str, str]
-    """Command or flag (with leading '-') this line lacks -> what to use instead."""
-
-
-CAPABILITIES: dict[str, Capabilities] = {
-    "0.3": Capabilities(
-        commands=frozenset(
-            {"databases", "generations", "snapshots", "wal", "restore", "replicate"}
-        ),
-        flags={
-            "restore": {
-                **_RESTORE_COMMON,
-                "replica": "string",
-                "generation": "generation",
-                "index": "index",
-            },
-            "replicate": _REPLICATE_COMMON,
-        },
-        missing={
-            "ltx": "Litestream 0.3 has no 'ltx'; use 'snapshots' and 'wal' for 0.3 backups",
-            "status": "Litestream 0.3 has no 'status'; use 'databases' and 'generations'",
-            "-txid": "Litestream 0.3 has no -txid; restore to a point with -generation and -index "
-            "(hex; see 'pylitestream wal') or -timestamp",
-            "-force": "Litestream 0.3 has no -force; move the existing file away "
-            "or pass -o NEW_PATH",
-            "-dry-run": "Litestream 0.3 has no -dry-run; use 'pylitestream snapshots' and "
-            "'pylitestream wal' to see what a restore would use",
-            "-json": "Litestream 0.3 has no JSON output; use pylitestream's --json",
-            "-integrity-check": "Litestream 0.3 has no -integrity-check; use 'pylitestream verify'",
-            "-f": "Litestream 0.3 has no follow mode (-f); run a restore at intervals instead",
-            "-follow-interval": "Litestream 0.3 has no follow mode; run a restore at intervals",
-        },
-    ),
-    "0.5": Capabilities(
-        commands=frozenset(
-            {"databases", "snapshots", "wal", "ltx", "status", "restore", "replicate"}
-        ),
-        flags={
-            "restore": {
-                **_RESTORE_COMMON,
-                "txid": "txid",
-                "follow-interval": "duration",
-                "integrity-check": "none|quick|full",
-                "dry-run": "bool",
-                "force": "bool",
-                "json": "bool",
-                "f": "bool",
-            },
-            "replicate": {
-                **_REPLICATE_COMMON,
-                "once": "bool",
-                "force-snapshot": "bool",
-                "enforce-retention": "bool",
-                "log-level": "trace|debug|info|warn|error",
-                "restore-if-db-not-exists": "bool",
-            },
-        },
-        missing={
-            "generations": "Litestream 0.5 has no generations; use "
-            "'pylitestream ltx --database DB' (or 'snapshots'/'wal') to list its backups",
-            "-index": "Litestream 0.5 has no -index; restore to a point with -txid "
-            "(16 hex digits; see 'pylitestream ltx') or -timestamp",
-            "-generation": "Litestream 0.5 has no generations; restore to a point with -txid "
-            "(see 'pylitestream ltx') or -timestamp",
-            "-replica": "Litestream 0.5 has one replica per database; drop -replica",
-        },
-    ),
-}

@@ -1,5 +1,5 @@
 """litestream's own flags, read the way Go's flag package reads them and checked against the
-flag table of the Litestream line in use (binary.Capabilities.flags)."""
+flag table of the Litestream line in use (profile.Profile.flags)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def parse_go_flags(
     Go's flag package does, checking each against the flag table of this Litestream line, value
     included. Flags the line lacks are refused with the name of what to use instead. For
     `replicate`, the first positional argument ends the flags (litestream's DB and URLs)."""
-    table = binary.caps.flags[command]
+    table = binary.profile.flags[command]
     parsed: dict[str, str | bool] = {}
     items = list(args)
     while items:
@@ -35,8 +35,8 @@ def parse_go_flags(
         name, has_value, value = body.partition("=")
         if not name or name.startswith(("-", "=")):
             raise UsageError(f"bad flag syntax: {item}")
-        if command == "restore" and f"-{name}" in binary.caps.missing:
-            raise UnsupportedOnVersion(binary.caps.missing[f"-{name}"])
+        if command == "restore" and f"-{name}" in binary.profile.missing:
+            raise UnsupportedOnVersion(binary.profile.missing[f"-{name}"])
         kind = table.get(name)
         if kind is None:
             import difflib
@@ -65,7 +65,7 @@ _GO_DURATION = re.compile(r"[+-]?(0|((\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)
 
 
 def check_flag_value(name: str, kind: str, value: str) -> str | bool:
-    """`value` as litestream takes it for a flag of `kind` (see binary.Capabilities.flags), or
+    """`value` as litestream takes it for a flag of `kind` (see profile.Profile.flags), or
     UsageError saying what it wants, where Go would refuse it or litestream misuse it."""
     import datetime
 

@@ -27,7 +27,7 @@ def litestream_env(binary: Binary) -> dict[str, str]:
     from ..config.settings import effective_env
 
     env = effective_env()
-    if binary.line == "0.5":
+    if binary.profile.ca_bundle_breaks_s3:
         note = move_ca_bundle(env)
         if note:
             _note_once(note)
@@ -83,7 +83,7 @@ def _note_once(message: str) -> None:
         logs.get(__name__).warning(message)
 
 
-def run(
+def run_litestream(
     binary: Binary,
     args: list[str],
     *,

@@ -49,7 +49,7 @@ def connect(
     from ..litestream.timeouts import default_timeout
 
     binary = find_binary()
-    if binary.line == "0.3":
+    if not binary.profile.control_socket:
         raise UnsupportedOnVersion(
             f"Litestream 0.3 has no control socket, so no '{command}'; {ON_03[command]}"
         )

@@ -9,13 +9,13 @@ from ..errors import CommandFailed, UnsupportedOnVersion, UsageError
 from ..litestream import records
 from ..litestream.binary import Binary, find_binary
 from ..litestream.records import Record
-from ..litestream.runner import run
+from ..litestream.runner import run_litestream
 from .prepare import PathLike, checked_config, database_arg
 
 
 def _require(binary: Binary, command: str) -> None:
-    if command not in binary.caps.commands:
-        raise UnsupportedOnVersion(binary.caps.missing[command])
+    if command not in binary.profile.commands:
+        raise UnsupportedOnVersion(binary.profile.missing[command])
 
 
 def _listing(
@@ -30,11 +30,13 @@ def _listing(
     binary = find_binary()
     _require(binary, command)
     args = [command, "-config", checked_config(binary, config, validate), *extra]
-    if binary.line == "0.5":
+    if binary.profile.json_listings:
         args.append("-json")
     if db is not None:
         args.append(database_arg(db))
-    completed = run(binary, args, timeout=timeout, errors_in_log_fail=binary.line == "0.3")
+    completed = run_litestream(
+        binary, args, timeout=timeout, errors_in_log_fail=binary.profile.errors_only_in_log
+    )
     return binary, completed.stdout
 
 
@@ -44,7 +46,7 @@ def databases(
     """The databases in the config: [{"path", "replicas"}]. Every function that runs litestream
     checks the config first (validate=False skips it; see check_config)."""
     binary, out = _listing("databases", None, config, timeout, validate=validate)
-    return records.databases_03(out) if binary.line == "0.3" else records.databases_05(out)
+    return records.databases_05(out) if binary.profile.json_listings else records.databases_03(out)
 
 
 def generations(
@@ -106,7 +108,7 @@ def _backup_files(
 ) -> list[Record]:  # fmt: skip
     database_arg(db)
     parse_03, level, parse_05 = _BACKUP_FILES[command]
-    if find_binary().line == "0.3":
+    if not find_binary().profile.ltx_levels:
         _, out = _listing(command, db, config, timeout, validate=validate)
         return parse_03(out)
     return parse_05(_ltx_level(db, level, config, timeout, validate))

@@ -11,7 +11,7 @@ from .. import logs
 from ..errors import UsageError
 from ..litestream.binary import Binary, find_binary
 from ..litestream.flags import check_flag_value, parse_go_flags
-from ..litestream.runner import run
+from ..litestream.runner import run_litestream
 from . import placement
 from .prepare import PathLike, checked_config, database_arg
 
@@ -94,7 +94,9 @@ def _restore_safely(
             raise UsageError(f"restore target {target} is {form}; -force replaces only a file")
     else:
         hint = "restore elsewhere with -o NEW_PATH" + (
-            ", or pass -force to replace a file" if binary.line == "0.5" else ""
+            ", or pass -force to replace a file"
+            if "force" in binary.profile.flags["restore"]
+            else ""
         )
         placement.refuse_occupied(target, hint)
 
@@ -105,7 +107,7 @@ def _restore_safely(
         for flag, value in {**flags, "o": str(scratch_db)}.items():
             argv.append(f"-{flag}" if value is True else f"-{flag}={value}")
         argv.append(db_path)
-        run(binary, argv, timeout=timeout)
+        run_litestream(binary, argv, timeout=timeout)
         if not scratch_db.exists():
             return None  # -if-replica-exists and the replica has no backup
         if force:

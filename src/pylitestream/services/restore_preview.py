@@ -36,13 +36,13 @@ def restore_plan(
     from ..errors import CommandFailed, UnsupportedOnVersion, UsageError
     from ..litestream.binary import find_binary
     from ..litestream.flags import check_flag_value
-    from ..litestream.runner import run
+    from ..litestream.runner import run_litestream
     from .prepare import checked_config, database_arg
 
     db_path = database_arg(db)
     binary = find_binary()
-    if binary.line == "0.3":
-        raise UnsupportedOnVersion(binary.caps.missing["-dry-run"])
+    if "-dry-run" in binary.profile.missing:
+        raise UnsupportedOnVersion(binary.profile.missing["-dry-run"])
     if timestamp and txid:
         raise UsageError("pass either -timestamp or -txid, not both")
     if txid is not None:
@@ -56,7 +56,7 @@ def restore_plan(
         argv.append(f"-timestamp={timestamp}")
     if txid:
         argv.append(f"-txid={txid}")
-    completed = run(binary, [*argv, db_path], timeout=timeout)
+    completed = run_litestream(binary, [*argv, db_path], timeout=timeout)
     try:
         data = json.loads(completed.stdout)
         files = [
@@ -94,8 +94,8 @@ def plan_from_args(db: PathLike | None, args: Sequence[str], *, config: PathLike
     from ..litestream.flags import parse_go_flags
 
     binary = find_binary()
-    if binary.line == "0.3":
-        raise UnsupportedOnVersion(binary.caps.missing["-dry-run"])
+    if "-dry-run" in binary.profile.missing:
+        raise UnsupportedOnVersion(binary.profile.missing["-dry-run"])
     flags = parse_go_flags(args, binary)
     extra = sorted(set(flags) - set(FLAGS) - {"dry-run"})
     if extra:

@@ -365,9 +365,9 @@ def snapshot_after_unclean_stop(binary: Binary, config: Path) -> None:
     snapshot (`replicate -once -force-snapshot`) before the daemon starts again closes it. It
     costs one upload of every database; PYLITESTREAM_SNAPSHOT_AFTER_UNCLEAN_STOP=0 skips it.
     0.3 starts a new generation by itself (tests/faults measure both)."""
-    from ..litestream.runner import run as run_litestream
+    from ..litestream.runner import run_litestream
 
-    if binary.line != "0.5" or not snapshot_enabled():
+    if not binary.profile.force_snapshot or not snapshot_enabled():
         return
     log.info(
         f"the previous litestream for {config} did not stop cleanly: taking a full snapshot "
@@ -885,7 +885,7 @@ def _socket_view(config: str | None, timeout: float) -> Record:
     if enabled is None:
         return dict(_NO_SOCKET)
     view: Record = {"socket": enabled, "info": None, "databases": None}
-    if find_binary().line != "0.5":
+    if not find_binary().profile.control_socket:
         return view
     client = ControlSocket(enabled, timeout=timeout)
     try:
