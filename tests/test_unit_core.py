@@ -139,7 +139,7 @@ def test_no_binary_errors_name_platform_and_fix(monkeypatch: pytest.MonkeyPatch,
     with pytest.raises(BinaryNotFound) as found:
         binary.find_binary_path()
     message = str(found.value)
-    assert binary.platform_name() in message and "LITESTREAM_INSTALL_DIR" in message
+    assert binary.target_name() in message and "LITESTREAM_INSTALL_DIR" in message
 
     monkeypatch.setattr(binary.sys, "platform", "win32")
     with pytest.raises(UnsupportedPlatform, match="does not run on Windows"):

@@ -13,21 +13,13 @@ from .. import cache
 from ..errors import BinaryNotFound, UnsupportedPlatform, UnsupportedVersion
 from .profile import PROFILES, Profile
 from .records import error_line
+from .targets import TARGETS, target_name
 from .timeouts import default_timeout
 
 INSTALL_DIR_VAR = "LITESTREAM_INSTALL_DIR"
 EXE_NAME = "litestream"
 # The name pip knows us by; the import package and the command are "pylitestream".
 DISTRIBUTION = "py-litestream"
-
-# (sys.platform, normalised machine) pairs our wheels carry a binary for.
-SUPPORTED_PLATFORMS = {
-    ("linux", "x86_64"): "linux-x86_64",
-    ("linux", "aarch64"): "linux-aarch64",
-    ("darwin", "x86_64"): "darwin-x86_64",
-    ("darwin", "arm64"): "darwin-arm64",
-}
-_MACHINE_ALIASES = {"amd64": "x86_64", "arm64": "arm64", "aarch64": "aarch64"}
 
 SOURCE_INSTALL_DIR = "LITESTREAM_INSTALL_DIR"
 SOURCE_WHEEL = "wheel"
@@ -52,23 +44,8 @@ class Binary(NamedTuple):
         return PROFILES[self.line]
 
 
-def platform_name() -> str:
-    import platform  # only error messages and lookups without LITESTREAM_INSTALL_DIR need it
-
-    machine = platform.machine().lower()
-    if sys.platform == "darwin":
-        machine = (
-            "arm64" if machine in ("arm64", "aarch64") else _MACHINE_ALIASES.get(machine, machine)
-        )
-    else:
-        machine = (
-            "aarch64" if machine in ("arm64", "aarch64") else _MACHINE_ALIASES.get(machine, machine)
-        )
-    return f"{sys.platform}-{machine}"
-
-
 def _supported_list() -> str:
-    return ", ".join(SUPPORTED_PLATFORMS.values())
+    return ", ".join(TARGETS)
 
 
 def _is_executable(path: Path) -> bool:
@@ -152,9 +129,8 @@ def find_binary_path() -> tuple[Path, str]:
             f"bin/litestream); run pip install --force-reinstall {DISTRIBUTION}, "
             f"or set {INSTALL_DIR_VAR}"
         )
-    here = platform_name()
-    key = (sys.platform, here.split("-", 1)[1])
-    if key not in SUPPORTED_PLATFORMS:
+    here = target_name()
+    if here not in TARGETS:
         raise UnsupportedPlatform(
             f"no litestream binary for {here}: Litestream is not built for this platform "
             f"(supported: {_supported_list()}); if you have a litestream that runs here, "
