@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import sqlite3
 import tempfile
 import threading
@@ -26,7 +25,6 @@ from .errors import (
     CommandFailed,
     CommandTimeout,
     PylitestreamError,
-    Terminated,
     UsageError,
     VerificationFailure,
 )
@@ -49,7 +47,6 @@ MIN_ATTEMPT = 1.0
 """The last restore gets at least this long, so a verify may end up to a second past its timeout
 rather than misreport a restore cut short as an unreachable replica."""
 FIRST_BACKOFF, MAX_BACKOFF = 0.05, 0.5
-PING_TIMEOUT = 5.0
 
 # Error codes of S3 and its clones, as litestream passes them on (0.3: "InvalidAccessKeyId: ...",
 # 0.5: "api error InvalidAccessKeyId: ..."). Matched first and whole, case and all: the generic
@@ -373,17 +370,6 @@ def verify_all(*, config: PathLike | None = None, timeout: float | None = None,
             raise
 
 
-def interrupt_on_sigterm() -> None:
-    """Let SIGTERM (`kill`, systemd stopping a unit that overran) unwind like Ctrl-C, so the
-    sentinel row and the temporary files are still removed."""
-
-    def handler(signum: int, frame: object) -> None:
-        raise Terminated
-
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, handler)
-
-
 def summary(records: list[Record]) -> str:
     """One line about a set of results, for the CLI and the ping body."""
     failed = [r for r in records if not r["ok"]]
@@ -401,42 +387,3 @@ def failure_of(records: list[Record]) -> VerificationFailure | None:
     if not failed:
         return None
     return VerificationFailure(summary(records), reason=failed[0]["reason"], record=failed[0])
-
-
-def safe_url(url: str) -> str:
-    """A ping URL fit to print: scheme and host only (healthchecks URLs carry their token in the
-    path, others in userinfo or the query)."""
-    from urllib.parse import urlsplit
-
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        return "<ping URL>"
-    return f"{parts.scheme}://{host}{port}/…" if parts.scheme else "<ping URL>"
-
-
-def ping(url: str, *, ok: bool, body: str = "") -> str | None:
-    """POST `body` to `url` on success or `url`/fail on failure (healthchecks.io style).
-    Return None when it worked, else a line saying why not, with the URL's secrets left out."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    import httpx
-
-    target = url
-    if not ok:
-        try:
-            parts = urlsplit(url)
-        except ValueError:
-            return f"ping URL {safe_url(url)} is not a valid http(s) URL"
-        target = urlunsplit(parts._replace(path=parts.path.rstrip("/") + "/fail"))
-    try:
-        response = httpx.post(target, content=body.encode(), timeout=PING_TIMEOUT)
-    except httpx.HTTPError as exc:
-        return f"ping to {safe_url(url)} failed: {type(exc).__name__}"
-    except (httpx.InvalidURL, ValueError):
-        return f"ping URL {safe_url(url)} is not a valid http(s) URL"
-    if response.status_code >= 400:
-        return f"ping to {safe_url(url)} failed: HTTP {response.status_code}"
-    return None

@@ -162,7 +162,7 @@ def check(
     line = health.summary(rows)
     ok = all(row["ok"] for row in rows)
     if ping_url:
-        from ..verification import ping
+        from .ping import ping
 
         problem = ping(ping_url, ok=ok, body=line)
         if problem:
