@@ -455,7 +455,7 @@ def test_sdist_builds_a_wheel_for_its_host(
         "hatch_build.py",
         "vendor/litestream.json",
         "pyproject.toml",
-        "src/pylitestream/cli.py",
+        "src/pylitestream/cli/__init__.py",
     ]
     assert not [n for n in needed if f"{NAME}/{n}" not in names]
     assert not [n for n in names if "/.cache/" in n or n.endswith("/litestream")]
