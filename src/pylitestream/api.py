@@ -15,13 +15,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from .about import __version__
 from .config import find_config, known_line, validate_config
-from .config import init_config as _init_config
-from .config import migrate_config as migrate_config
-from .config import show_config as show_config
 from .config.settings import configure as configure
 from .litestream.binary import find_binary, path_note
-from .litestream.flags import check_flag_value as check_flag_value
-from .litestream.flags import parse_go_flags as parse_go_flags
 from .litestream.records import Record
 from .litestream.runner import exec_litestream, litestream_env
 from .masking import mask_env_value
@@ -32,11 +27,13 @@ from .services.listings import snapshots as snapshots
 from .services.listings import status as status
 from .services.listings import wal as wal
 from .services.prepare import checked_config as checked_config
-from .services.restore import replicate_argv as replicate_argv
-from .services.restore import restore as restore
 
 if TYPE_CHECKING:
+    from .config.migrate import migrate_config as migrate_config
+    from .config.show import show_config as show_config
     from .health import check as check
+    from .litestream.flags import check_flag_value as check_flag_value
+    from .litestream.flags import parse_go_flags as parse_go_flags
     from .services.daemon import daemon_databases as daemon_databases
     from .services.daemon import daemon_info as daemon_info
     from .services.daemon import register as register
@@ -45,14 +42,18 @@ if TYPE_CHECKING:
     from .services.daemon import sync as sync
     from .services.daemon import txid as txid
     from .services.daemon import unregister as unregister
+    from .services.restore import replicate_argv as replicate_argv
+    from .services.restore import restore as restore
     from .services.restore_preview import restore_plan as restore_plan
     from .supervise import Replicator as Replicator
     from .supervise import processes as processes
 
 PathLike = str | os.PathLike[str]
 
-# Loaded on first use: supervision, the daemon's commands and check cost start-up time that
-# the listing commands should not pay.
+# Loaded on first use: restore, supervision, the daemon's commands, check and the config
+# writers cost start-up time that the listing commands should not pay.
+_RESTORE = ("restore", "replicate_argv")
+_FLAGS = ("check_flag_value", "parse_go_flags")
 _SUPERVISE = ("Replicator", "processes")
 _DAEMON = ("daemon_info", "daemon_databases", "sync", "txid", "register", "unregister", "start",
            "stop")  # fmt: skip
@@ -61,6 +62,22 @@ _PLAN = ("restore_plan",)
 
 
 def __getattr__(name: str) -> Any:
+    if name in _RESTORE:
+        from .services import restore
+
+        return getattr(restore, name)
+    if name in _FLAGS:
+        from .litestream import flags
+
+        return getattr(flags, name)
+    if name == "show_config":
+        from .config import show
+
+        return show.show_config
+    if name == "migrate_config":
+        from .config import migrate
+
+        return migrate.migrate_config
     if name in _SUPERVISE:
         from . import supervise
 
@@ -106,8 +123,10 @@ def init_config(
     LITESTREAM_* placeholders; `replica` takes a URL or a directory. Never overwrites unless
     force=True. Return {"config", "line", "databases", "replica", "variables"}. `line` (0.3 or
     0.5) defaults to the line of the binary in use."""
+    from .config.init import init_config as write_config
+
     in_use: Callable[[], str] = lambda: find_binary().line  # noqa: E731
-    return _init_config(databases, replica=replica, django=django, output=output, force=force,
+    return write_config(databases, replica=replica, django=django, output=output, force=force,
                         line=line, line_in_use=in_use)  # fmt: skip
 
 
@@ -132,6 +151,7 @@ def replicate(
 ) -> NoReturn:
     """Become `litestream replicate` (this process is replaced; the function never returns).
     To run it beside your own code instead, see the supervision API."""
+    from .services.restore import replicate_argv
     from .supervise import claim_for_exec
 
     binary = find_binary()

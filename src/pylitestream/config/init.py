@@ -13,7 +13,7 @@ from typing import Any
 from ..errors import UsageError
 from ..masking import mask_urls
 from .load import env_refs
-from .schema import REPLICA_SCHEMES
+from .schema import REPLICA_SCHEMES, known_line
 from .socket import (
     default_socket_path,
     socket_problem,
@@ -157,13 +157,6 @@ def django_databases(settings_module: str) -> list[Path]:
 
 
 # --- the API: init, check, show, migrate ---------------------------------------------------------
-
-
-def known_line(line: str) -> str:
-    """`line` if it names a Litestream line pylitestream supports; UsageError otherwise."""
-    if line not in REPLICA_SCHEMES:
-        raise UsageError(f"--line must be 0.3 or 0.5, not {line!r}")
-    return line
 
 
 def init_config(

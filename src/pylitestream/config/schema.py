@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from ..errors import UsageError
+
 # --- the keys each Litestream line reads ---------------------------------------------------------
 # From the config structs of cmd/litestream/main.go at v0.3.13 and v0.5.x, cross-checked against
 # the yaml tags compiled into the 0.3.13 and 0.5.17 binaries. Both lines ignore any other key
@@ -107,3 +109,10 @@ LAYOUTS = {
     "0.5": Layout(_TOP_05, _SECTIONS_05, _DB_05, _REPLICA_05, single_replica=True,
                   reads_url_query=True, endpoint_needs_scheme=False),
 }  # fmt: skip
+
+
+def known_line(line: str) -> str:
+    """`line` if it names a Litestream line pylitestream supports; UsageError otherwise."""
+    if line not in REPLICA_SCHEMES:
+        raise UsageError(f"--line must be 0.3 or 0.5, not {line!r}")
+    return line

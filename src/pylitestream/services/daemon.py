@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import socket_path
 from ..litestream.control_socket import ControlSocket, SocketNotConfigured
-from .prepare import checked_config
+from .prepare import checked_config, database_arg
 
 if TYPE_CHECKING:
     pass
@@ -68,15 +68,8 @@ def connect(
 
 
 def database_path(db: PathLike | None) -> str:
-    """The absolute path the daemon knows a database by."""
-    from ..errors import DatabaseRequired
-
-    if db is None or str(db) == "":
-        raise DatabaseRequired("this command needs --database PATH (see 'pylitestream list')")
-    return str(Path(db).expanduser().absolute())
-
-
-# --- the API ----------------------------------------------------------------------------------
+    """The absolute path the daemon knows a database by (see 'pylitestream list')."""
+    return database_arg(db, listed_by="list")
 
 
 def daemon_info(*, config: PathLike | None = None, timeout: float | None = None) -> Record:

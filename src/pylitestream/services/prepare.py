@@ -39,7 +39,11 @@ def checked_config(
     return str(path)
 
 
-def database_arg(db: PathLike | None) -> str:
+def database_arg(db: PathLike | None, listed_by: str = "databases") -> str:
+    """The absolute path litestream (and the daemon) know a database by; DatabaseRequired,
+    pointing at the command `listed_by` that lists them, when there is none."""
     if db is None or str(db) == "":
-        raise DatabaseRequired("this command needs --database PATH (see 'pylitestream databases')")
+        raise DatabaseRequired(
+            f"this command needs --database PATH (see 'pylitestream {listed_by}')"
+        )
     return str(Path(db).expanduser().absolute())
