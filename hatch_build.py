@@ -27,7 +27,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import platform
 import shutil
 import sys
 import tarfile
@@ -42,10 +41,26 @@ from hatchling.__about__ import __version__ as hatchling_version
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 from hatchling.metadata.plugin.interface import MetadataHookInterface
 
+
+def _load_targets() -> Any:
+    """src/pylitestream/litestream/targets.py, by path: the build runs without the package."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parent / "src" / "pylitestream" / "litestream" / "targets.py"
+    spec = importlib.util.spec_from_file_location("_pylitestream_targets", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_targets = _load_targets()
+TARGETS: tuple[str, ...] = _targets.TARGETS
+host_target = _targets.host_target
+
 PINS_FILE = "vendor/litestream.json"
 OWN_LICENSE = "LICENSE"
 LITESTREAM_LICENSE = "vendor/litestream/LICENSE"
-TARGETS = ("linux-x86_64", "linux-aarch64", "darwin-x86_64", "darwin-arm64")
 NO_BINARY = "none"
 EXE_NAME = "litestream"
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".zip")
@@ -99,6 +114,10 @@ def load_pin(root: Path, target: str) -> Pin:
     path = root / PINS_FILE
     try:
         data = json.loads(path.read_text())
+        if sorted(data["targets"]) != sorted(TARGETS):
+            raise BuildError(
+                f"{path} pins {sorted(data['targets'])} but targets.py lists {sorted(TARGETS)}"
+            )
         entry = data["targets"][target]
         return Pin(
             version=data["version"],
@@ -112,18 +131,6 @@ def load_pin(root: Path, target: str) -> Pin:
         raise BuildError(f"{path} is missing: it pins the litestream binaries") from None
     except (ValueError, KeyError, TypeError) as exc:
         raise BuildError(f"{path} has no valid pin for {target} ({exc!r})") from None
-
-
-def host_target(system: str | None = None, machine: str | None = None) -> str | None:
-    """This machine's target, or None where Litestream publishes no build."""
-    system = sys.platform if system is None else system
-    machine = (platform.machine() if machine is None else machine).lower()
-    if machine in ("amd64", "x86_64"):
-        machine = "x86_64"
-    elif machine in ("arm64", "aarch64"):
-        machine = "arm64" if system == "darwin" else "aarch64"
-    target = f"{system}-{machine}"
-    return target if target in TARGETS else None
 
 
 def select_target(environ: Mapping[str, str]) -> str:

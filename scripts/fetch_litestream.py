@@ -14,13 +14,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-import platform
 import shutil
 import subprocess
 import sys
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("PYLITESTREAM_BIN_CACHE", ROOT / ".cache" / "litestream"))
@@ -40,14 +40,21 @@ PINNED = {
 }
 
 
-def host_target() -> str:
-    machine = platform.machine().lower()
-    machine = {"amd64": "x86_64", "arm64": "aarch64" if sys.platform == "linux" else "arm64"}.get(
-        machine, machine
-    )
-    if sys.platform == "darwin" and machine == "aarch64":
-        machine = "arm64"
-    return f"{sys.platform}-{machine}"
+def _load_targets() -> Any:
+    """src/pylitestream/litestream/targets.py, by path: this script runs before the package is
+    installed."""
+    import importlib.util
+
+    path = ROOT / "src" / "pylitestream" / "litestream" / "targets.py"
+    spec = importlib.util.spec_from_file_location("_pylitestream_targets", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+targets = _load_targets()
+host_target = targets.target_name  # this machine, supported or not: fetch says what is missing
 
 
 def sha256(path: Path) -> str:

@@ -319,7 +319,7 @@ def test_runtime_dir_is_recreated_after_a_reboot(ls: Litestream, tmp_path: Path)
     import shutil
     import stat
 
-    from pylitestream.daemon import runtime_dir
+    from pylitestream.config.socket import runtime_dir
 
     db = tmp_path / "app.db"
     create_db(db)

@@ -21,7 +21,8 @@ from conftest import (
 )
 
 import pylitestream
-from pylitestream import runner, settings
+from pylitestream.config import settings
+from pylitestream.litestream import runner
 
 
 def _write(path: Path, text: str) -> Path:
@@ -504,7 +505,7 @@ def test_settings_precedence(clean_settings: Path, monkeypatch: pytest.MonkeyPat
     env = settings.effective_env({"LITESTREAM_REPLICA_BUCKET": "from-env"})
     assert env["LITESTREAM_REPLICA_BUCKET"] == "from-env"
     # A configured secret is redacted like a secret environment variable.
-    from pylitestream.masking import known_secrets
+    from pylitestream.config.settings import known_secrets
 
     assert "cfg-secret-1" in known_secrets()
     pylitestream.configure(replica_bucket="")
@@ -564,7 +565,7 @@ def test_ca_bundle_handling(tmp_path: Path) -> None:
 
 def test_ca_bundle_kept_for_03(ls: Litestream, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
-    from pylitestream.binary import find_binary
+    from pylitestream.litestream.binary import find_binary
 
     env = runner.litestream_env(find_binary())
     assert ("AWS_CA_BUNDLE" in env) == (ls.line == "0.3")

@@ -28,7 +28,7 @@ from conftest import (
 )
 
 import pylitestream
-from pylitestream.control_socket import (
+from pylitestream.litestream.control_socket import (
     ControlSocket,
     DaemonNotRunning,
     SocketPermissionDenied,

@@ -28,7 +28,7 @@ from conftest import (
 )
 
 import pylitestream
-from pylitestream import settings
+from pylitestream.config import settings
 
 SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 

@@ -26,8 +26,8 @@ from conftest import (
 )
 
 import pylitestream
-from pylitestream import gunicorn as hooks
 from pylitestream import supervise
+from pylitestream.integrations import gunicorn as hooks
 
 WSGI_APP = textwrap.dedent(
     """

@@ -17,7 +17,7 @@ from conftest import (
 )
 
 import pylitestream
-from pylitestream.restore_preview import FILE_KEYS, PLAN_KEYS
+from pylitestream.services.restore_preview import FILE_KEYS, PLAN_KEYS
 
 LS05 = pytest.mark.parametrize("ls", ["0.5.17"], indirect=True)
 LS03 = pytest.mark.parametrize("ls", ["0.3.13"], indirect=True)

@@ -168,7 +168,7 @@ def test_force_replaces_only_a_file_and_moves_its_stale_wal_aside(
 
 
 def test_place_never_replaces_a_file_created_meanwhile(tmp_path: Path) -> None:
-    from pylitestream import placement
+    from pylitestream.services import placement
 
     restored = tmp_path / "restored"
     restored.write_bytes(b"new")

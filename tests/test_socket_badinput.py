@@ -20,7 +20,7 @@ LS05 = pytest.mark.parametrize("ls", ["0.5.17"], indirect=True)
 
 @LS05
 def test_init_enables_a_private_per_user_socket(ls: Litestream, tmp_path: Path) -> None:
-    from pylitestream.daemon import default_socket_path, runtime_dir
+    from pylitestream.config.socket import default_socket_path, runtime_dir
 
     db = tmp_path / "app.db"
     create_db(db)

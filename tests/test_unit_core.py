@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from pylitestream import binary, records, runner
 from pylitestream.errors import BinaryNotFound, UnsupportedPlatform, UnsupportedVersion
+from pylitestream.litestream import binary, records
 from pylitestream.masking import mask_env_value, redact
 
 DATA = Path(__file__).parent / "data"
@@ -91,12 +91,12 @@ def test_bad_values_raise_parse_error() -> None:
 def test_error_line_from_recorded_output(stdout: str, stderr: str, expected: str) -> None:
     out = read(stdout) if stdout else ""
     err = read(stderr) if stderr else ""
-    assert runner.error_line(out, err) == expected
+    assert records.error_line(out, err) == expected
 
 
 def test_03_listing_error_in_log_is_found_even_with_exit_0() -> None:
     out = read("0.3-generations-unreachable.stdout.txt")
-    line = runner.error_line(out, "")
+    line = records.error_line(out, "")
     assert line is not None
     assert line.startswith("cannot list generations: RequestError: send request failed")
     assert "connection refused" in line and "\n" not in line
@@ -126,7 +126,9 @@ def test_wheel_candidates_cover_venv_user_prefix_target(monkeypatch: pytest.Monk
     assert candidates[0] == os.path.join(sysconfig.get_path("scripts"), "litestream")
     assert any(".local/bin/litestream" in c for c in candidates)
     # --target layout: <target>/pylitestream/ -> <target>/bin/litestream
-    package_parent = Path(binary.__file__).resolve().parent.parent
+    package_parent = (
+        Path(binary.__file__).resolve().parent.parent.parent
+    )  # litestream/ is one deeper
     assert str(package_parent / "bin" / "litestream") in candidates
 
 
@@ -137,7 +139,7 @@ def test_no_binary_errors_name_platform_and_fix(monkeypatch: pytest.MonkeyPatch,
     with pytest.raises(BinaryNotFound) as found:
         binary.find_binary_path()
     message = str(found.value)
-    assert binary.platform_name() in message and "LITESTREAM_INSTALL_DIR" in message
+    assert binary.target_name() in message and "LITESTREAM_INSTALL_DIR" in message
 
     monkeypatch.setattr(binary.sys, "platform", "win32")
     with pytest.raises(UnsupportedPlatform, match="does not run on Windows"):

@@ -28,7 +28,7 @@ def test_a_second_check_is_served_from_the_cache(
 ) -> None:
     env = {"BUCKET": "b", "SECRET": "hunter2-secret"}
     assert config.validate_config(cfg, "0.5", env)["databases"] == 1
-    monkeypatch.setattr(config, "_compose", lambda *_: pytest.fail("YAML parsed again"))
+    monkeypatch.setattr(config.validate, "_compose", lambda *_: pytest.fail("YAML parsed again"))
     assert config.validate_config(cfg, "0.5", env)["databases"] == 1
     stored = (cache.cache_dir() / "validated.json").read_text()
     assert "hunter2-secret" not in stored

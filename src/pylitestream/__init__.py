@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from .about import __version__ as __version__
 
+# Every function and class of the API comes from pylitestream.api, the front door.
 _API = (
     "databases",
     "generations",
@@ -30,7 +31,21 @@ _API = (
     "migrate_config",
     "last_verify",
     "daemon_status",
+    "configure",
+    "Replicator",
+    "processes",
+    "daemon_info",
+    "daemon_databases",
+    "sync",
+    "txid",
+    "register",
+    "unregister",
+    "start",
+    "stop",
+    "check",
+    "restore_plan",
 )
+# Exceptions load from their own small modules, so `except pylitestream.UsageError` stays cheap.
 _ERRORS = (
     "PylitestreamError",
     "UsageError",
@@ -46,12 +61,7 @@ _ERRORS = (
     "VerificationFailure",
     "AlreadyRunning",
 )
-_SUPERVISE = ("Replicator", "processes")
-# The running daemon, through Litestream 0.5's control socket (daemon.py, control_socket.py).
-_DAEMON = ("daemon_info", "daemon_databases", "sync", "txid", "register", "unregister", "start",
-           "stop")  # fmt: skip
-_HEALTH = ("check",)
-_PLAN = ("restore_plan",)
+# Litestream 0.5's control socket (litestream/control_socket.py).
 _SOCKET_ERRORS = (
     "SocketNotConfigured",
     "SocketError",
@@ -61,118 +71,61 @@ _SOCKET_ERRORS = (
     "UnknownDatabase",
     "DaemonError",
 )
-_SETTINGS = ("configure",)
 
-__all__ = [
-    "__version__",
-    *_API,
-    *_ERRORS,
-    *_SUPERVISE,
-    *_SETTINGS,
-    *_DAEMON,
-    *_SOCKET_ERRORS,
-    *_HEALTH,
-    *_PLAN,
-]
+__all__ = ["__version__", *_API, *_ERRORS, *_SOCKET_ERRORS]
 
 if TYPE_CHECKING:
+    from .api import Replicator as Replicator
+    from .api import check as check
     from .api import check_config as check_config
+    from .api import configure as configure
+    from .api import daemon_databases as daemon_databases
+    from .api import daemon_info as daemon_info
     from .api import daemon_status as daemon_status
-    from .api import (
-        databases as databases,
-    )
-    from .api import (
-        env_vars as env_vars,
-    )
-    from .api import (
-        generations as generations,
-    )
+    from .api import databases as databases
+    from .api import env_vars as env_vars
+    from .api import generations as generations
     from .api import init_config as init_config
     from .api import last_verify as last_verify
-    from .api import (
-        ltx as ltx,
-    )
+    from .api import ltx as ltx
     from .api import migrate_config as migrate_config
-    from .api import (
-        replicate as replicate,
-    )
-    from .api import (
-        restore as restore,
-    )
+    from .api import processes as processes
+    from .api import register as register
+    from .api import replicate as replicate
+    from .api import restore as restore
+    from .api import restore_plan as restore_plan
     from .api import show_config as show_config
-    from .api import (
-        snapshots as snapshots,
-    )
-    from .api import (
-        status as status,
-    )
-    from .api import (
-        verify as verify,
-    )
-    from .api import (
-        verify_all as verify_all,
-    )
-    from .api import (
-        version as version,
-    )
-    from .api import (
-        wal as wal,
-    )
-    from .control_socket import DaemonError as DaemonError
-    from .control_socket import DaemonNotRunning as DaemonNotRunning
-    from .control_socket import SocketError as SocketError
-    from .control_socket import SocketNotConfigured as SocketNotConfigured
-    from .control_socket import SocketPermissionDenied as SocketPermissionDenied
-    from .control_socket import SocketTimeout as SocketTimeout
-    from .control_socket import UnknownDatabase as UnknownDatabase
-    from .daemon import daemon_databases as daemon_databases
-    from .daemon import daemon_info as daemon_info
-    from .daemon import register as register
-    from .daemon import start as start
-    from .daemon import stop as stop
-    from .daemon import sync as sync
-    from .daemon import txid as txid
-    from .daemon import unregister as unregister
+    from .api import snapshots as snapshots
+    from .api import start as start
+    from .api import status as status
+    from .api import stop as stop
+    from .api import sync as sync
+    from .api import txid as txid
+    from .api import unregister as unregister
+    from .api import verify as verify
+    from .api import verify_all as verify_all
+    from .api import version as version
+    from .api import wal as wal
     from .errors import AlreadyRunning as AlreadyRunning
-    from .errors import (
-        BinaryNotFound as BinaryNotFound,
-    )
-    from .errors import (
-        CommandFailed as CommandFailed,
-    )
-    from .errors import (
-        CommandTimeout as CommandTimeout,
-    )
+    from .errors import BinaryNotFound as BinaryNotFound
+    from .errors import CommandFailed as CommandFailed
+    from .errors import CommandTimeout as CommandTimeout
     from .errors import ConfigError as ConfigError
-    from .errors import (
-        ConfigNotFound as ConfigNotFound,
-    )
-    from .errors import (
-        DatabaseRequired as DatabaseRequired,
-    )
-    from .errors import (
-        PylitestreamError as PylitestreamError,
-    )
-    from .errors import (
-        UnsupportedOnVersion as UnsupportedOnVersion,
-    )
-    from .errors import (
-        UnsupportedPlatform as UnsupportedPlatform,
-    )
-    from .errors import (
-        UnsupportedVersion as UnsupportedVersion,
-    )
-    from .errors import (
-        UsageError as UsageError,
-    )
-    from .errors import (
-        VerificationFailure as VerificationFailure,
-    )
-    from .health import check as check
-    from .restore_preview import restore_plan as restore_plan
-    from .settings import configure as configure
-    from .supervise import Replicator as Replicator
-    from .supervise import processes as processes
+    from .errors import ConfigNotFound as ConfigNotFound
+    from .errors import DatabaseRequired as DatabaseRequired
+    from .errors import PylitestreamError as PylitestreamError
+    from .errors import UnsupportedOnVersion as UnsupportedOnVersion
+    from .errors import UnsupportedPlatform as UnsupportedPlatform
+    from .errors import UnsupportedVersion as UnsupportedVersion
+    from .errors import UsageError as UsageError
+    from .errors import VerificationFailure as VerificationFailure
+    from .litestream.control_socket import DaemonError as DaemonError
+    from .litestream.control_socket import DaemonNotRunning as DaemonNotRunning
+    from .litestream.control_socket import SocketError as SocketError
+    from .litestream.control_socket import SocketNotConfigured as SocketNotConfigured
+    from .litestream.control_socket import SocketPermissionDenied as SocketPermissionDenied
+    from .litestream.control_socket import SocketTimeout as SocketTimeout
+    from .litestream.control_socket import UnknownDatabase as UnknownDatabase
 
 
 def __getattr__(name: str) -> Any:
@@ -180,32 +133,12 @@ def __getattr__(name: str) -> Any:
         from . import api
 
         return getattr(api, name)
-    if name in _SUPERVISE:
-        from . import supervise
-
-        return getattr(supervise, name)
-    if name in _SETTINGS:
-        from . import settings
-
-        return getattr(settings, name)
-    if name in _DAEMON:
-        from . import daemon
-
-        return getattr(daemon, name)
-    if name in _PLAN:
-        from . import restore_preview
-
-        return getattr(restore_preview, name)
-    if name in _HEALTH:
-        from . import health
-
-        return getattr(health, name)
-    if name in _SOCKET_ERRORS:
-        from . import control_socket
-
-        return getattr(control_socket, name)
     if name in _ERRORS:
         from . import errors
 
         return getattr(errors, name)
+    if name in _SOCKET_ERRORS:
+        from .litestream import control_socket
+
+        return getattr(control_socket, name)
     raise AttributeError(f"module 'pylitestream' has no attribute {name!r}")

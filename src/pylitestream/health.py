@@ -33,7 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from .control_socket import (
+from .litestream.control_socket import (
     ControlSocket,
     DaemonError,
     DaemonNotRunning,
@@ -130,7 +130,7 @@ def _judge(record: Record, seen: dict[str, Any], now: float, max_lag: float, loc
 
 def _check_05(config: Path, dbs: list[str], max_lag: float, timeout: float,
               seen: dict[str, Any]) -> list[Record]:  # fmt: skip
-    from .daemon import connect
+    from .services.daemon import connect
 
     client = connect("sync", config, timeout)
     try:
@@ -250,8 +250,8 @@ def _changed_at(db: Path) -> float | None:
 
 def _one_03(config: Path, db: str, running: bool, max_lag: float, timeout: float,
             seen: dict[str, Any]) -> Record:  # fmt: skip
-    from . import api
     from .errors import CommandFailed
+    from .services.listings import generations
 
     now = time.time()
     record = _record(db)
@@ -260,7 +260,7 @@ def _one_03(config: Path, db: str, running: bool, max_lag: float, timeout: float
             ok=False, status="not_running", reason=f"{db}: litestream is not running for {config}"
         )
     try:
-        rows = api.generations(db, config=config, timeout=timeout, validate=False)
+        rows = generations(db, config=config, timeout=timeout, validate=False)
     except CommandFailed as exc:
         record.update(ok=False, status=record["status"] or "unreachable", replica_reachable=False)
         record["reason"] = record["reason"] or f"{db}: the replica is unreachable: {exc}"
@@ -306,10 +306,11 @@ def check(
     false with a one-line `reason` naming the database when it lags more than `max_lag`
     seconds, is stalled or stopped, its replica is unreachable, or the daemon is not running.
     Never raises for an unhealthy database; raises UsageError for a bad request."""
-    from .binary import find_binary
     from .config import configured_databases
-    from .daemon import checked_config, database_path
     from .errors import UsageError
+    from .litestream.binary import find_binary
+    from .services.daemon import database_path
+    from .services.prepare import checked_config
 
     if not max_lag > 0:
         raise UsageError(f"--max-lag must be a positive number of seconds, not {max_lag:g}")
@@ -317,7 +318,7 @@ def check(
     if not seconds > 0:
         raise UsageError(f"--timeout must be a positive number of seconds, not {seconds:g}")
     binary = find_binary()
-    path = checked_config(config, binary)
+    path = Path(checked_config(binary, config)).absolute()
     configured = [str(p) for p in configured_databases(path)]
     if db is not None:
         name = database_path(db)
@@ -328,8 +329,8 @@ def check(
         raise UsageError(f"{path} lists no databases: there is nothing to check")
     memory = _observations_path(path)
     seen = _load_observations(memory)
-    run = _check_03 if binary.line == "0.3" else _check_05
-    records = run(path, configured, max_lag, seconds, seen)
+    check_line = _check_03 if binary.line == "0.3" else _check_05
+    records = check_line(path, configured, max_lag, seconds, seen)
     _store_observations(memory, seen)
     return records
 

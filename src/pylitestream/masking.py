@@ -36,15 +36,3 @@ def redact(text: str, secrets: list[str]) -> str:
     for secret in sorted((s for s in secrets if len(s) >= 4), key=len, reverse=True):
         text = text.replace(secret, MASK)
     return mask_urls(text)
-
-
-def known_secrets(environ: dict[str, str] | None = None) -> list[str]:
-    """Values of secret-named variables in the environment: to be redacted wherever they appear."""
-    import os
-
-    from .settings import configured_secrets
-
-    source = os.environ if environ is None else environ
-    found = [value for name, value in source.items() if value and is_secret_name(name)]
-    # Credentials given to pylitestream.configure() never pass through os.environ.
-    return found + configured_secrets()

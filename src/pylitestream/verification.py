@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import sqlite3
 import tempfile
 import threading
@@ -20,19 +19,18 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from .api import checked_config
-from .binary import find_binary
-from .config import configured_databases, load_config
-from .daemon import socket_of
+from .config import configured_databases, database_entry, load_config, socket_path
+from .config.settings import known_secrets
 from .errors import (
     CommandFailed,
     CommandTimeout,
     PylitestreamError,
-    Terminated,
     UsageError,
     VerificationFailure,
 )
-from .masking import is_secret_name, known_secrets, mask_urls, redact
+from .litestream.binary import find_binary
+from .masking import is_secret_name, mask_urls, redact
+from .services.prepare import checked_config, database_arg
 
 Record = dict[str, Any]
 PathLike = str | os.PathLike[str]
@@ -49,7 +47,6 @@ MIN_ATTEMPT = 1.0
 """The last restore gets at least this long, so a verify may end up to a second past its timeout
 rather than misreport a restore cut short as an unreachable replica."""
 FIRST_BACKOFF, MAX_BACKOFF = 0.05, 0.5
-PING_TIMEOUT = 5.0
 
 # Error codes of S3 and its clones, as litestream passes them on (0.3: "InvalidAccessKeyId: ...",
 # 0.5: "api error InvalidAccessKeyId: ..."). Matched first and whole, case and all: the generic
@@ -90,17 +87,6 @@ def classify(message: str) -> str:
     if any(fragment in text for fragment in _CORRUPT):
         return "corrupt"
     return "restore_failed"
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    return a.expanduser().absolute().resolve() == b.expanduser().absolute().resolve()
-
-
-def _find_entry(config: dict[str, Any], db: Path) -> dict[str, Any] | None:
-    for entry in config.get("dbs") or []:
-        if isinstance(entry, dict) and entry.get("path") and _same_file(Path(entry["path"]), db):
-            return entry
-    return None
 
 
 def _replicas(entry: dict[str, Any]) -> list[dict[str, Any]]:
@@ -193,7 +179,7 @@ def check_integrity(copy: Path, *, quick: bool = False) -> str:
     return "ok" if rows == ["ok"] else (rows[0] if rows else "no result")
 
 
-class _Run:
+class _Attempt:
     """One verification's state, so the record can be filled in whichever way it ends."""
 
     def __init__(self, db: Path, timeout: float, quick: bool, cancel: threading.Event) -> None:
@@ -221,13 +207,13 @@ class _Run:
             raise Interrupted()
 
 
-def _sync_wait(socket: str, run: _Run) -> bool:
+def _sync_wait(socket: str, attempt: _Attempt) -> bool:
     """0.5: ask the running daemon to upload now and wait until it has. False if it could not."""
-    from .control_socket import ControlSocket, SocketError
+    from .litestream.control_socket import ControlSocket, SocketError
 
-    seconds = max(run.remaining(), MIN_ATTEMPT)
+    seconds = max(attempt.remaining(), MIN_ATTEMPT)
     try:
-        ControlSocket(socket, timeout=seconds).sync(str(run.db), wait=True, timeout=seconds)
+        ControlSocket(socket, timeout=seconds).sync(str(attempt.db), wait=True, timeout=seconds)
     except (SocketError, UsageError):
         return False  # no daemon on that socket, or it timed out: polling tells which
     return True
@@ -238,9 +224,9 @@ def _clear(workdir: Path) -> None:
         leftover.unlink(missing_ok=True)
 
 
-def _poll(config: Path, sentinel: str, workdir: Path, run: _Run) -> Path:
+def _poll(config: Path, sentinel: str, workdir: Path, attempt: _Attempt) -> Path:
     """Restore into `workdir` until a copy holds the sentinel; return that copy."""
-    from . import api
+    from .services.restore import restore
 
     copy = workdir / "restore.db"
     backoff = FIRST_BACKOFF
@@ -248,9 +234,9 @@ def _poll(config: Path, sentinel: str, workdir: Path, run: _Run) -> Path:
     restored_once = False
     while True:
         _clear(workdir)  # one restored copy at a time, 0.3's .tmp-* leftovers included
-        seconds = max(run.remaining(), MIN_ATTEMPT)
+        seconds = max(attempt.remaining(), MIN_ATTEMPT)
         try:
-            restored = api.restore(run.db, copy, config=config, timeout=seconds)
+            restored = restore(attempt.db, copy, config=config, timeout=seconds)
         except CommandTimeout:
             # A last attempt cut short says nothing about the replica; a full-length one does.
             if not message or seconds > MIN_ATTEMPT:
@@ -271,45 +257,45 @@ def _poll(config: Path, sentinel: str, workdir: Path, run: _Run) -> Path:
                     reason, message = "stale", "stale"
                 except sqlite3.DatabaseError as exc:
                     reason, message = "corrupt", f"the restored copy cannot be read: {exc}"
-        if run.remaining() <= 0:
+        if attempt.remaining() <= 0:
             break
-        run.sleep(min(backoff, run.remaining()))
+        attempt.sleep(min(backoff, attempt.remaining()))
         backoff = min(backoff * 1.6, MAX_BACKOFF)
     if reason == "stale" or (restored_once and reason == "no_backup"):
-        integrity = check_integrity(copy, quick=run.quick) if copy.exists() else None
-        run.record["integrity"] = integrity
+        integrity = check_integrity(copy, quick=attempt.quick) if copy.exists() else None
+        attempt.record["integrity"] = integrity
         if integrity not in (None, "ok"):
-            raise run.fail("corrupt", f"the latest restored copy fails its check: {integrity}")
-        raise run.fail(
+            raise attempt.fail("corrupt", f"the latest restored copy fails its check: {integrity}")
+        raise attempt.fail(
             "stale",
-            f"a backup exists but the sentinel row did not reach it within {run.timeout:g} s "
+            f"a backup exists but the sentinel row did not reach it within {attempt.timeout:g} s "
             "(is replication running?)",
         )
     if reason == "no_backup":
-        message = f"no backup of this database on {run.record['replica']}"
-    raise run.fail(reason, message)
+        message = f"no backup of this database on {attempt.record['replica']}"
+    raise attempt.fail(reason, message)
 
 
 def _verify(db: PathLike, config: PathLike | None, timeout: float | None, quick: bool,
             cancel: threading.Event, validate: bool = True) -> Record:  # fmt: skip
-    from .runner import check_timeout, default_timeout
+    from .litestream.timeouts import check_timeout, default_timeout
 
     db_path = Path(db).expanduser().absolute()
     seconds = default_timeout() if timeout is None else check_timeout(timeout, "timeout")
-    run = _Run(db_path, seconds, quick, cancel)
+    attempt = _Attempt(db_path, seconds, quick, cancel)
     binary = find_binary()
     config_path = Path(checked_config(binary, config, validate))
     settings = load_config(config_path)
-    entry = _find_entry(settings, db_path)
+    entry = database_entry(settings, db_path)
     if entry is None:
-        raise run.fail("not_in_config", f"{db_path} is not in {config_path}")
-    run.secrets = _config_secrets(entry)
-    run.record["replica"] = ", ".join(describe_replica(r) for r in _replicas(entry)) or None
-    run.record["litestream"] = binary.version
+        raise attempt.fail("not_in_config", f"{db_path} is not in {config_path}")
+    attempt.secrets = _config_secrets(entry)
+    attempt.record["replica"] = ", ".join(describe_replica(r) for r in _replicas(entry)) or None
+    attempt.record["litestream"] = binary.version
     if not db_path.is_file():
-        raise run.fail("no_database", f"{db_path} does not exist")
-    socket = socket_of(config_path) if binary.line == "0.5" else None
-    run.record["method"] = "restore-poll" if socket is None else "sync-wait"
+        raise attempt.fail("no_database", f"{db_path} does not exist")
+    socket = socket_path(config_path) if binary.profile.control_socket else None
+    attempt.record["method"] = "restore-poll" if socket is None else "sync-wait"
 
     try:
         workdir = Path(tempfile.mkdtemp(prefix="pylitestream-verify-"))
@@ -320,26 +306,26 @@ def _verify(db: PathLike, config: PathLike | None, timeout: float | None, quick:
         try:
             sentinel = insert_sentinel(db_path)
         except sqlite3.Error as exc:
-            raise run.fail("database_error", f"cannot write the sentinel row: {exc}") from None
+            raise attempt.fail("database_error", f"cannot write the sentinel row: {exc}") from None
         written = time.monotonic()
-        if socket is not None and not _sync_wait(socket, run):
-            run.record["method"] = "restore-poll"
-        copy = _poll(config_path, sentinel, workdir, run)
-        run.record["seconds_to_visible"] = round(time.monotonic() - written, 3)
-        run.record["restored_size"] = copy.stat().st_size
+        if socket is not None and not _sync_wait(socket, attempt):
+            attempt.record["method"] = "restore-poll"
+        copy = _poll(config_path, sentinel, workdir, attempt)
+        attempt.record["seconds_to_visible"] = round(time.monotonic() - written, 3)
+        attempt.record["restored_size"] = copy.stat().st_size
         integrity = check_integrity(copy, quick=quick)
-        run.record["integrity"] = integrity
+        attempt.record["integrity"] = integrity
         if integrity != "ok":
-            raise run.fail("corrupt", f"the restored copy fails its check: {integrity}")
-        run.record.update(ok=True, reason=None, message="the sentinel row came back intact")
-        return dict(run.record)
+            raise attempt.fail("corrupt", f"the restored copy fails its check: {integrity}")
+        attempt.record.update(ok=True, reason=None, message="the sentinel row came back intact")
+        return dict(attempt.record)
     finally:
         try:
             if sentinel is not None:
                 delete_sentinel(db_path, sentinel)
         except sqlite3.Error as exc:
             # Rare (locked for BUSY_TIMEOUT); the next verify removes it once an hour old.
-            raise run.fail("database_error", f"cannot delete the sentinel row: {exc}") from None
+            raise attempt.fail("database_error", f"cannot delete the sentinel row: {exc}") from None
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
 
@@ -348,14 +334,21 @@ def verify(db: PathLike, *, config: PathLike | None = None, timeout: float | Non
            quick: bool = False, validate: bool = True) -> Record:  # fmt: skip
     """Prove `db`'s backup is restorable, fresh and intact; return the record (RECORD_KEYS) or
     raise VerificationFailure, whose `reason` and `record` say what went wrong."""
-    return _verify(db, config, timeout, quick, threading.Event(), validate)
+    try:
+        record = _verify(db, config, timeout, quick, threading.Event(), validate)
+    except VerificationFailure as exc:
+        keep_result({**exc.record, "database": database_arg(db), "ok": False,
+                     "reason": exc.reason, "message": str(exc)})  # fmt: skip
+        raise
+    keep_result(record)
+    return record
 
 
 def verify_all(*, config: PathLike | None = None, timeout: float | None = None,
                quick: bool = False, validate: bool = True) -> list[Record]:  # fmt: skip
     """Verify every database in the config at once; one record per database, in config order.
     Failures are records with ok=False, not exceptions."""
-    from .runner import check_timeout
+    from .litestream.timeouts import check_timeout
 
     if timeout is not None:
         check_timeout(timeout, "timeout")  # a usage error, not one failure per database
@@ -378,21 +371,54 @@ def verify_all(*, config: PathLike | None = None, timeout: float | None = None,
     with ThreadPoolExecutor(max_workers=max(len(dbs), 1)) as pool:
         futures = [pool.submit(one, db) for db in dbs]
         try:
-            return [future.result() for future in futures]
+            records = [future.result() for future in futures]
         except KeyboardInterrupt:
             cancel.set()  # each worker cleans up after its current restore, then stops
             raise
+    for record in records:
+        keep_result(record)
+    return records
 
 
-def interrupt_on_sigterm() -> None:
-    """Let SIGTERM (`kill`, systemd stopping a unit that overran) unwind like Ctrl-C, so the
-    sentinel row and the temporary files are still removed."""
+# --- the latest outcome per database, for the dashboard (never kept in the database) -----------
 
-    def handler(signum: int, frame: object) -> None:
-        raise Terminated
 
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, handler)
+def _result_path(db: str) -> Path:
+    import hashlib
+
+    from platformdirs import user_state_dir
+
+    key = hashlib.sha256(db.encode()).hexdigest()[:16]
+    return Path(user_state_dir("pylitestream")) / "verify" / f"{key}.json"
+
+
+def keep_result(record: Record) -> None:
+    """Keep `record` as its database's latest verify outcome, with "finished_at"."""
+    import datetime as dt
+    import json
+
+    if not record.get("database"):
+        return
+    kept = {**record, "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+    path = _result_path(str(record["database"]))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(kept, default=str))
+        tmp.replace(path)
+    except OSError:
+        pass  # a result we cannot keep is still returned (or raised) to the caller
+
+
+def last_verify(db: PathLike) -> Record | None:
+    """The latest verify outcome kept for `db`, or None."""
+    import json
+
+    try:
+        data = json.loads(_result_path(database_arg(db)).read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def summary(records: list[Record]) -> str:
@@ -405,40 +431,10 @@ def summary(records: list[Record]) -> str:
     )
 
 
-def safe_url(url: str) -> str:
-    """A ping URL fit to print: scheme and host only (healthchecks URLs carry their token in the
-    path, others in userinfo or the query)."""
-    from urllib.parse import urlsplit
-
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        return "<ping URL>"
-    return f"{parts.scheme}://{host}{port}/…" if parts.scheme else "<ping URL>"
-
-
-def ping(url: str, *, ok: bool, body: str = "") -> str | None:
-    """POST `body` to `url` on success or `url`/fail on failure (healthchecks.io style).
-    Return None when it worked, else a line saying why not, with the URL's secrets left out."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    import httpx
-
-    target = url
-    if not ok:
-        try:
-            parts = urlsplit(url)
-        except ValueError:
-            return f"ping URL {safe_url(url)} is not a valid http(s) URL"
-        target = urlunsplit(parts._replace(path=parts.path.rstrip("/") + "/fail"))
-    try:
-        response = httpx.post(target, content=body.encode(), timeout=PING_TIMEOUT)
-    except httpx.HTTPError as exc:
-        return f"ping to {safe_url(url)} failed: {type(exc).__name__}"
-    except (httpx.InvalidURL, ValueError):
-        return f"ping URL {safe_url(url)} is not a valid http(s) URL"
-    if response.status_code >= 400:
-        return f"ping to {safe_url(url)} failed: HTTP {response.status_code}"
-    return None
+def failure_of(records: list[Record]) -> VerificationFailure | None:
+    """What `verify --all` fails with when any database failed: the summary line as its
+    message, and the first failed database's reason and record (exit 1)."""
+    failed = [r for r in records if not r["ok"]]
+    if not failed:
+        return None
+    return VerificationFailure(summary(records), reason=failed[0]["reason"], record=failed[0])

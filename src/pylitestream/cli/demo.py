@@ -19,10 +19,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from . import api, placement
-from .binary import find_binary
-from .errors import CommandFailed, PylitestreamError, UsageError
-from .runner import default_timeout, litestream_env
+from .. import api
+from ..errors import CommandFailed, PylitestreamError, UsageError
+from ..litestream.binary import find_binary
+from ..litestream.runner import litestream_env
+from ..litestream.timeouts import default_timeout
+from ..services import placement
 
 ROWS = 1000
 FILES = ("demo.db", "replica", "litestream.yml", "restored.db", "litestream.log")

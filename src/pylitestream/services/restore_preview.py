@@ -33,15 +33,16 @@ def restore_plan(
     """The plan of restoring `db` (latest, or to `timestamp` / `txid`, 16 hex digits) without
     restoring: {"database", "target", "replica", "min_txid", "max_txid", "files": [{"level",
     "name", "min_txid", "max_txid", "size", "created"}]}. Litestream 0.5 only."""
-    from .api import _db_arg, check_flag_value, checked_config
-    from .binary import find_binary
-    from .errors import CommandFailed, UnsupportedOnVersion, UsageError
-    from .runner import run
+    from ..errors import CommandFailed, UnsupportedOnVersion, UsageError
+    from ..litestream.binary import find_binary
+    from ..litestream.flags import check_flag_value
+    from ..litestream.runner import run_litestream
+    from .prepare import checked_config, database_arg
 
-    db_path = _db_arg(db)
+    db_path = database_arg(db)
     binary = find_binary()
-    if binary.line == "0.3":
-        raise UnsupportedOnVersion(binary.caps.missing["-dry-run"])
+    if "-dry-run" in binary.profile.missing:
+        raise UnsupportedOnVersion(binary.profile.missing["-dry-run"])
     if timestamp and txid:
         raise UsageError("pass either -timestamp or -txid, not both")
     if txid is not None:
@@ -55,7 +56,7 @@ def restore_plan(
         argv.append(f"-timestamp={timestamp}")
     if txid:
         argv.append(f"-txid={txid}")
-    completed = run(binary, [*argv, db_path], timeout=timeout)
+    completed = run_litestream(binary, [*argv, db_path], timeout=timeout)
     try:
         data = json.loads(completed.stdout)
         files = [
@@ -88,13 +89,13 @@ def restore_plan(
 def plan_from_args(db: PathLike | None, args: Sequence[str], *, config: PathLike | None,
                    timeout: float | None, validate: bool) -> Record:  # fmt: skip
     """restore_plan from `pylitestream restore --dry-run -- -timestamp T | -txid X | -o PATH`."""
-    from .api import parse_go_flags
-    from .binary import find_binary
-    from .errors import UnsupportedOnVersion, UsageError
+    from ..errors import UnsupportedOnVersion, UsageError
+    from ..litestream.binary import find_binary
+    from ..litestream.flags import parse_go_flags
 
     binary = find_binary()
-    if binary.line == "0.3":
-        raise UnsupportedOnVersion(binary.caps.missing["-dry-run"])
+    if "-dry-run" in binary.profile.missing:
+        raise UnsupportedOnVersion(binary.profile.missing["-dry-run"])
     flags = parse_go_flags(args, binary)
     extra = sorted(set(flags) - set(FLAGS) - {"dry-run"})
     if extra:

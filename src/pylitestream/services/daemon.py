@@ -11,10 +11,12 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .control_socket import DEFAULT_PATH, ControlSocket, SocketNotConfigured
+from ..config import socket_path
+from ..litestream.control_socket import ControlSocket, SocketNotConfigured
+from .prepare import checked_config, database_arg
 
 if TYPE_CHECKING:
-    from .binary import Binary
+    pass
 
 Record = dict[str, Any]
 PathLike = str | os.PathLike[str]
@@ -37,42 +39,22 @@ ON_03 = {
 }
 
 
-def socket_of(config: PathLike) -> str | None:
-    """The control socket path a config enables, or None when it does not enable one."""
-    from .config import load_config
-
-    section = load_config(config).get("socket")
-    if not isinstance(section, dict) or not section.get("enabled"):
-        return None
-    return str(Path(str(section.get("path") or DEFAULT_PATH)).expanduser().absolute())
-
-
-def checked_config(config: PathLike | None, binary: Binary) -> Path:
-    """The config, found and checked the way every command checks it (cached verdicts)."""
-    from .config import find_config, validate_config
-    from .runner import litestream_env
-
-    path = find_config(config).absolute()
-    validate_config(path, binary.line, litestream_env(binary))
-    return path
-
-
 def connect(
     command: str, config: PathLike | None = None, timeout: float | None = None
 ) -> ControlSocket:
     """The control socket of the daemon for `config`; refuses on 0.3 and when the config has
     no socket, naming the fix."""
-    from .binary import find_binary
-    from .errors import UnsupportedOnVersion, UsageError
-    from .runner import default_timeout
+    from ..errors import UnsupportedOnVersion, UsageError
+    from ..litestream.binary import find_binary
+    from ..litestream.timeouts import default_timeout
 
     binary = find_binary()
-    if binary.line == "0.3":
+    if not binary.profile.control_socket:
         raise UnsupportedOnVersion(
             f"Litestream 0.3 has no control socket, so no '{command}'; {ON_03[command]}"
         )
-    path = checked_config(config, binary)
-    socket = socket_of(path)
+    path = Path(checked_config(binary, config)).absolute()
+    socket = socket_path(path)
     if socket is None:
         raise SocketNotConfigured(
             f"{path} does not enable litestream's control socket; add 'socket: {{enabled: true, "
@@ -86,15 +68,8 @@ def connect(
 
 
 def database_path(db: PathLike | None) -> str:
-    """The absolute path the daemon knows a database by."""
-    from .errors import DatabaseRequired
-
-    if db is None or str(db) == "":
-        raise DatabaseRequired("this command needs --database PATH (see 'pylitestream list')")
-    return str(Path(db).expanduser().absolute())
-
-
-# --- the API ----------------------------------------------------------------------------------
+    """The absolute path the daemon knows a database by (see 'pylitestream list')."""
+    return database_arg(db, listed_by="list")
 
 
 def daemon_info(*, config: PathLike | None = None, timeout: float | None = None) -> Record:
@@ -141,7 +116,7 @@ def register(
 ) -> Record:
     """Start replicating `db` to `replica_url` in the running daemon (until it restarts; add
     it to the config to keep it). {"database", "status", "txid"}."""
-    from .errors import UsageError
+    from ..errors import UsageError
 
     client = connect("register", config, timeout)
     path = database_path(db)
@@ -173,61 +148,3 @@ def stop(
     """Pause replicating `db` after a final sync. {"database", "status", "txid"}."""
     client = connect("stop", config, timeout)
     return client.stop(database_path(db), timeout=client.timeout)
-
-
-# --- the socket's place: init writes it, the config check guards it ----------------------------
-
-
-def runtime_dir() -> Path:
-    """pylitestream's per-user runtime directory (platformdirs): $XDG_RUNTIME_DIR/pylitestream,
-    /tmp/runtime-UID/pylitestream without it, a private per-user folder on macOS. Never
-    /var/run, where only root may create a socket."""
-    import warnings
-
-    from platformdirs import user_runtime_dir
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # "XDG_RUNTIME_DIR is not set, falling back to /tmp/..."
-        return Path(user_runtime_dir("pylitestream"))
-
-
-def default_socket_path() -> Path:
-    return runtime_dir() / "litestream.sock"
-
-
-def socket_problem(path: str, permissions: str | None) -> str | None:
-    """What is wrong with a control socket at `path` (litestream creates it there with
-    `permissions`), or None. pylitestream's own runtime directory is created (mode 0700) when
-    missing: it lives on a tmpfs that a reboot empties."""
-    import stat
-
-    directory = Path(path).expanduser().absolute().parent
-    if directory == runtime_dir() and not directory.exists():
-        missing = [directory, *(p for p in directory.parents if not p.exists())]
-        for each in reversed(missing):  # each one private, as platformdirs expects its parents
-            each.mkdir(mode=0o700, exist_ok=True)
-    if not directory.is_dir():
-        return (
-            f"directory {directory} of the control socket path '{path}' does not exist, so "
-            f"litestream cannot create its socket; create it (mkdir -m 700 {directory}) or use "
-            f"the per-user default {default_socket_path()}"
-        )
-    mode = stat.S_IMODE(directory.stat().st_mode)
-    if mode & 0o077:
-        return (
-            f"directory {directory} of the control socket is open to other users (mode "
-            f"{mode:04o}); make it private (chmod 700 {directory}) or use the per-user "
-            f"default {default_socket_path()}"
-        )
-    if permissions is not None:
-        raw = permissions.strip()
-        try:
-            bits = int(raw, 8) if raw.startswith("0") else int(raw)
-        except ValueError:
-            return f"socket permissions '{raw}' are not a file mode such as 0600"
-        if bits & 0o077:
-            return (
-                f"socket permissions {bits:04o} let other users drive litestream (stop "
-                "replication, register databases); use 0600"
-            )
-    return None

@@ -1,7 +1,7 @@
 """`pylitestream dashboard`: serve the web dashboard (pylitestream.web) with uvicorn.
 
-It registers itself on cli.app; cli.py imports this module last. The extra's packages are
-imported only when the command runs."""
+It registers itself on the app; cli/__init__ imports it. The extra's packages are imported only
+when the command runs."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from typing import Annotated
 
 import typer
 
-from .cli import Config, app
-from .errors import UsageError
+from ..errors import UsageError
+from .options import Config, app
 
 
 def is_loopback(host: str) -> bool:
@@ -46,10 +46,10 @@ def dashboard(
 ) -> None:
     """Serve the web dashboard (needs py-litestream[dashboard]); loopback unless credentials
     are set (PYLITESTREAM_DASHBOARD_USERNAME/PASSWORD or LITESTREAM_USERNAME/PASSWORD)."""
-    from . import web
+    from .. import web
 
     web.require_extra()
-    from .web.app import credentials
+    from ..web.app import credentials
 
     if not is_loopback(host) and credentials() is None:
         raise UsageError(

@@ -11,7 +11,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from .masking import known_secrets, redact
+from ..config.settings import known_secrets
+from ..masking import redact
 
 Record = dict[str, Any]
 
@@ -26,7 +27,7 @@ def _write(text: str, *, stderr: bool = False) -> None:
     except BrokenPipeError:
         raise
     except OSError as exc:
-        from .errors import OutputError
+        from ..errors import OutputError
 
         name = "stderr" if stderr else "stdout"
         raise OutputError(f"cannot write to {name}: {exc.strerror or exc}") from None
@@ -53,16 +54,6 @@ def info(message: str) -> None:
 def warning(message: str) -> None:
     """Something that went wrong beside the point (e.g. a failed ping)."""
     _stderr_line("pylitestream: warning: ", message)
-
-
-def log(message: str) -> None:
-    """A supervisor event (litestream started, restarted, stopped)."""
-    _stderr_line("pylitestream: ", message)
-
-
-def passthrough(line: str, *, stderr: bool) -> None:
-    """A line of litestream's own log, forwarded to the same stream it wrote it to."""
-    _write(redact(line, known_secrets()) + "\n", stderr=stderr)
 
 
 @contextmanager

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .cli import Config, Database, Json, app
+from .options import Config, Database, Json, app
 
 SocketTimeout = Annotated[
     float | None,
@@ -30,7 +30,7 @@ def _emit(data: Any, as_json: bool, columns: tuple[str, ...] = (), empty: str = 
 @app.command()
 def info(config: Config = None, as_json: Json = False, timeout: SocketTimeout = None) -> None:
     """Show the running daemon: version, pid, uptime, databases (Litestream 0.5 socket)."""
-    from . import daemon
+    from ..services import daemon
 
     _emit(daemon.daemon_info(config=config, timeout=timeout), as_json)
 
@@ -40,7 +40,7 @@ def list_databases(
     config: Config = None, as_json: Json = False, timeout: SocketTimeout = None
 ) -> None:
     """List the daemon's databases, their state and last sync (Litestream 0.5 socket)."""
-    from . import daemon
+    from ..services import daemon
 
     rows = daemon.daemon_databases(config=config, timeout=timeout)
     _emit(rows, as_json, daemon.LIST_KEYS, "the daemon replicates no database")
@@ -57,7 +57,7 @@ def sync(
     timeout: SocketTimeout = None,
 ) -> None:
     """Sync a database (default: all) now; --wait uploads and waits (Litestream 0.5 socket)."""
-    from . import daemon
+    from ..services import daemon
 
     rows = daemon.sync(database, wait=wait, config=config, timeout=timeout)
     _emit(rows, as_json, daemon.SYNC_KEYS, "the daemon replicates no database")
@@ -71,7 +71,7 @@ def txid(
     timeout: SocketTimeout = None,
 ) -> None:
     """Show a database's current TXID in the daemon (Litestream 0.5 socket)."""
-    from . import daemon
+    from ..services import daemon
 
     _emit(daemon.txid(database, config=config, timeout=timeout), as_json)
 
@@ -87,7 +87,7 @@ def register(
     timeout: SocketTimeout = None,
 ) -> None:
     """Start replicating a database in the running daemon, until it restarts (0.5 socket)."""
-    from . import daemon
+    from ..services import daemon
 
     _emit(daemon.register(database, replica, config=config, timeout=timeout), as_json)
 
@@ -100,7 +100,7 @@ def unregister(
     timeout: SocketTimeout = None,
 ) -> None:
     """Stop replicating a database and forget it, until the daemon restarts (0.5 socket)."""
-    from . import daemon
+    from ..services import daemon
 
     _emit(daemon.unregister(database, config=config, timeout=timeout), as_json)
 
@@ -113,7 +113,7 @@ def start(
     timeout: SocketTimeout = None,
 ) -> None:
     """Resume replicating a stopped database (Litestream 0.5 socket)."""
-    from . import daemon
+    from ..services import daemon
 
     _emit(daemon.start(database, config=config, timeout=timeout), as_json)
 
@@ -126,7 +126,7 @@ def stop(
     timeout: SocketTimeout = None,
 ) -> None:
     """Pause replicating a database after a final sync (Litestream 0.5 socket)."""
-    from . import daemon
+    from ..services import daemon
 
     _emit(daemon.stop(database, config=config, timeout=timeout), as_json)
 
@@ -154,14 +154,15 @@ def check(
     """Are the backups current? Per database: status, TXIDs, lag, last sync, replica reachable.
     Exit 0 when every database is within --max-lag, 1 when any lags, is stalled or stopped, or
     litestream is not running."""
-    from . import health, output
-    from .errors import PylitestreamError
+    from .. import health
+    from ..errors import PylitestreamError
+    from . import output
 
     rows = health.check(database, config=config, max_lag=max_lag, timeout=timeout)
     line = health.summary(rows)
     ok = all(row["ok"] for row in rows)
     if ping_url:
-        from .verification import ping
+        from .ping import ping
 
         problem = ping(ping_url, ok=ok, body=line)
         if problem:
@@ -173,8 +174,8 @@ def check(
 
 def show_restore_plan(plan: dict[str, Any], as_json: bool) -> None:
     """`restore --dry-run`: the plan's summary, then the files it would fetch."""
+    from ..services.restore_preview import FILE_KEYS
     from . import output
-    from .restore_preview import FILE_KEYS
 
     if as_json:
         output.print_json(plan)

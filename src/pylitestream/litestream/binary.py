@@ -9,22 +9,17 @@ import sys
 from pathlib import Path
 from typing import NamedTuple
 
-from . import cache
-from .errors import BinaryNotFound, UnsupportedPlatform, UnsupportedVersion
+from .. import cache
+from ..errors import BinaryNotFound, UnsupportedPlatform, UnsupportedVersion
+from .profile import PROFILES, Profile
+from .records import error_line
+from .targets import TARGETS, target_name
+from .timeouts import default_timeout
 
 INSTALL_DIR_VAR = "LITESTREAM_INSTALL_DIR"
 EXE_NAME = "litestream"
 # The name pip knows us by; the import package and the command are "pylitestream".
 DISTRIBUTION = "py-litestream"
-
-# (sys.platform, normalised machine) pairs our wheels carry a binary for.
-SUPPORTED_PLATFORMS = {
-    ("linux", "x86_64"): "linux-x86_64",
-    ("linux", "aarch64"): "linux-aarch64",
-    ("darwin", "x86_64"): "darwin-x86_64",
-    ("darwin", "arm64"): "darwin-arm64",
-}
-_MACHINE_ALIASES = {"amd64": "x86_64", "arm64": "arm64", "aarch64": "aarch64"}
 
 SOURCE_INSTALL_DIR = "LITESTREAM_INSTALL_DIR"
 SOURCE_WHEEL = "wheel"
@@ -44,27 +39,13 @@ class Binary(NamedTuple):
         return version_line(self.version)
 
     @property
-    def caps(self) -> Capabilities:
-        return CAPABILITIES[self.line]
-
-
-def platform_name() -> str:
-    import platform  # only error messages and lookups without LITESTREAM_INSTALL_DIR need it
-
-    machine = platform.machine().lower()
-    if sys.platform == "darwin":
-        machine = (
-            "arm64" if machine in ("arm64", "aarch64") else _MACHINE_ALIASES.get(machine, machine)
-        )
-    else:
-        machine = (
-            "aarch64" if machine in ("arm64", "aarch64") else _MACHINE_ALIASES.get(machine, machine)
-        )
-    return f"{sys.platform}-{machine}"
+    def profile(self) -> Profile:
+        """What this line can do and how it differs from the other (see profile.py)."""
+        return PROFILES[self.line]
 
 
 def _supported_list() -> str:
-    return ", ".join(SUPPORTED_PLATFORMS.values())
+    return ", ".join(TARGETS)
 
 
 def _is_executable(path: Path) -> bool:
@@ -97,7 +78,7 @@ def _wheel_candidates() -> list[Path]:
         candidates.append(Path(sysconfig.get_path("scripts", scheme=user_scheme)))
     except KeyError:
         pass
-    package_dir = Path(__file__).resolve().parent
+    package_dir = Path(__file__).resolve().parent.parent  # pylitestream/, not litestream/
     # --prefix: <prefix>/lib/pythonX.Y/site-packages/pylitestream -> <prefix>/bin
     site_dir = package_dir.parent
     if site_dir.name == "site-packages" and site_dir.parent.name.startswith("python"):
@@ -148,9 +129,8 @@ def find_binary_path() -> tuple[Path, str]:
             f"bin/litestream); run pip install --force-reinstall {DISTRIBUTION}, "
             f"or set {INSTALL_DIR_VAR}"
         )
-    here = platform_name()
-    key = (sys.platform, here.split("-", 1)[1])
-    if key not in SUPPORTED_PLATFORMS:
+    here = target_name()
+    if here not in TARGETS:
         raise UnsupportedPlatform(
             f"no litestream binary for {here}: Litestream is not built for this platform "
             f"(supported: {_supported_list()}); if you have a litestream that runs here, "
@@ -216,8 +196,6 @@ def _cache_key(path: Path) -> str:
 
 def detect_version(path: Path) -> str:
     """`litestream version`, cached on disk per path, mtime and size: one process per new binary."""
-    from .runner import default_timeout  # runner imports this module
-
     seconds = default_timeout()  # checked on every command, not only when the cache misses
     key = _cache_key(path)
     versions = cache.load("versions")
@@ -241,8 +219,6 @@ def detect_version(path: Path) -> str:
             "--timeout or PYLITESTREAM_TIMEOUT)"
         ) from None
     if result.returncode != 0:
-        from .runner import error_line
-
         said = error_line(result.stdout, result.stderr) or "is this really litestream?"
         raise UnsupportedVersion(f"'{path} version' exited {result.returncode}: {said}")
     version = parse_version(result.stdout)
@@ -259,8 +235,6 @@ _found: Binary | None = None
 def find_binary() -> Binary:
     """The litestream to run, with its version. Cached for the life of the process."""
     global _found
-    from .runner import default_timeout
-
     default_timeout()  # a bad PYLITESTREAM_TIMEOUT is refused whether the version is known or not
     path, source = find_binary_path()
     if _found is not None and _found.path == path:
@@ -270,85 +244,3 @@ def find_binary() -> Binary:
 
 
 # --- capabilities -------------------------------------------------------------------------------
-
-
-# The flags of the commands pylitestream forwards flags to, each with the kind of value litestream
-# (Go's flag package, then litestream's own checks) accepts: see api.check_flag_value.
-_RESTORE_COMMON = {"config": "string", "o": "output", "timestamp": "timestamp",
-                   "parallelism": "count", "no-expand-env": "bool", "if-db-not-exists": "bool",
-                   "if-replica-exists": "bool"}  # fmt: skip
-_REPLICATE_COMMON = {"config": "string", "exec": "string", "no-expand-env": "bool"}
-
-
-class Capabilities(NamedTuple):
-    commands: frozenset[str]
-    flags: dict[str, dict[str, str]]
-    """command -> {flag without '-': kind of value}, for the commands flags are forwarded to."""
-    missing: dict[str, str]
-    """Command or flag (with leading '-') this line lacks -> what to use instead."""
-
-
-CAPABILITIES: dict[str, Capabilities] = {
-    "0.3": Capabilities(
-        commands=frozenset(
-            {"databases", "generations", "snapshots", "wal", "restore", "replicate"}
-        ),
-        flags={
-            "restore": {
-                **_RESTORE_COMMON,
-                "replica": "string",
-                "generation": "generation",
-                "index": "index",
-            },
-            "replicate": _REPLICATE_COMMON,
-        },
-        missing={
-            "ltx": "Litestream 0.3 has no 'ltx'; use 'snapshots' and 'wal' for 0.3 backups",
-            "status": "Litestream 0.3 has no 'status'; use 'databases' and 'generations'",
-            "-txid": "Litestream 0.3 has no -txid; restore to a point with -generation and -index "
-            "(hex; see 'pylitestream wal') or -timestamp",
-            "-force": "Litestream 0.3 has no -force; move the existing file away "
-            "or pass -o NEW_PATH",
-            "-dry-run": "Litestream 0.3 has no -dry-run; use 'pylitestream snapshots' and "
-            "'pylitestream wal' to see what a restore would use",
-            "-json": "Litestream 0.3 has no JSON output; use pylitestream's --json",
-            "-integrity-check": "Litestream 0.3 has no -integrity-check; use 'pylitestream verify'",
-            "-f": "Litestream 0.3 has no follow mode (-f); run a restore at intervals instead",
-            "-follow-interval": "Litestream 0.3 has no follow mode; run a restore at intervals",
-        },
-    ),
-    "0.5": Capabilities(
-        commands=frozenset(
-            {"databases", "snapshots", "wal", "ltx", "status", "restore", "replicate"}
-        ),
-        flags={
-            "restore": {
-                **_RESTORE_COMMON,
-                "txid": "txid",
-                "follow-interval": "duration",
-                "integrity-check": "none|quick|full",
-                "dry-run": "bool",
-                "force": "bool",
-                "json": "bool",
-                "f": "bool",
-            },
-            "replicate": {
-                **_REPLICATE_COMMON,
-                "once": "bool",
-                "force-snapshot": "bool",
-                "enforce-retention": "bool",
-                "log-level": "trace|debug|info|warn|error",
-                "restore-if-db-not-exists": "bool",
-            },
-        },
-        missing={
-            "generations": "Litestream 0.5 has no generations; use "
-            "'pylitestream ltx --database DB' (or 'snapshots'/'wal') to list its backups",
-            "-index": "Litestream 0.5 has no -index; restore to a point with -txid "
-            "(16 hex digits; see 'pylitestream ltx') or -timestamp",
-            "-generation": "Litestream 0.5 has no generations; restore to a point with -txid "
-            "(see 'pylitestream ltx') or -timestamp",
-            "-replica": "Litestream 0.5 has one replica per database; drop -replica",
-        },
-    ),
-}

@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from .errors import UsageError
+from ..errors import UsageError
 
 SETTING_VARS = {
     "replica_bucket": "LITESTREAM_REPLICA_BUCKET",
@@ -86,7 +86,7 @@ def pyproject_settings(start: Path | None = None) -> dict[str, str]:
     path = find_pyproject(start)
     if path is None:
         return {}
-    from .config import read_text
+    from .files import read_text
 
     text = read_text(path)
     if (path, text) not in _parsed:
@@ -150,3 +150,13 @@ def config_path_setting() -> tuple[str, str] | None:
     if from_env:
         return from_env, "LITESTREAM_CONFIG"
     return settings_env().get("LITESTREAM_CONFIG")
+
+
+def known_secrets(environ: dict[str, str] | None = None) -> list[str]:
+    """Values of secret-named variables in the environment, and the credentials given to
+    configure() (which never pass through os.environ): to be redacted wherever they appear."""
+    from ..masking import is_secret_name
+
+    source = os.environ if environ is None else environ
+    found = [value for name, value in source.items() if value and is_secret_name(name)]
+    return found + configured_secrets()

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from .errors import CommandFailed
+from ..errors import CommandFailed
 
 Record = dict[str, Any]
 
@@ -249,3 +249,52 @@ def status_05(text: str) -> list[Record]:
         }
         for item in _load_json(text) or []
     ]
+
+
+# --- errors in litestream's own log ----------------------------------------------------------
+
+# 0.3 slog text: time=... level=ERROR msg="cannot list generations" db=... error="..."
+_SLOG_ERROR = re.compile(r'level=ERROR msg=(?P<msg>"(?:[^"\\]|\\.)*"|\S+)(?P<rest>.*)')
+_SLOG_ERROR_FIELD = re.compile(r'error=(?P<err>"(?:[^"\\]|\\.)*"|\S+)')
+# 0.3 Go std log before config is loaded: 2026/11/26 19:55:14 ERROR failed to run error="..."
+_STDLOG_ERROR = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d ERROR (?P<msg>.*?)(?P<rest> \w+=.*)?$")
+
+
+def _unquote(value: str) -> str:
+    if value.startswith('"') and value.endswith('"'):
+        value = value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+    return " ".join(value.replace("\\n", " ").split())
+
+
+def _log_error(line: str) -> str | None:
+    """The message of an ERROR log line, as 'msg: error', or None if it is not one."""
+    match = _SLOG_ERROR.search(line) or _STDLOG_ERROR.search(line)
+    if not match:
+        return None
+    msg = _unquote(match.group("msg"))
+    field = _SLOG_ERROR_FIELD.search(match.group("rest") or "")
+    if field:
+        error = _unquote(field.group("err"))
+        return error if msg == "failed to run" else f"{msg}: {error}"
+    return msg
+
+
+def error_line(stdout: str, stderr: str) -> str | None:
+    """litestream's own error message from either stream, in one line."""
+    lines = stderr.splitlines()
+    for line in lines:
+        # A Go panic ends with a stack trace: its message is the first line, not the last.
+        if line.startswith(("panic: ", "fatal error: ")):
+            return f"litestream crashed: {line.strip()}"
+    for line in lines:
+        if line.startswith("Error: "):
+            return line[len("Error: ") :].strip()
+    for line in [*lines, *stdout.splitlines()]:
+        found = _log_error(line)
+        if found:
+            return found
+    for line in lines:
+        # Go's flag package: "flag provided but not defined: -bogus", "invalid value ..."
+        if line.startswith(("flag provided", "invalid value", "flag needs")):
+            return line.strip()
+    return None

@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import CommandFailed, UsageError
+from ..errors import CommandFailed, UsageError
 
 SIDECARS = ("-wal", "-shm", ".tmp")
 """Names SQLite (-wal, -shm) and litestream (.tmp, its scratch file) use beside a database."""

@@ -3,53 +3,14 @@
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 from typing import NamedTuple, NoReturn
 
+from ..errors import CommandFailed, CommandTimeout
 from .binary import Binary
-from .errors import CommandFailed, CommandTimeout
-
-TIMEOUT_VAR = "PYLITESTREAM_TIMEOUT"
-DEFAULT_TIMEOUT = 30.0
-"""Seconds. 0.5 retries an unreachable replica for about two minutes before it says so."""
-MAX_TIMEOUT = 86400.0
-"""Seconds (a day): past this a timeout is a typo, and Python's own waits overflow near 1e9."""
-
-_chosen: float | None = None
-
-
-def check_timeout(value: float | str, source: str) -> float:
-    """`value` as seconds, when it is a finite number in (0, MAX_TIMEOUT]; else UsageError
-    naming `source` (e.g. '--timeout')."""
-    from .errors import UsageError
-
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        raise UsageError(f"{source} {value!r} is not a number of seconds") from None
-    if not 0 < seconds <= MAX_TIMEOUT:  # also false for nan
-        raise UsageError(
-            f"{source} must be more than 0 and at most {MAX_TIMEOUT:g} seconds, not {value}"
-        )
-    return seconds
-
-
-def use_timeout(seconds: float | None) -> None:
-    """The timeout every later litestream call of this process gets by default (the CLI's
-    --timeout), the version check included."""
-    global _chosen
-    _chosen = None if seconds is None else check_timeout(seconds, "--timeout")
-
-
-def default_timeout() -> float:
-    if _chosen is not None:
-        return _chosen
-    value = os.environ.get(TIMEOUT_VAR)
-    if not value:
-        return DEFAULT_TIMEOUT
-    return check_timeout(value, TIMEOUT_VAR)
+from .records import error_line
+from .timeouts import TIMEOUT_VAR, check_timeout, default_timeout
 
 
 class Completed(NamedTuple):
@@ -63,10 +24,10 @@ def litestream_env(binary: Binary) -> dict[str, str]:
     """The environment litestream runs with: os.environ, plus configure() and pyproject.toml
     settings as LITESTREAM_* variables where the environment has none; for 0.5, AWS_CA_BUNDLE
     moved out of the way (see move_ca_bundle)."""
-    from .settings import effective_env
+    from ..config.settings import effective_env
 
     env = effective_env()
-    if binary.line == "0.5":
+    if binary.profile.ca_bundle_breaks_s3:
         note = move_ca_bundle(env)
         if note:
             _note_once(note)
@@ -84,7 +45,8 @@ SYSTEM_CA_FILES = (
 )
 
 
-def _same_file(path: str, others: tuple[str, ...] | list[str]) -> bool:
+def _is_one_of(path: str, others: tuple[str, ...] | list[str]) -> bool:
+    """Whether `path` is the same file as one of `others`, symlinks followed."""
     real = os.path.realpath(path)
     return any(os.path.realpath(other) == real for other in others if other)
 
@@ -95,13 +57,13 @@ def move_ca_bundle(env: dict[str, str]) -> str | None:
     the way Go reads one, SSL_CERT_FILE, unless that is already set to something else; then
     the returned note says the bundle is not trusted."""
     bundle = env.pop("AWS_CA_BUNDLE", "")
-    if not bundle or _same_file(bundle, SYSTEM_CA_FILES):
+    if not bundle or _is_one_of(bundle, SYSTEM_CA_FILES):
         return None
     current = env.get("SSL_CERT_FILE", "")
     if not current:
         env["SSL_CERT_FILE"] = bundle
         return None
-    if _same_file(bundle, [current]):
+    if _is_one_of(bundle, [current]):
         return None
     return (
         f"Litestream 0.5 cannot use AWS_CA_BUNDLE={bundle}, and SSL_CERT_FILE={current} is "
@@ -116,59 +78,12 @@ _noted: set[str] = set()
 def _note_once(message: str) -> None:
     if message not in _noted:
         _noted.add(message)
-        from . import output
+        from .. import logs
 
-        output.warning(message)
-
-
-# 0.3 slog text: time=... level=ERROR msg="cannot list generations" db=... error="..."
-_SLOG_ERROR = re.compile(r'level=ERROR msg=(?P<msg>"(?:[^"\\]|\\.)*"|\S+)(?P<rest>.*)')
-_SLOG_ERROR_FIELD = re.compile(r'error=(?P<err>"(?:[^"\\]|\\.)*"|\S+)')
-# 0.3 Go std log before config is loaded: 2026/11/26 19:55:14 ERROR failed to run error="..."
-_STDLOG_ERROR = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d ERROR (?P<msg>.*?)(?P<rest> \w+=.*)?$")
+        logs.get(__name__).warning(message)
 
 
-def _unquote(value: str) -> str:
-    if value.startswith('"') and value.endswith('"'):
-        value = value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
-    return " ".join(value.replace("\\n", " ").split())
-
-
-def _log_error(line: str) -> str | None:
-    """The message of an ERROR log line, as 'msg: error', or None if it is not one."""
-    match = _SLOG_ERROR.search(line) or _STDLOG_ERROR.search(line)
-    if not match:
-        return None
-    msg = _unquote(match.group("msg"))
-    field = _SLOG_ERROR_FIELD.search(match.group("rest") or "")
-    if field:
-        error = _unquote(field.group("err"))
-        return error if msg == "failed to run" else f"{msg}: {error}"
-    return msg
-
-
-def error_line(stdout: str, stderr: str) -> str | None:
-    """litestream's own error message from either stream, in one line."""
-    lines = stderr.splitlines()
-    for line in lines:
-        # A Go panic ends with a stack trace: its message is the first line, not the last.
-        if line.startswith(("panic: ", "fatal error: ")):
-            return f"litestream crashed: {line.strip()}"
-    for line in lines:
-        if line.startswith("Error: "):
-            return line[len("Error: ") :].strip()
-    for line in [*lines, *stdout.splitlines()]:
-        found = _log_error(line)
-        if found:
-            return found
-    for line in lines:
-        # Go's flag package: "flag provided but not defined: -bogus", "invalid value ..."
-        if line.startswith(("flag provided", "invalid value", "flag needs")):
-            return line.strip()
-    return None
-
-
-def run(
+def run_litestream(
     binary: Binary,
     args: list[str],
     *,

@@ -18,11 +18,9 @@ import errno
 import os
 from typing import Any
 
-from .errors import PylitestreamError, UsageError
+from ..errors import PylitestreamError, UsageError
 
 Record = dict[str, Any]
-DEFAULT_PATH = "/var/run/litestream.sock"
-"""litestream's own default when `socket: {enabled: true}` names no path (needs root)."""
 
 
 class SocketNotConfigured(UsageError):

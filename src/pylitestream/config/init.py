@@ -1,0 +1,234 @@
+"""`init`: writing a new litestream.yml for the databases given, DATABASE_URL or a Django settings
+module."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import UsageError
+from ..masking import mask_urls
+from .load import env_refs
+from .schema import REPLICA_SCHEMES, known_line
+from .socket import (
+    default_socket_path,
+    socket_problem,
+)
+
+S3_PLACEHOLDERS = {
+    "bucket": "LITESTREAM_REPLICA_BUCKET",
+    "region": "LITESTREAM_REPLICA_REGION",
+    "endpoint": "LITESTREAM_REPLICA_ENDPOINT",
+    "access-key-id": "LITESTREAM_ACCESS_KEY_ID",
+    "secret-access-key": "LITESTREAM_SECRET_ACCESS_KEY",
+}
+_PLAIN = re.compile(r"^[A-Za-z0-9_/.${}~+@:-]+$")
+
+
+def _scalar(value: str) -> str:
+    """A YAML scalar: plain when that is safe, else JSON-quoted (JSON strings are valid YAML)."""
+    if _PLAIN.match(value) and not value.startswith(("-", ":", "@", "~")) and ": " not in value:
+        return value
+    return json.dumps(value)
+
+
+def replica_names(databases: Sequence[Path]) -> list[str]:
+    """A distinct replica path per database: its file name, or, where names clash, its path
+    relative to the directory the databases share."""
+    names = [db.name for db in databases]
+    if len(set(names)) == len(names):
+        return names
+    common = Path(os.path.commonpath([str(db.parent) for db in databases]))
+    return [str(db.relative_to(common)) for db in databases]
+
+
+def replica_block(replica: str | None, name: str, line: str) -> list[tuple[str, str]]:
+    """The (key, YAML scalar) pairs of one database's replica."""
+    if replica is None:
+        pairs = [("type", "s3"), ("bucket", "${LITESTREAM_REPLICA_BUCKET}"), ("path", name)]
+        pairs += [(k, f"${{{v}}}") for k, v in S3_PLACEHOLDERS.items() if k != "bucket"]
+        return [(k, _scalar(v)) for k, v in pairs]
+    scheme, sep, rest = replica.partition("://")
+    if not sep or scheme == "file":
+        base = Path(rest if sep else replica).expanduser().absolute()
+        return [("type", "file"), ("path", _scalar(str(base / name)))]
+    if scheme not in REPLICA_SCHEMES[line]:
+        known = ", ".join(f"{s}://" for s in REPLICA_SCHEMES[line])
+        raise UsageError(
+            f"--replica {mask_urls(replica)}: Litestream {line} has no '{scheme}' replica; "
+            f"use one of {known}, or a directory path"
+        )
+    location, qmark, query = rest.partition("?")
+    if query and line == "0.3":
+        raise UsageError(
+            f"--replica {mask_urls(replica)}: Litestream 0.3 ignores '?{query}' in replica URLs; "
+            "for an S3-compatible endpoint leave out --replica and set "
+            "LITESTREAM_REPLICA_ENDPOINT (the default S3 layout uses it)"
+        )
+    url = f"{scheme}://{location.rstrip('/')}/{name}{qmark}{query}"
+    return [("url", _scalar(url))]
+
+
+def render_config(databases: Sequence[Path], replica: str | None, line: str, source: str) -> str:
+    """The text of a new litestream.yml in the layout of `line`."""
+    names = replica_names(databases)
+    out = [
+        f"# Written by 'pylitestream init' for Litestream {line} ({source}).",
+        "# Check it with 'pylitestream config check'; see the effective values with "
+        "'pylitestream config show'.",
+    ]
+    if replica is None:
+        out += [
+            "# Settings come from these variables (or pylitestream.configure()); an empty",
+            "# region/endpoint means AWS itself. Set the endpoint for R2, MinIO and other S3 APIs.",
+        ]
+    out.append("dbs:")
+    for db, name in zip(databases, names):
+        out.append(f"  - path: {_scalar(str(db))}")
+        block = replica_block(replica, name, line)
+        if line == "0.3":
+            out.append("    replicas:")
+            out += [f"      {'- ' if i == 0 else '  '}{k}: {v}" for i, (k, v) in enumerate(block)]
+        else:
+            out.append("    replica:")
+            out += [f"      {k}: {v}" for k, v in block]
+    if line == "0.5":
+        # On by default: `pylitestream info/list/sync/check` and verify's sync-wait use it.
+        out += [
+            "# The control socket: 'pylitestream check', 'sync', 'info' and 'list' talk to it.",
+            "socket:",
+            "  enabled: true",
+            f"  path: {_scalar(str(default_socket_path()))}",
+            "  permissions: 0600",
+        ]
+    return "\n".join(out) + "\n"
+
+
+def sqlite_url_path(url: str) -> Path | None:
+    """The file of an sqlite:/// URL (sqlite:///rel.db, sqlite:////abs.db), None if not sqlite."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or not scheme.startswith("sqlite"):
+        return None
+    if not rest.startswith("/") or rest in ("/", "/:memory:"):
+        raise UsageError(
+            f"DATABASE_URL {mask_urls(url)} names no database file "
+            "(expected sqlite:///relative/path.db or sqlite:////absolute/path.db)"
+        )
+    return Path(rest[1:].split("?")[0])
+
+
+def django_databases(settings_module: str) -> list[Path]:
+    """The SQLite files in a Django settings module's DATABASES. The module is imported as plain
+    Python (Django itself is not needed, nor set up)."""
+    import importlib
+    import sys
+
+    sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(settings_module)
+    except SystemExit as exc:
+        raise UsageError(
+            f"settings module {settings_module!r} called sys.exit({exc.code!r}) while it was "
+            "imported; nothing was written"
+        ) from None
+    except Exception as exc:
+        raise UsageError(
+            f"cannot import settings module {settings_module!r}: {type(exc).__name__}: {exc} "
+            "(run from your project directory, or put it on PYTHONPATH)"
+        ) from None
+    finally:
+        sys.path.remove(os.getcwd())
+    entries = getattr(module, "DATABASES", None)
+    if not isinstance(entries, dict):
+        raise UsageError(f"settings module {settings_module!r} defines no DATABASES dict")
+    found = []
+    for entry in entries.values():
+        if isinstance(entry, dict) and "sqlite" in str(entry.get("ENGINE", "")):
+            name = str(entry.get("NAME") or "")
+            if name and name != ":memory:" and not name.startswith("file:"):
+                found.append(Path(name))
+    if not found:
+        raise UsageError(f"{settings_module}.DATABASES has no SQLite database")
+    return found
+
+
+# --- the API: init, check, show, migrate ---------------------------------------------------------
+
+
+def init_config(
+    databases: Sequence[str | os.PathLike[str]] = (),
+    *,
+    replica: str | None = None,
+    django: str | None = None,
+    output: str | os.PathLike[str] = "litestream.yml",
+    force: bool = False,
+    line: str | None = None,
+    line_in_use: Callable[[], str],
+) -> dict[str, Any]:
+    """Write a litestream.yml for `databases` (else DATABASE_URL when it is sqlite:///), plus the
+    SQLite databases of the Django settings module `django`. The replica defaults to S3 through
+    LITESTREAM_* placeholders; `replica` takes a URL or a directory. Never overwrites unless
+    force=True. Return {"config", "line", "databases", "replica", "variables"}."""
+    target = Path(output).expanduser().absolute()
+    if target.exists() and not force:
+        raise UsageError(f"{target} already exists; nothing was changed (pass --force to replace)")
+    found = [Path(db).expanduser() for db in databases]
+    source = "--database" if found else ""
+    if django:
+        found += django_databases(django)
+        source = f"{source} and --django {django}" if source else f"--django {django}"
+    if not found:
+        url = os.environ.get("DATABASE_URL", "")
+        from_url = sqlite_url_path(url) if url else None
+        if url and from_url is None:
+            raise UsageError(
+                f"DATABASE_URL ({url.partition(':')[0]}://...) is not an sqlite:/// URL; "
+                "pass the database with --database PATH"
+            )
+        if from_url is not None:
+            found, source = [from_url], "DATABASE_URL"
+    if not found:
+        raise UsageError(
+            "no database to replicate: pass --database PATH (repeatable), "
+            "set DATABASE_URL=sqlite:///PATH, or use --django SETTINGS_MODULE"
+        )
+    absolute = list(dict.fromkeys(db.absolute() for db in found))
+    chosen = line_in_use() if line is None else known_line(line)
+    text = render_config(absolute, replica, chosen, source)
+    socket = None
+    if chosen == "0.5":
+        socket = str(default_socket_path())
+        problem = socket_problem(socket, "0600")  # creates pylitestream's runtime dir
+        if problem:
+            raise UsageError(problem)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text)
+    variables = sorted({name for _s, _e, name in env_refs(text) if name})
+    return {
+        "config": str(target),
+        "line": chosen,
+        "databases": [str(db) for db in absolute],
+        "replica": "s3" if replica is None else mask_urls(replica),
+        "variables": variables,
+        "socket": socket,
+        "next_steps": next_steps(target, variables),
+    }
+
+
+def next_steps(config: Path, variables: Sequence[str]) -> list[str]:
+    steps = []
+    if variables:
+        names = " ".join(f"{name}=..." for name in variables if "REGION" not in name
+                         and "ENDPOINT" not in name)  # fmt: skip
+        steps.append(
+            f"set {names} in the environment, or call pylitestream.configure(...) in your "
+            "settings; LITESTREAM_REPLICA_ENDPOINT and LITESTREAM_REPLICA_REGION are for R2, "
+            "MinIO and other S3-compatible stores"
+        )
+    steps.append(f"pylitestream config check --config {config}")
+    steps.append(f"pylitestream replicate --config {config}")
+    return steps

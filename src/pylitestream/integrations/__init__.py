@@ -1,0 +1,1 @@
+"""Hooks for other servers' lifecycles (Gunicorn)."""
