@@ -186,3 +186,15 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     harness = sys.modules.get("badinput_harness")
     if harness is not None:
         harness.report(terminalreporter)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_module_state() -> Iterator[None]:
+    """Each test starts with pylitestream's module state as a new process has it (configure()
+    settings, the chosen timeout, parsed pyproject settings, the Gunicorn hooks' Replicator),
+    whatever an earlier in-process test left behind."""
+    from internals import reset_module_state
+
+    reset_module_state()
+    yield
+    reset_module_state()
