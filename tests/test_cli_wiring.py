@@ -10,95 +10,12 @@ module the launch lives in. `litestream version` (the version probe) still runs 
 from __future__ import annotations
 
 import json
-import sqlite3
-import subprocess
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
-from conftest import Litestream, Workspace, create_db, write_config
+from conftest import DATA, Exec, Launches, Workspace, create_db, invoke, write_config
 
 from pylitestream.cli import main
-
-DATA = Path(__file__).parent / "data"
-# (line, command) -> recorded real stdout
-CANNED = {
-    ("0.3", "databases"): "0.3-databases.txt",
-    ("0.3", "generations"): "0.3-generations.txt",
-    ("0.3", "snapshots"): "0.3-snapshots.txt",
-    ("0.3", "wal"): "0.3-wal.txt",
-    ("0.5", "databases"): "0.5-databases.json",
-    ("0.5", "ltx"): "0.5-ltx-all.json",
-    ("0.5", "status"): "0.5-status.json",
-}
-
-
-class Exec(BaseException):
-    """os.execvpe, intercepted: never returns, like the real one (and no `except Exception`
-    on the way may swallow it)."""
-
-    def __init__(self, argv: list[str]) -> None:
-        super().__init__(argv)
-        self.argv = argv
-
-
-@dataclass
-class Launches:
-    exe: Path
-    line: str
-    argvs: list[list[str]] = field(default_factory=list)
-
-    def only(self) -> list[str]:
-        """The single litestream argv launched (binary path stripped)."""
-        assert len(self.argvs) == 1, self.argvs
-        return self.argvs[0]
-
-
-@pytest.fixture
-def launches(ls: Litestream, monkeypatch: pytest.MonkeyPatch) -> Iterator[Launches]:
-    real_run = subprocess.run
-    seen = Launches(ls.exe, ls.line)
-
-    def fake_run(argv: Any, *args: Any, **kwargs: Any) -> Any:
-        if not isinstance(argv, list) or Path(argv[0]) != ls.exe or argv[1:2] == ["version"]:
-            return real_run(argv, *args, **kwargs)
-        seen.argvs.append(list(argv[1:]))
-        command = argv[1]
-        if command == "restore":
-            out = next(a.split("=", 1)[1] for a in argv if a.startswith("-o="))
-            sqlite3.connect(out).close()  # what a restore leaves: a database at -o
-            return subprocess.CompletedProcess(argv, 0, "", "")
-        name = CANNED[(ls.line, command)]
-        return subprocess.CompletedProcess(argv, 0, (DATA / name).read_text(), "")
-
-    def fake_exec(path: str, argv: list[str], env: dict[str, str]) -> None:
-        assert Path(path) == ls.exe
-        raise Exec(list(argv[1:]))
-
-    monkeypatch.setattr(subprocess, "run", fake_run)
-    monkeypatch.setattr("os.execvpe", fake_exec)
-    yield seen
-
-
-@dataclass
-class Outcome:
-    code: int
-    out: str
-    err: str
-
-
-def invoke(capsys: pytest.CaptureFixture[str], *args: str) -> Outcome:
-    """`pylitestream ARGS` in this process, through the real entry point (its error handling
-    included)."""
-    code = 0
-    try:
-        main(list(args))
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return Outcome(code, captured.out, captured.err)
 
 
 def _cfg(ws: Workspace) -> str:

@@ -11,9 +11,8 @@ from typing import Any
 
 import pytest
 import typer
-from conftest import Litestream, Workspace
+from conftest import Launches, Litestream, Workspace, invoke
 from internals import app, record_keys
-from test_cli_wiring import Launches, invoke, launches  # noqa: F401  (a fixture)
 
 import pylitestream
 
@@ -148,7 +147,7 @@ def test_version_and_env_records_are_the_readme(ls: Litestream) -> None:
 
 
 def test_restore_record_is_the_readme(
-    launches: Launches,  # noqa: F811  (the fixture imported above)
+    launches: Launches,
     workspace: Workspace,
     capsys: pytest.CaptureFixture[str],
 ) -> None:

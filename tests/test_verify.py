@@ -8,7 +8,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -62,16 +61,6 @@ def sentinel_rows(db: Path) -> int:
         return int(conn.execute("SELECT count(*) FROM _litestream_verification").fetchone()[0])
     finally:
         conn.close()
-
-
-@pytest.fixture
-def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """TMPDIR for this test alone, so 'no temporary file left' can be checked exactly."""
-    tmp = tmp_path / "tmpdir"
-    tmp.mkdir()
-    monkeypatch.setenv("TMPDIR", str(tmp))
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
-    return tmp
 
 
 def assert_ok(record: dict[str, Any], litestream: str, method: str = "restore-poll") -> None:
