@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -151,7 +150,7 @@ def test_gunicorn_sigterm_then_sigkill_leaves_no_litestream(ls: Litestream, tmp_
     try:
         second = server.litestream()["pid"]
         assert second != first
-        time.sleep(supervise.FIRST_LOOK)  # litestream's first look at the database
+        wait_for(lambda: _local_state(db) != [], 15)  # litestream's first look at the database
         before = _local_state(db)
         server.get("kill-0")
         # Only a write litestream has taken in can survive the kill; on a loaded machine its

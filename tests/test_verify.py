@@ -254,7 +254,8 @@ def test_verify_interrupted_leaves_nothing(
     )  # fmt: skip
     try:
         wait_for(lambda: sentinel_rows(ws.db) == 1)
-        time.sleep(0.5)  # well into the polling: restores have come and gone in TMPDIR
+        # Into the polling: verify has made its work directory in TMPDIR.
+        wait_for(lambda: any(p.name.startswith("pylitestream-verify-") for p in tmp.iterdir()))
         proc.send_signal(signum)
         out, err = proc.communicate(timeout=10)
     finally:
