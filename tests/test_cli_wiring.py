@@ -10,11 +10,14 @@ module the launch lives in. `litestream version` (the version probe) still runs 
 from __future__ import annotations
 
 import json
+import os
+import re
 from pathlib import Path
 
 import pytest
 from conftest import DATA, Exec, Launches, Workspace, create_db, invoke, write_config
 
+import pylitestream
 from pylitestream.cli import main
 
 
@@ -185,6 +188,15 @@ def test_replicate_execs_litestream_with_the_config(
         invoke(capsys, "replicate", "-c", _cfg(workspace), "--", "-exec", "sleep 1")
     assert caught.value.argv == ["replicate", "-config", _cfg(workspace), "-exec", "sleep 1"]
     assert launches.argvs == []
+    # Before the exec, the state file names this process: exec keeps the pid for litestream.
+    rows = [r for r in pylitestream.processes() if r["config"] == _cfg(workspace)]
+    assert len(rows) == 1, rows
+    row = rows[0]
+    assert row["pid"] == os.getpid() and row["started_by"] == "replicate"
+    assert row["supervisor_pid"] is None and row["litestream"] == launches.exe.parent.parent.name
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", row["started_at"]), row
+    state = Path(row["state_file"])
+    assert state.is_file() and json.loads(state.read_text())["pid"] == os.getpid()
 
 
 def test_a_config_from_the_environment_reaches_litestream(
