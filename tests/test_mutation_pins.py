@@ -3,7 +3,11 @@ pins a rule of masking, placement, verification or supervision that no faster te
 
 from __future__ import annotations
 
+import os
+import re
+import socket
 import sqlite3
+import stat
 import subprocess
 import time
 from collections.abc import Callable
@@ -174,3 +178,217 @@ def test_verify_redacts_a_secret_litestream_prints(
     launches.restore = _failed("Error: bad key wJalrXUtnFEMI-secret: connection refused")
     record = _verify(workspace, timeout=0.3)
     assert record["message"] == "restore failed: bad key ****: connection refused"
+
+
+# --- restore's placement, with litestream's restore played by the test --------------------------
+
+RESTORED = b"restored-by-litestream"
+
+
+def _writes_restored(out: Path) -> subprocess.CompletedProcess[str]:
+    out.write_bytes(RESTORED)
+    return _done(out)
+
+
+def _make(path: Path, form: str) -> None:
+    if form == "a file":
+        path.write_bytes(b"precious")
+    elif form == "an empty file":
+        path.write_bytes(b"")
+    elif form == "a directory":
+        path.mkdir()
+    elif form == "a symlink":
+        (path.parent / "elsewhere").write_bytes(b"x")
+        path.symlink_to(path.parent / "elsewhere")
+    elif form == "a dangling symlink":
+        path.symlink_to(path.parent / "nowhere")
+    elif form == "a FIFO":
+        os.mkfifo(path)
+    elif form == "a socket":
+        sock = socket.socket(socket.AF_UNIX)
+        sock.bind(str(path))
+        sock.close()
+
+
+def _snapshot(root: Path) -> dict[str, tuple[int, bytes | None]]:
+    return {
+        str(p): (p.lstat().st_mode, p.read_bytes() if p.is_file() and not p.is_symlink() else None)
+        for p in sorted(root.rglob("*"))
+    }
+
+
+FORMS = ["a file", "an empty file", "a directory", "a symlink", "a dangling symlink", "a FIFO",
+         "a socket"]  # fmt: skip
+
+
+@pytest.mark.parametrize("suffix", ["", "-wal", "-shm", ".tmp"])
+@pytest.mark.parametrize("form", FORMS)
+def test_restore_refuses_anything_at_the_target_or_beside_it(
+    launches: Launches, workspace: Workspace, tmp_path: Path, form: str, suffix: str
+) -> None:
+    target = tmp_path / "out" / "copy.db"
+    target.parent.mkdir()
+    _make(Path(f"{target}{suffix}"), form)
+    before = _snapshot(tmp_path)
+    launches.restore = _writes_restored
+    with pytest.raises(pylitestream.UsageError) as caught:
+        pylitestream.restore(workspace.db, target, config=workspace.config)
+    message = str(caught.value)
+    if suffix:
+        sidecar = f"{target}{suffix}"
+        assert message.startswith(f"{sidecar} exists ({form}) but {target} does not: SQLite")
+    else:
+        assert message.startswith(f"restore target {target} already exists ({form})")
+    assert "nothing was changed" in message
+    assert ("-force" in message) == (launches.line == "0.5")
+    assert _snapshot(tmp_path) == before
+    assert launches.argvs == []
+
+
+def test_a_sidecar_without_its_database_is_refused(
+    launches: Launches, workspace: Workspace, tmp_path: Path
+) -> None:
+    target = tmp_path / "copy.db"
+    Path(f"{target}-wal").write_bytes(b"wal")
+    with pytest.raises(pylitestream.UsageError, match="SQLite would replay it"):
+        pylitestream.restore(workspace.db, target, config=workspace.config)
+    assert not target.exists() and launches.argvs == []
+
+
+def test_restore_beside_a_live_database_goes_to_a_sibling(
+    launches: Launches, workspace: Workspace
+) -> None:
+    live = workspace.db.read_bytes()
+    launches.restore = _writes_restored
+    restored = pylitestream.restore(workspace.db, config=workspace.config)
+    assert restored is not None
+    path = Path(restored)
+    assert path.parent == workspace.db.parent
+    assert re.fullmatch(r"app-\d{14}\.db", path.name), path
+    assert path.read_bytes() == RESTORED
+    assert workspace.db.read_bytes() == live
+    assert [p.name for p in workspace.root.iterdir() if p.name.startswith(".pylitestream")] == []
+
+
+def test_restore_into_a_missing_database(launches: Launches, workspace: Workspace) -> None:
+    workspace.db.unlink()
+    launches.restore = _writes_restored
+    assert pylitestream.restore(workspace.db, config=workspace.config) == str(workspace.db)
+    assert workspace.db.read_bytes() == RESTORED
+    assert stat.S_ISREG(workspace.db.lstat().st_mode) and workspace.db.stat().st_nlink == 1
+
+
+def test_if_db_not_exists_skips_a_present_database(
+    launches: Launches, workspace: Workspace
+) -> None:
+    live = workspace.db.read_bytes()
+    launches.restore = _writes_restored
+    kept = pylitestream.restore(workspace.db, config=workspace.config, if_db_not_exists=True)
+    assert kept is None and launches.argvs == []
+    assert workspace.db.read_bytes() == live
+    workspace.db.unlink()
+    made = pylitestream.restore(workspace.db, config=workspace.config, if_db_not_exists=True)
+    assert made == str(workspace.db) and workspace.db.read_bytes() == RESTORED
+
+
+def test_if_replica_exists_with_no_backup_restores_nothing(
+    launches: Launches, workspace: Workspace, tmp_path: Path
+) -> None:
+    launches.restore = _done  # litestream: exit 0, nothing written
+    target = tmp_path / "copy.db"
+    assert (
+        pylitestream.restore(workspace.db, target, config=workspace.config, if_replica_exists=True)
+        is None
+    )
+    assert not target.exists()
+    assert "-if-replica-exists" in launches.only()
+
+
+LS05 = pytest.mark.parametrize("ls", ["0.5.17"], indirect=True)
+
+
+@LS05
+def test_force_replaces_only_a_file_and_moves_its_sidecars_aside(
+    launches: Launches, workspace: Workspace, tmp_path: Path
+) -> None:
+    target = tmp_path / "copy.db"
+    target.write_bytes(b"old")
+    for suffix in ("-wal", "-shm"):
+        Path(f"{target}{suffix}").write_bytes(suffix.encode())
+    launches.restore = _writes_restored
+    assert pylitestream.restore(workspace.db, target, config=workspace.config, force=True) == str(
+        target
+    )
+    assert target.read_bytes() == RESTORED
+    for suffix in ("-wal", "-shm"):
+        assert not Path(f"{target}{suffix}").exists()
+        aside = list(tmp_path.glob(f"copy.db{suffix}.stale-*"))
+        assert len(aside) == 1 and aside[0].read_bytes() == suffix.encode()
+    assert "-force" not in launches.only()  # pylitestream's own: litestream restores to scratch
+
+    directory = tmp_path / "dir.db"
+    directory.mkdir()
+    with pytest.raises(
+        pylitestream.UsageError, match="is a directory; -force replaces only a file"
+    ):
+        pylitestream.restore(workspace.db, directory, config=workspace.config, force=True)
+    assert directory.is_dir()
+
+
+@pytest.mark.parametrize(
+    ("ls", "flag", "value", "wants"),
+    [
+        ("0.5.17", "-txid", "5", "expected exactly 16 hex digits"),
+        ("0.5.17", "-txid", "00000000000000a1x", "expected exactly 16 hex digits"),
+        ("0.3.13", "-index", "zz", "expected a hex WAL index of up to 8 digits"),
+        ("0.3.13", "-index", "123456789", "expected a hex WAL index of up to 8 digits"),
+        ("0.3.13", "-generation", "ABCDEF0123456789", "expected a 16-hex-digit generation"),
+        ("0.3.13", "-generation", "abcdef012345678", "expected a 16-hex-digit generation"),
+        ("0.5.17", "-parallelism", "0", "expected a whole number of at least 1"),
+        ("0.5.17", "-parallelism", "1000001", "expected a whole number of at least 1"),
+        ("0.5.17", "-parallelism", "-3", "expected a whole number of at least 1"),
+        ("0.5.17", "-timestamp", "2026-13-01T00:00:00Z", "expected an RFC 3339 time"),
+        ("0.5.17", "-timestamp", "2026-01-01 00:00:00", "expected an RFC 3339 time"),
+        ("0.3.13", "-if-db-not-exists=maybe", None, "expected true or false"),
+        ("0.5.17", "-o", "somedir/", "names a directory"),
+    ],
+    indirect=["ls"],
+)
+def test_restore_flag_values_are_checked_before_litestream_runs(
+    launches: Launches, workspace: Workspace, flag: str, value: str | None, wants: str
+) -> None:
+    args = [flag] if value is None else [flag, value]
+    with pytest.raises(pylitestream.UsageError) as caught:
+        pylitestream.restore(workspace.db, config=workspace.config, args=args)
+    shown = value if value is not None else flag.split("=", 1)[1]
+    assert (
+        str(caught.value)
+        == f"-{flag.lstrip('-').split('=')[0]} {shown!r}: " + str(caught.value).split(": ", 1)[1]
+    )
+    assert wants in str(caught.value)
+    assert launches.argvs == []
+
+
+@pytest.mark.parametrize(
+    ("ls", "flag", "value"),
+    [
+        ("0.5.17", "-txid", "00000000000000A1"),
+        ("0.3.13", "-index", "1f"),
+        ("0.3.13", "-generation", "0123456789abcdef"),
+        ("0.5.17", "-parallelism", "1000000"),
+        ("0.5.17", "-timestamp", "2026-01-02T15:04:05.5+01:00"),
+        ("0.3.13", "-if-replica-exists=false", None),
+    ],
+    indirect=["ls"],
+)
+def test_good_flag_values_reach_litestream(
+    launches: Launches, workspace: Workspace, tmp_path: Path, flag: str, value: str | None
+) -> None:
+    launches.restore = _writes_restored
+    args = [flag] if value is None else [flag, value]
+    pylitestream.restore(workspace.db, tmp_path / "c.db", config=workspace.config, args=args)
+    argv = launches.only()
+    if value is None:
+        assert "-if-replica-exists=False" in argv  # Go's flag package reads False as false
+    else:
+        assert f"{flag}={value}" in argv
