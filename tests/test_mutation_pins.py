@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import socket
 import sqlite3
 import stat
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -236,7 +238,11 @@ def test_restore_refuses_anything_at_the_target_or_beside_it(
     message = str(caught.value)
     if suffix:
         sidecar = f"{target}{suffix}"
-        assert message.startswith(f"{sidecar} exists ({form}) but {target} does not: SQLite")
+        assert message == (
+            f"{sidecar} exists ({form}) but {target} does not: SQLite would replay it into the "
+            "restored database; nothing was changed (restore elsewhere with -o NEW_PATH"
+            + (", or pass -force to replace a file)" if launches.line == "0.5" else ")")
+        )
     else:
         assert message.startswith(f"restore target {target} already exists ({form})")
     assert "nothing was changed" in message
@@ -324,6 +330,7 @@ def test_force_replaces_only_a_file_and_moves_its_sidecars_aside(
         assert not Path(f"{target}{suffix}").exists()
         aside = list(tmp_path.glob(f"copy.db{suffix}.stale-*"))
         assert len(aside) == 1 and aside[0].read_bytes() == suffix.encode()
+        assert re.fullmatch(rf"copy\.db{suffix}\.stale-\d{{14}}", aside[0].name), aside
     assert "-force" not in launches.only()  # pylitestream's own: litestream restores to scratch
 
     directory = tmp_path / "dir.db"
@@ -392,3 +399,51 @@ def test_good_flag_values_reach_litestream(
         assert "-if-replica-exists=False" in argv  # Go's flag package reads False as false
     else:
         assert f"{flag}={value}" in argv
+
+
+def test_a_device_node_is_never_a_restore_target(launches: Launches, workspace: Workspace) -> None:
+    with pytest.raises(pylitestream.UsageError) as caught:
+        pylitestream.restore(workspace.db, "/dev/null", config=workspace.config)
+    assert str(caught.value).startswith("restore target /dev/null already exists (a device node)")
+    assert launches.argvs == []
+
+
+@LS05
+def test_force_replaces_an_empty_file_and_numbers_a_second_stale_copy(
+    launches: Launches, workspace: Workspace, tmp_path: Path
+) -> None:
+    import datetime as dt
+
+    target = tmp_path / "copy.db"
+    target.write_bytes(b"")
+    wal = Path(f"{target}-wal")
+    wal.write_bytes(b"new wal")
+    now = dt.datetime.now()
+    taken = {(now + dt.timedelta(seconds=s)).strftime("%Y%m%d%H%M%S") for s in range(0, 5)}
+    for stamp in taken:
+        Path(f"{wal}.stale-{stamp}").write_bytes(b"older")
+    launches.restore = _writes_restored
+    pylitestream.restore(workspace.db, target, config=workspace.config, force=True)
+    assert target.read_bytes() == RESTORED
+    numbered = [p for p in tmp_path.glob("copy.db-wal.stale-*") if p.read_bytes() == b"new wal"]
+    assert len(numbered) == 1 and re.fullmatch(r"copy\.db-wal\.stale-\d{14}-1", numbered[0].name)
+    assert all(Path(f"{wal}.stale-{s}").read_bytes() == b"older" for s in taken)
+
+
+def test_restore_into_a_new_directory_on_another_file_system(
+    launches: Launches, workspace: Workspace, private_tmp: Path
+) -> None:
+    """The target's directory does not exist yet, so litestream restores into TMPDIR, and the
+    copy crosses file systems (/tmp to /dev/shm) into the directory made for it."""
+    shm = Path("/dev/shm")
+    if os.stat(shm).st_dev == os.stat(private_tmp).st_dev:
+        pytest.fail("/dev/shm is expected to be a separate tmpfs on Linux")
+    base = Path(tempfile.mkdtemp(prefix="pylitestream-test-", dir=shm))
+    try:
+        target = base / "new" / "dir" / "copy.db"
+        launches.restore = _writes_restored
+        assert pylitestream.restore(workspace.db, target, config=workspace.config) == str(target)
+        assert target.read_bytes() == RESTORED and target.stat().st_nlink == 1
+        assert [p.name for p in target.parent.iterdir()] == ["copy.db"]  # no copy left beside
+    finally:
+        shutil.rmtree(base)
