@@ -31,6 +31,19 @@ def test_redact_replaces_every_known_secret_longest_first() -> None:
     )
     assert redact("abc is short", ["abc"]) == "abc is short"  # under 4 characters: not a secret
     assert mask_urls("s3://bucket/path") == "s3://bucket/path"
+    # Longest first, not last in sort order: "zzzz" first would leave "aaaa" of the longer one.
+    assert redact("x=aaaazzzz", ["zzzz", "aaaazzzz"]) == f"x={MASK}"
+
+
+def test_key_ids_show_their_last_four_characters_only_when_long() -> None:
+    from pylitestream.masking import known_secrets, mask_env_value
+
+    assert mask_env_value("LITESTREAM_ACCESS_KEY_ID", "AKIA12345") == f"{MASK}2345"  # 9 chars
+    assert mask_env_value("LITESTREAM_ACCESS_KEY_ID", "AKIA1234") == MASK  # 8: all hidden
+    assert mask_env_value("LITESTREAM_SECRET_ACCESS_KEY", "whatever-long") == MASK
+    assert mask_env_value("LITESTREAM_SECRET_ACCESS_KEY", "") == ""
+    environ = {"AWS_SECRET_ACCESS_KEY": "s3cr3t", "AWS_REGION": "eu-west-1", "MY_TOKEN": ""}
+    assert known_secrets(environ) == ["s3cr3t"]  # the dict given, not os.environ
 
 
 # --- verify's decisions, with litestream's restore played by the test ---------------------------
