@@ -233,6 +233,7 @@ class Launches:
     exe: Path
     line: str
     argvs: list[list[str]] = field(default_factory=list)
+    timeouts: list[float | None] = field(default_factory=list)
     restore: Callable[[Path], subprocess.CompletedProcess[str]] | None = None
     """What a restore does, given its -o path; by default it writes an empty database there."""
 
@@ -251,6 +252,7 @@ def launches(ls: Litestream, monkeypatch: pytest.MonkeyPatch) -> Iterator[Launch
         if not isinstance(argv, list) or Path(argv[0]) != ls.exe or argv[1:2] == ["version"]:
             return real_run(argv, *args, **kwargs)
         seen.argvs.append(list(argv[1:]))
+        seen.timeouts.append(kwargs.get("timeout"))
         command = argv[1]
         if command == "restore":
             out = Path(next(a.split("=", 1)[1] for a in argv if a.startswith("-o=")))

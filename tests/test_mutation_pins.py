@@ -460,3 +460,27 @@ def test_restore_into_a_new_directory_on_another_file_system(
         assert [p.name for p in target.parent.iterdir()] == ["copy.db"]  # no copy left beside
     finally:
         shutil.rmtree(base)
+
+
+def test_restore_options_timeout_and_refusals_reach_where_they_should(
+    launches: Launches, workspace: Workspace, tmp_path: Path
+) -> None:
+    launches.restore = _writes_restored
+    out = tmp_path / "c.db"
+    # An option left None is skipped, and those after it still count.
+    pylitestream.restore(
+        workspace.db, out, config=workspace.config, timestamp=None, parallelism=4, timeout=7
+    )
+    assert "-parallelism=4" in launches.only()
+    assert launches.timeouts == [7]
+    with pytest.raises(pylitestream.UsageError) as caught:
+        pylitestream.restore(workspace.db, config=workspace.config, args=["-json"])
+    assert str(caught.value) == (
+        "pass --json to pylitestream instead of -json"
+        if launches.line == "0.5"
+        else "Litestream 0.3 has no JSON output; use pylitestream's --json"
+    )
+    with pytest.raises(pylitestream.UsageError) as caught:
+        pylitestream.restore(workspace.db, f"{tmp_path}/", config=workspace.config)
+    assert str(caught.value).startswith(f"-o '{tmp_path}/': names a directory")
+    assert len(launches.argvs) == 1
