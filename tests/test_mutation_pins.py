@@ -484,3 +484,41 @@ def test_restore_options_timeout_and_refusals_reach_where_they_should(
         pylitestream.restore(workspace.db, f"{tmp_path}/", config=workspace.config)
     assert str(caught.value).startswith(f"-o '{tmp_path}/': names a directory")
     assert len(launches.argvs) == 1
+
+
+def _index_out_of_step(db: Path, out: Path) -> subprocess.CompletedProcess[str]:
+    """A copy that opens and holds the sentinel, but whose index disagrees with its table: the
+    full integrity_check sees it, quick_check (no index-content check) does not."""
+    _backup_of(db, out)
+    conn = sqlite3.connect(out)
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'by_name'").fetchone()[0]
+    conn.close()
+    data = bytearray(out.read_bytes())
+    page = slice((root - 1) * page_size, root * page_size)
+    data[page] = bytes(data[page]).replace(b"row-bbbb", b"row-bbbz")
+    out.write_bytes(bytes(data))
+    return _done(out)
+
+
+@pytest.mark.parametrize("quick", [False, True], ids=["integrity_check", "quick_check"])
+def test_verify_runs_the_integrity_check_it_was_asked_for(
+    launches: Launches, workspace: Workspace, private_tmp: Path, quick: bool
+) -> None:
+    conn = sqlite3.connect(workspace.db)
+    with conn:
+        conn.execute("CREATE INDEX by_name ON items(name)")
+        conn.executemany("INSERT INTO items (name) VALUES (?)", [("row-aaaa",), ("row-bbbb",)])
+    conn.close()
+    launches.restore = lambda out: _index_out_of_step(workspace.db, out)
+    try:
+        record = dict(pylitestream.verify(workspace.db, config=workspace.config, timeout=1,
+                                          quick=quick))  # fmt: skip
+    except pylitestream.VerificationFailure as exc:
+        record = dict(exc.record)
+    if quick:
+        assert record["ok"] is True and record["integrity"] == "ok", record
+    else:
+        assert record["reason"] == "corrupt", record
+        assert record["integrity"] != "ok" and "by_name" in record["integrity"], record
+        assert record["message"] == f"the restored copy fails its check: {record['integrity']}"
