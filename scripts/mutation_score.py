@@ -1,4 +1,6 @@
-"""Summarise `mutmut results --all true` as killed/total per module (for scripts/mutation)."""
+"""Summarise `mutmut results --all true` per module for scripts/mutation: killed (a test failed,
+or the mutant hung and timed out) out of the mutants checked; "no tests" counts as surviving,
+"not checked" (not run yet, e.g. a run limited to some mutants) is left out of the score."""
 
 from __future__ import annotations
 
@@ -10,16 +12,19 @@ import sys
 
 out = subprocess.run(
     [sys.executable, "-m", "mutmut", "results", "--all", "true"],
-    capture_output=True, text=True, check=False,
-).stdout  # fmt: skip
+    capture_output=True,
+    text=True,
+    check=False,
+).stdout
 counts: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
 for line in out.splitlines():
-    match = re.match(r"\s*([\w.]+?)\.x[^.]*__mutmut_\d+: (.+)$", line.strip())
+    match = re.match(r"([\w.]+?)\.x[^.]*__mutmut_\d+: (.+)$", line.strip())
     if match:
         counts[match[1]][match[2].strip()] += 1
 summary = {}
 for module, status in sorted(counts.items()):
-    total = sum(status.values())
-    summary[module] = {"killed": status["killed"], "total": total,
-                       "score": round(status["killed"] / total, 3), **dict(status)}  # fmt: skip
+    killed = status["killed"] + status["timeout"]
+    checked = sum(status.values()) - status["not checked"]
+    score = round(killed / checked, 3) if checked else None
+    summary[module] = {"killed": killed, "checked": checked, "score": score, **dict(status)}
 print(json.dumps(summary, indent=1))
