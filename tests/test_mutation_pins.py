@@ -522,3 +522,46 @@ def test_verify_runs_the_integrity_check_it_was_asked_for(
         assert record["reason"] == "corrupt", record
         assert record["integrity"] != "ok" and "by_name" in record["integrity"], record
         assert record["message"] == f"the restored copy fails its check: {record['integrity']}"
+
+
+def _in_turn(*steps: Callable[[Path], subprocess.CompletedProcess[str]]) -> Any:
+    """A restore that does steps[0] the first time, steps[1] the next, … then repeats the last."""
+    calls: list[int] = []
+
+    def restore(out: Path) -> subprocess.CompletedProcess[str]:
+        calls.append(1)
+        return steps[min(len(calls), len(steps)) - 1](out)
+
+    return restore
+
+
+def _stale_copy(ws: Workspace) -> Callable[[Path], subprocess.CompletedProcess[str]]:
+    before = ws.root / "before.db"
+    _backup_of(ws.db, before)
+    return lambda out: (_backup_of(before, out), _done(out))[1]
+
+
+def test_verify_stale_when_the_backup_vanishes_after_a_restore(
+    launches: Launches, workspace: Workspace, private_tmp: Path
+) -> None:
+    launches.restore = _in_turn(_stale_copy(workspace), _done)  # then: no backup at all
+    record = _verify(workspace, timeout=0.5)
+    assert record["reason"] == "stale", record
+
+
+def test_verify_keeps_the_last_failure_after_a_stale_restore(
+    launches: Launches, workspace: Workspace, private_tmp: Path
+) -> None:
+    refused = _failed("Error: dial tcp 127.0.0.1:9: connect: connection refused")
+    launches.restore = _in_turn(_stale_copy(workspace), refused)
+    record = _verify(workspace, timeout=0.5)
+    assert record["reason"] == "unreachable", record
+
+
+def test_verify_gives_each_restore_the_time_left(
+    launches: Launches, workspace: Workspace, private_tmp: Path
+) -> None:
+    launches.restore = lambda out: (_backup_of(workspace.db, out), _done(out))[1]
+    assert _verify(workspace, timeout=20)["ok"]
+    first = launches.timeouts[0]
+    assert first is not None and 15 < first <= 20, launches.timeouts
