@@ -182,8 +182,14 @@ def test_restore_refuses_a_flag_of_the_other_line(
 
 
 def test_replicate_execs_litestream_with_the_config(
-    launches: Launches, workspace: Workspace, capsys: pytest.CaptureFixture[str]
+    launches: Launches,
+    workspace: Workspace,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # A state directory of its own: this process claims the config and keeps the lock open (as
+    # the exec would hand it to litestream), and must not meet another run's claim.
+    monkeypatch.setenv("XDG_STATE_HOME", str(workspace.root / "state"))
     with pytest.raises(Exec) as caught:
         invoke(capsys, "replicate", "-c", _cfg(workspace), "--", "-exec", "sleep 1")
     assert caught.value.argv == ["replicate", "-config", _cfg(workspace), "-exec", "sleep 1"]
