@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,6 +31,8 @@ from support import (  # noqa: E402  (re-exported: tests import them from confte
     wait_for,
     write_config,
 )
+
+from pylitestream.cli import main  # noqa: E402
 
 __all__ = [
     "S3_KEY_ID",
@@ -186,3 +190,113 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     harness = sys.modules.get("badinput_harness")
     if harness is not None:
         harness.report(terminalreporter)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_module_state() -> Iterator[None]:
+    """Each test starts with pylitestream's module state as a new process has it (configure()
+    settings, the chosen timeout, parsed pyproject settings, the Gunicorn hooks' Replicator),
+    whatever an earlier in-process test left behind."""
+    from internals import reset_module_state
+
+    reset_module_state()
+    yield
+    reset_module_state()
+
+
+# --- the fast layer: pylitestream in process, the launch of litestream intercepted ---------------
+
+DATA = Path(__file__).parent / "data"
+# (line, command) -> recorded real stdout
+CANNED = {
+    ("0.3", "databases"): "0.3-databases.txt",
+    ("0.3", "generations"): "0.3-generations.txt",
+    ("0.3", "snapshots"): "0.3-snapshots.txt",
+    ("0.3", "wal"): "0.3-wal.txt",
+    ("0.5", "databases"): "0.5-databases.json",
+    ("0.5", "ltx"): "0.5-ltx-all.json",
+    ("0.5", "status"): "0.5-status.json",
+}
+
+
+class Exec(BaseException):
+    """os.execvpe, intercepted: never returns, like the real one (and no `except Exception`
+    on the way may swallow it)."""
+
+    def __init__(self, argv: list[str]) -> None:
+        super().__init__(argv)
+        self.argv = argv
+
+
+@dataclass
+class Launches:
+    exe: Path
+    line: str
+    argvs: list[list[str]] = field(default_factory=list)
+    timeouts: list[float | None] = field(default_factory=list)
+    restore: Callable[[Path], subprocess.CompletedProcess[str]] | None = None
+    """What a restore does, given its -o path; by default it writes an empty database there."""
+
+    def only(self) -> list[str]:
+        """The single litestream argv launched (binary path stripped)."""
+        assert len(self.argvs) == 1, self.argvs
+        return self.argvs[0]
+
+
+@pytest.fixture
+def launches(ls: Litestream, monkeypatch: pytest.MonkeyPatch) -> Iterator[Launches]:
+    real_run = subprocess.run
+    seen = Launches(ls.exe, ls.line)
+
+    def fake_run(argv: Any, *args: Any, **kwargs: Any) -> Any:
+        if not isinstance(argv, list) or Path(argv[0]) != ls.exe or argv[1:2] == ["version"]:
+            return real_run(argv, *args, **kwargs)
+        seen.argvs.append(list(argv[1:]))
+        seen.timeouts.append(kwargs.get("timeout"))
+        command = argv[1]
+        if command == "restore":
+            out = Path(next(a.split("=", 1)[1] for a in argv if a.startswith("-o=")))
+            if seen.restore is not None:
+                return seen.restore(out)
+            sqlite3.connect(out).close()  # what a restore leaves: a database at -o
+            return subprocess.CompletedProcess(argv, 0, "", "")
+        name = CANNED[(ls.line, command)]
+        return subprocess.CompletedProcess(argv, 0, (DATA / name).read_text(), "")
+
+    def fake_exec(path: str, argv: list[str], env: dict[str, str]) -> None:
+        assert Path(path) == ls.exe
+        raise Exec(list(argv[1:]))
+
+    monkeypatch.setattr(subprocess, "run", fake_run)
+    monkeypatch.setattr("os.execvpe", fake_exec)
+    yield seen
+
+
+@dataclass
+class Outcome:
+    code: int
+    out: str
+    err: str
+
+
+def invoke(capsys: pytest.CaptureFixture[str], *args: str) -> Outcome:
+    """`pylitestream ARGS` in this process, through the real entry point (its error handling
+    included)."""
+    code = 0
+    try:
+        main(list(args))
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    captured = capsys.readouterr()
+    return Outcome(code, captured.out, captured.err)
+
+
+@pytest.fixture
+def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """TMPDIR for this test alone; verify (and restore) must leave it empty."""
+    tmp = tmp_path / "tmpdir"
+    tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    yield tmp
+    assert list(tmp.iterdir()) == [], "a temporary file or directory was left behind"

@@ -3,14 +3,12 @@ against real litestream 0.3.13 and 0.5.17. Every process is checked by pid at th
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
 import subprocess
 import sys
 import textwrap
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -52,8 +50,9 @@ class Server:
         self.proc = subprocess.Popen(
             [str(Path(sys.executable).with_name("gunicorn")), "-c", "python:pylitestream.gunicorn",
              "--bind", "127.0.0.1:0", "--workers", "2", "--chdir", str(root),
-             # A short timeout: orphaned workers notice a dead arbiter within 2 s, not 15 s.
-             "--timeout", "4", "--no-control-socket", "wsgiapp:app"],
+             # Short timeouts: orphaned workers notice a dead arbiter within 2 s, not 15 s, and a
+             # SIGTERM that meets a booting worker waits 5 s for it, not the default 30 s.
+             "--timeout", "4", "--graceful-timeout", "5", "--no-control-socket", "wsgiapp:app"],
             stdout=log, stderr=subprocess.STDOUT,
             env={**os.environ, "LITESTREAM_CONFIG": str(config), "APP_DB": str(db),
                  "PYLITESTREAM_ENV": "production", **env},
@@ -151,7 +150,7 @@ def test_gunicorn_sigterm_then_sigkill_leaves_no_litestream(ls: Litestream, tmp_
     try:
         second = server.litestream()["pid"]
         assert second != first
-        time.sleep(supervise.FIRST_LOOK)  # litestream's first look at the database
+        wait_for(lambda: _local_state(db) != [], 15)  # litestream's first look at the database
         before = _local_state(db)
         server.get("kill-0")
         # Only a write litestream has taken in can survive the kill; on a loaded machine its
@@ -212,4 +211,4 @@ def test_gunicorn_hooks_are_off_outside_production(tmp_path: Path) -> None:
     namespace: dict[str, Any] = {}
     exec("from pylitestream.gunicorn import *", namespace)
     assert {k for k in namespace if not k.startswith("__")} == {"when_ready", "on_exit"}
-    assert json.dumps(hooks.__all__)
+    assert hooks.__all__ == ["on_exit", "when_ready"]

@@ -8,7 +8,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -62,16 +61,6 @@ def sentinel_rows(db: Path) -> int:
         return int(conn.execute("SELECT count(*) FROM _litestream_verification").fetchone()[0])
     finally:
         conn.close()
-
-
-@pytest.fixture
-def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """TMPDIR for this test alone, so 'no temporary file left' can be checked exactly."""
-    tmp = tmp_path / "tmpdir"
-    tmp.mkdir()
-    monkeypatch.setenv("TMPDIR", str(tmp))
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
-    return tmp
 
 
 def assert_ok(record: dict[str, Any], litestream: str, method: str = "restore-poll") -> None:
@@ -221,7 +210,7 @@ def test_verify_tampered_file_replica_never_succeeds(
     assert _truncate_files(ws.replica) > 0
     with pytest.raises(pylitestream.VerificationFailure) as caught:
         pylitestream.verify(ws.db, config=ws.config, timeout=2)
-    assert caught.value.reason in ("corrupt", "unreachable"), caught.value
+    assert caught.value.reason == "corrupt", caught.value
     assert sentinel_rows(ws.db) == 0
     assert list(private_tmp.iterdir()) == []
 
@@ -242,7 +231,7 @@ def test_verify_tampered_s3_object_never_succeeds(
             s3.put_object(Bucket=s3_bucket, Key=obj["Key"], Body=body[: len(body) // 2])
         with pytest.raises(pylitestream.VerificationFailure) as caught:
             pylitestream.verify(db, config=cfg, timeout=2)
-    assert caught.value.reason in ("corrupt", "unreachable"), caught.value
+    assert caught.value.reason == "corrupt", caught.value
     assert sentinel_rows(db) == 0
 
 
@@ -265,7 +254,8 @@ def test_verify_interrupted_leaves_nothing(
     )  # fmt: skip
     try:
         wait_for(lambda: sentinel_rows(ws.db) == 1)
-        time.sleep(0.5)  # well into the polling: restores have come and gone in TMPDIR
+        # Into the polling: verify has made its work directory in TMPDIR.
+        wait_for(lambda: any(p.name.startswith("pylitestream-verify-") for p in tmp.iterdir()))
         proc.send_signal(signum)
         out, err = proc.communicate(timeout=10)
     finally:

@@ -51,19 +51,20 @@ GUARD = """\
 import os, select, signal, sys, time
 signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
 signal.signal(signal.SIGINT, lambda *_: os._exit(0))
-pid = int(sys.argv[1])
+supervisor, litestream = int(sys.argv[1]), os.getppid()
 try:
-    select.select([os.pidfd_open(pid)], [], [])
+    select.select([os.pidfd_open(supervisor), os.pidfd_open(litestream)], [], [])
 except (AttributeError, OSError):
-    while True:
+    while os.getppid() == litestream:
         try:
-            os.kill(pid, 0)
+            os.kill(supervisor, 0)
         except ProcessLookupError:
             break
         time.sleep(0.2)
 """
 """litestream's `-exec` child: it exits when the supervisor (pid argv[1]) dies, and litestream
-then shuts down with its final sync, exactly once. PR_SET_PDEATHSIG is not used for litestream:
+then shuts down with its final sync, exactly once. It also exits when litestream itself dies
+(SIGKILL), so it never outlives it holding litestream's log pipes open. PR_SET_PDEATHSIG is not used for litestream:
 in a multi-threaded supervisor killed by SIGKILL, the kernel re-parents the child to each dying
 thread in turn and sends the signal every time, and Litestream 0.5 takes a second SIGTERM as
 "skip the shutdown sync" (it logs "shutdown sync skipped, interrupted by signal")."""

@@ -4,6 +4,8 @@ dies, and stopped after its final sync."""
 from __future__ import annotations
 
 import atexit
+import contextlib
+import fcntl
 import os
 import re
 import signal
@@ -25,7 +27,7 @@ from ..litestream.runner import litestream_env
 from ..litestream.timeouts import default_timeout
 from ..services.prepare import checked_config
 from .process import FORWARDED, STOP_TIMEOUT, _child_setup, exit_status, guarded_argv
-from .state import claim, log_paths, remove_state, snapshot_after_unclean_stop, write_state
+from .state import claim, remove_state, snapshot_after_unclean_stop, write_state
 
 PathLike = str | os.PathLike[str]
 
@@ -148,6 +150,19 @@ class _Life(NamedTuple):
     message: str
     seconds: float
     """How long it ran: a life over a minute resets the restart backoff."""
+
+
+# Room for litestream's lines between our last read and its exit, should we be killed first:
+# a full pipe would block its logging, and so its shutdown (Linux lets us grow the buffer).
+_PIPE_BYTES = 1 << 20
+
+
+def _log_pipe() -> tuple[int, int]:
+    read_end, write_end = os.pipe()
+    if hasattr(fcntl, "F_SETPIPE_SZ"):
+        with contextlib.suppress(OSError):  # capped by /proc/sys/fs/pipe-max-size
+            fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
+    return read_end, write_end
 
 
 class Replicator:
@@ -389,31 +404,41 @@ class Replicator:
         with self._lock:
             if self._stopping.is_set():
                 return None
-            # litestream logs to files, never to a pipe: a pipe's reader (this process) can be
-            # SIGKILLed first, and litestream's next log line ("signal received") would then
-            # kill it by SIGPIPE before its final sync. Threads relay the files to our streams.
-            logs = log_paths(self.config)
-            with logs[0].open("wb") as out, logs[1].open("wb") as err:
+            # litestream logs into pipes of which it holds a read end too: if this process is
+            # SIGKILLed, its next log line ("signal received") still has a reader, so it is
+            # never killed by SIGPIPE before its final sync. Its logs never touch the disk,
+            # where a secret in one of its lines would outlive the redaction we apply.
+            out_r, out_w = _log_pipe()
+            err_r, err_w = _log_pipe()
+            kept = (out_r, err_r) if self._lock_fd is None else (out_r, err_r, self._lock_fd)
+            try:
                 proc = subprocess.Popen(
                     guarded_argv(self.binary, self.config, os.getpid()),
                     stdin=subprocess.DEVNULL,
-                    stdout=out,
-                    stderr=err,
+                    stdout=out_w,
+                    stderr=err_w,
                     env=litestream_env(self.binary),
                     # It inherits the daemon lock and holds it for its whole life.
-                    pass_fds=() if self._lock_fd is None else (self._lock_fd,),
+                    pass_fds=kept,
                     # Its own session: a terminal's Ctrl-C goes to the app, and we stop
                     # litestream after the app, so the last writes are synced.
                     start_new_session=True,
                     preexec_fn=_child_setup(deathsig=False),
                 )
+            except BaseException:
+                for fd in (out_r, err_r):
+                    os.close(fd)
+                raise
+            finally:
+                os.close(out_w)
+                os.close(err_w)
             self._proc = proc
             self._spawned_at = time.monotonic()
             self._absent_at_spawn = [db for db in self._configured if not db.exists()]
         write_state(self.config, proc.pid, self.binary, self.started_by, os.getpid())
         self._readers = [
-            threading.Thread(target=self._relay, args=(logs[0], proc, False), daemon=True),
-            threading.Thread(target=self._relay, args=(logs[1], proc, True), daemon=True),
+            threading.Thread(target=self._relay, args=(out_r, False), daemon=True),
+            threading.Thread(target=self._relay, args=(err_r, True), daemon=True),
         ]
         for reader in self._readers:
             reader.start()
@@ -421,25 +446,11 @@ class Replicator:
             self._ready.set()
         return proc
 
-    def _relay(self, path: Path, proc: subprocess.Popen[bytes], to_stderr: bool) -> None:
-        """Follow litestream's log file until it has exited and the file is read to its end."""
-        with path.open("rb") as stream:
-            pending = b""
-            while True:
-                chunk = stream.read(65536)
-                if not chunk:
-                    if proc.poll() is not None:
-                        chunk = stream.read()  # what it wrote just before exiting
-                        if not chunk:
-                            break
-                    else:
-                        time.sleep(0.05)
-                        continue
-                *lines, pending = (pending + chunk).split(b"\n")
-                for raw in lines:
-                    self._take(raw.decode(errors="replace"), to_stderr)
-            if pending:
-                self._take(pending.decode(errors="replace"), to_stderr)
+    def _relay(self, fd: int, to_stderr: bool) -> None:
+        """Relay litestream's lines from one of its pipes until it (and its -exec guard) exit."""
+        with os.fdopen(fd, "rb") as stream:
+            for raw in stream:
+                self._take(raw.rstrip(b"\n").decode(errors="replace"), to_stderr)
 
     def _take(self, line: str, to_stderr: bool) -> None:
         is_error = bool(error_line(line, ""))

@@ -79,12 +79,6 @@ def write_state(
     return path
 
 
-def log_paths(config: PathLike) -> tuple[Path, Path]:
-    """Where the litestream a supervisor starts writes its stdout and stderr."""
-    path = state_path(config)
-    return path.with_suffix(".stdout.log"), path.with_suffix(".stderr.log")
-
-
 def remove_state(config: Path, pid: int) -> None:
     """Remove the state file if it still records `pid` (a newer starter may own it by now)."""
     path = state_path(config)

@@ -1,0 +1,89 @@
+"""The only place tests name pylitestream's internal modules and functions.
+
+Most tests use the public API, the CLI or what is observable from outside; the few that must
+reach inside (to patch the launch of litestream, or to unit-test a rule) import it from here,
+so a move of the source tree is followed by editing this one file.
+"""
+
+from __future__ import annotations
+
+from pylitestream import cli as cli_module
+from pylitestream import masking, verification
+from pylitestream.cli import options as cli_options
+from pylitestream.config.settings import known_secrets
+from pylitestream.supervise import process as supervise_process
+from pylitestream.supervise import state as supervise_state
+
+# The Typer app behind `pylitestream` (what CliRunner invokes).
+app = cli_module.app
+
+exit_status = supervise_process.exit_status
+redact = masking.redact
+mask_urls = masking.mask_urls
+classify = verification.classify
+VERIFY_RECORD_KEYS = verification.RECORD_KEYS
+
+
+def record_keys() -> dict[str, tuple[str, ...]]:
+    """The record keys in code, by the README table row (or section) that documents them."""
+    from pylitestream import health
+    from pylitestream.litestream import records
+    from pylitestream.services import daemon, restore_preview
+
+    control = daemon.CONTROL_KEYS
+    return {
+        "databases": records.DATABASE_KEYS,
+        "generations": records.GENERATION_KEYS,
+        "snapshots": records.SNAPSHOT_KEYS,
+        "wal": records.WAL_KEYS,
+        "ltx": records.LTX_KEYS,
+        "status": records.STATUS_KEYS,
+        "restore --dry-run": restore_preview.PLAN_KEYS,
+        "restore --dry-run files": restore_preview.FILE_KEYS,
+        "info": daemon.INFO_KEYS,
+        "list": daemon.LIST_KEYS,
+        "sync": daemon.SYNC_KEYS,
+        "txid": ("database", "txid"),  # built inline by the socket client (daemon.txid)
+        "register": control,
+        "unregister": control,
+        "start": control,
+        "stop": control,
+        "### Python API and JSON keys": verification.RECORD_KEYS,
+        "## Check: are the backups current?": health.RECORD_KEYS,
+        "### The state file and `pylitestream ps`": (
+            *supervise_state.STATE_KEYS,
+            "socket",
+            "info",
+            "databases",
+        ),
+        "ps info": daemon.INFO_KEYS,
+        "ps databases": daemon.LIST_KEYS,
+    }
+
+
+__all__ = [
+    "VERIFY_RECORD_KEYS",
+    "app",
+    "classify",
+    "cli_module",
+    "exit_status",
+    "known_secrets",
+    "mask_urls",
+    "redact",
+    "reset_module_state",
+]
+
+
+def reset_module_state() -> None:
+    """Forget what a previous test left in module globals: the configure() settings, the
+    chosen --timeout, the parsed pyproject settings, the Gunicorn hooks' Replicator."""
+    from pylitestream.config import settings
+    from pylitestream.integrations import gunicorn
+    from pylitestream.litestream import runner, timeouts
+
+    settings._configured.clear()
+    settings._parsed.clear()
+    timeouts._chosen = None
+    runner._noted.clear()
+    gunicorn._replicator = None
+    cli_options.argv = None
