@@ -37,6 +37,7 @@ def test_redact_replaces_every_known_secret_longest_first() -> None:
 
 def test_key_ids_show_their_last_four_characters_only_when_long() -> None:
     from internals import known_secrets
+
     from pylitestream.masking import mask_env_value
 
     assert mask_env_value("LITESTREAM_ACCESS_KEY_ID", "AKIA12345") == f"{MASK}2345"  # 9 chars

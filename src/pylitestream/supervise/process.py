@@ -64,10 +64,11 @@ except (AttributeError, OSError):
 """
 """litestream's `-exec` child: it exits when the supervisor (pid argv[1]) dies, and litestream
 then shuts down with its final sync, exactly once. It also exits when litestream itself dies
-(SIGKILL), so it never outlives it holding litestream's log pipes open. PR_SET_PDEATHSIG is not used for litestream:
-in a multi-threaded supervisor killed by SIGKILL, the kernel re-parents the child to each dying
-thread in turn and sends the signal every time, and Litestream 0.5 takes a second SIGTERM as
-"skip the shutdown sync" (it logs "shutdown sync skipped, interrupted by signal")."""
+(SIGKILL), so it never outlives it holding litestream's log pipes open. PR_SET_PDEATHSIG is not
+used for litestream: in a multi-threaded supervisor killed by SIGKILL, the kernel re-parents the
+child to each dying thread in turn and sends the signal every time, and Litestream 0.5 takes a
+second SIGTERM as "skip the shutdown sync" (it logs "shutdown sync skipped, interrupted by
+signal")."""
 
 
 def guarded_argv(binary: Binary, config: Path, supervisor: int) -> list[str]:
