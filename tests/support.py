@@ -53,6 +53,12 @@ def read_rows(path: Path) -> list[str]:
         conn.close()
 
 
+def default_sigint() -> None:
+    """preexec_fn for a child a test will Ctrl-C: a shell that started the suite in the
+    background (`&`, nohup) leaves SIGINT ignored, and children inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def wait_for(check: Callable[[], Any], timeout: float = 15.0, interval: float = 0.1) -> Any:
     """Poll `check` until it returns something truthy; fail the test after `timeout` seconds."""
     deadline = time.monotonic() + timeout

@@ -41,8 +41,8 @@ def test_init_enables_a_private_per_user_socket(ls: Litestream, tmp_path: Path) 
                                  str(config)], stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
     try:
         wait_for(default_socket_path().exists, 30)
-        mode = stat.S_IMODE(default_socket_path().stat().st_mode)
-        assert mode == 0o600
+        # litestream creates the socket, then narrows its mode: wait for the second step.
+        wait_for(lambda: stat.S_IMODE(default_socket_path().stat().st_mode) == 0o600, 10)
         info = cli("info", "-c", str(config), "--json")
         assert info.code == 0, info.err
         assert wait_for(lambda: cli("check", "-c", str(config)).code == 0, 30)

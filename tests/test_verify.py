@@ -26,6 +26,7 @@ from conftest import (
     assert_one_error_line,
     cli,
     create_db,
+    default_sigint,
     pid_alive,
     s3_replica,
     start_s3,
@@ -250,7 +251,7 @@ def test_verify_interrupted_leaves_nothing(
         [sys.executable, "-m", "pylitestream", "verify", "-d", str(ws.db), "-c", str(ws.config),
          "--timeout", "30"],
         cwd=cwd, env={**os.environ, "TMPDIR": str(tmp)},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint,
     )  # fmt: skip
     try:
         wait_for(lambda: sentinel_rows(ws.db) == 1)
@@ -407,4 +408,7 @@ def test_classify_recorded_messages() -> None:
     assert classify('cannot fetch generations: RequestError: send request failed caused by: '
                     'Get "http://127.0.0.1:5055/b": dial tcp 127.0.0.1:5055: connect: '
                     "connection refused") == "unreachable"  # fmt: skip
+    # A replica URL Go cannot parse is not corrupt data, whatever the word "invalid" says.
+    assert classify('parse "sftp://bob:****@127.0.0.1:badport/x": invalid port ":badport" '
+                    "after host") == "unreachable"  # fmt: skip
     assert classify("something else entirely") == "restore_failed"

@@ -63,7 +63,9 @@ _AUTH = ("forbidden", "credentials", "status code: 401", "status code: 403", "st
          "statuscode: 403")  # fmt: skip
 _UNREACHABLE = ("connection refused", "dial tcp", "no such host", "i/o timeout", "timeout",
                 "connection reset", "tls:", "send request", "requesterror", "deadline exceeded",
-                "network is unreachable", "broken pipe")  # fmt: skip
+                "network is unreachable", "broken pipe",
+                # Go's url.Parse on the replica URL: the replica, as written, cannot be reached.
+                'parse "', "invalid port", "missing protocol scheme")  # fmt: skip
 _CORRUPT = ("decode", "lz4", "unexpected eof", "checksum", "corrupt", "malformed", "invalid",
             "magic", "header", "cannot restore snapshot", "not a database")  # fmt: skip
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from badinput_harness import LINES, Case, Outcome, binary_dir, invoke_process, run_case
+from support import default_sigint
 
 WRITERS = [["env", "--json"], ["version"], ["version", "--json"], ["config", "show"],
            ["databases", "--json"], ["databases"], ["config", "check", "--json"]]  # fmt: skip
@@ -76,7 +77,7 @@ def test_signal_during_verify(line: str, signum: int, said: str, tmp_path: Path)
         start = time.monotonic()
         proc = subprocess.Popen(
             [sys.executable, "-m", "pylitestream", *args], cwd=cwd, env=full_env, text=True,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=default_sigint,
         )  # fmt: skip
         try:
             assert proc.stdout is not None
