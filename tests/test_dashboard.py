@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Litestream, assert_one_error_line, cli, create_db
+from conftest import Litestream, assert_one_error_line, cli, create_db, wait_for
 from test_daemon import (
     Daemon,
     daemon,  # noqa: F401 (a fixture)
@@ -424,3 +424,32 @@ def test_every_database_is_listed_even_when_check_cannot_run(
     assert {d["health"]["status"] for d in data["databases"]} == {"unknown"}
     page = web.get("/").text
     assert "socket.enabled" in page and "a.db" in page and "b.db" in page
+
+
+@pytest.mark.parametrize("ls", ["0.3.13"], indirect=True)
+def test_on_03_page_loads_share_one_background_check(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """0.3 has no socket: check spawns one litestream per database, so page loads show the
+    latest check (at most HEALTH_TTL_03 old) instead of each running its own."""
+    from pylitestream.web import create_app, overview
+
+    calls: list[float] = []
+    real_check = pylitestream.check
+
+    def counted(**kwargs: Any) -> Any:
+        calls.append(1)
+        return real_check(**kwargs)
+
+    monkeypatch.setattr(pylitestream, "check", counted)
+    monkeypatch.setattr(overview, "HEALTH_TTL_03", 3600.0)
+    web = client(create_app(config))
+    pages = [web.get("/overview.json").json() for _ in range(5)]
+    assert len(calls) == 1
+    assert len({page["health_checked_at"] for page in pages}) == 1
+    assert [d["name"] for d in pages[-1]["databases"]] == ["orders.db", "users.db"]
+    assert all(d["health"]["status"] for d in pages[-1]["databases"])
+    # Stale: the next page load starts one refresh in the background and still answers.
+    monkeypatch.setattr(overview, "HEALTH_TTL_03", 0.0)
+    web.get("/overview.json")
+    assert wait_for(lambda: len(calls) == 2, 30)

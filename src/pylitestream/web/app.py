@@ -28,7 +28,7 @@ import pylitestream
 
 from ..errors import UsageError
 from .actions import KINDS, Jobs
-from .overview import RestorePoints, gather
+from .overview import KeptCheck, RestorePoints, gather
 
 HERE = Path(__file__).parent
 PACKAGED = HERE / "templates"
@@ -126,6 +126,7 @@ def build(config: Any, *, template_dirs: Sequence[str | os.PathLike[str]] = (),
             "PYLITESTREAM_DASHBOARD_PASSWORD (or pass authorize= when mounting)"
         )
     points = RestorePoints(config_path, line)
+    kept_check = KeptCheck(config_path) if line == "0.3" else None
     jobs = Jobs(config_path, line, on_done=points.refresh)
     templates = Jinja2Templates(env=template_environment(template_dirs))
 
@@ -142,7 +143,9 @@ def build(config: Any, *, template_dirs: Sequence[str | os.PathLike[str]] = (),
         return None
 
     async def overview() -> dict[str, Any]:
-        return await run_in_threadpool(gather, config_path, line, points, jobs.snapshot())
+        return await run_in_threadpool(
+            gather, config_path, line, points, jobs.snapshot(), kept_check
+        )
 
     def context(request: Request, data: dict[str, Any]) -> dict[str, Any]:
         return {"o": data, "root": request.scope.get("root_path", "").rstrip("/"),

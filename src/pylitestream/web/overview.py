@@ -21,6 +21,9 @@ log = logging.getLogger(__name__)
 Record = dict[str, Any]
 RESTORE_POINTS_TTL = 60.0
 """Seconds a database's restore points are shown before they are fetched again."""
+HEALTH_TTL_03 = 5.0
+"""Litestream 0.3 has no control socket, so its check runs one `litestream generations` per
+database: page loads show the latest check, refreshed in the background at most this often."""
 
 
 def now_iso() -> str:
@@ -96,6 +99,47 @@ class RestorePoints:
             self._busy.discard(db)
 
 
+class KeptCheck:
+    """`check` on 0.3, kept between page loads and refreshed in the background (never more than
+    one at a time). Only the first page load waits for it."""
+
+    def __init__(self, config: str) -> None:
+        self.config = config
+        self._kept: tuple[float, list[Record], str | None, str] | None = None
+        self._busy = False
+        self._changed = threading.Condition()
+
+    def get(self, timeout: float) -> tuple[list[Record], str | None, str]:
+        """(records, error, checked_at) of the latest check; starts a refresh when stale."""
+        with self._changed:
+            kept = self._kept
+            if (kept is None or time.monotonic() - kept[0] > HEALTH_TTL_03) and not self._busy:
+                self._busy = True
+                threading.Thread(target=self._check, args=(timeout,), daemon=True).start()
+            if kept is None:
+                self._changed.wait_for(lambda: self._kept is not None, timeout + 60)
+                kept = self._kept
+        if kept is None:
+            return unchecked(self.config, "check did not finish"), "check did not finish", now_iso()
+        return kept[1], kept[2], kept[3]
+
+    def _check(self, timeout: float) -> None:
+        error: str | None = None
+        try:
+            records = pylitestream.check(config=self.config, timeout=timeout)
+        except pylitestream.PylitestreamError as exc:
+            error = str(exc)
+            records = unchecked(self.config, error)
+        except Exception as exc:  # a refresher thread must not die silently
+            log.exception("check of %s", self.config)
+            error = f"{type(exc).__name__}: {exc}"
+            records = unchecked(self.config, error)
+        with self._changed:
+            self._kept = (time.monotonic(), records, error, now_iso())
+            self._busy = False
+            self._changed.notify_all()
+
+
 def unchecked(config: str, reason: str) -> list[Record]:
     """The config's databases with unknown health, when `check` cannot run (for example a 0.5
     config without the control socket): the page still lists every database."""
@@ -118,24 +162,31 @@ def file_size(db: str) -> int | None:
 
 
 def gather(config: str, line: str, points: RestorePoints, jobs: dict[str, list[Record]],
-           timeout: float = 5.0) -> Record:  # fmt: skip
-    """The overview: {"generated_at", "line", "config", "daemon", "databases", "error"}."""
+           kept_check: KeptCheck | None = None, timeout: float = 5.0) -> Record:  # fmt: skip
+    """The overview: {"generated_at", "health_checked_at", "seconds", "line", "config",
+    "daemon", "databases", "error"}. With `kept_check` (0.3), health is its latest check."""
     started = time.monotonic()
+    errors = []
+    daemon: Record | None = None
+    health: list[Record] = []
+    checked_at = None
     with ThreadPoolExecutor(max_workers=2) as pool:
         daemon_future = pool.submit(pylitestream.daemon_status, config=config, timeout=timeout)
-        check_future = pool.submit(pylitestream.check, config=config, timeout=timeout)
-        errors = []
-        daemon: Record | None = None
-        health: list[Record] = []
+        if kept_check is None:
+            check_future = pool.submit(pylitestream.check, config=config, timeout=timeout)
+        else:
+            health, error, checked_at = kept_check.get(timeout)
+            errors += [error] if error else []
         try:
             daemon = daemon_future.result()
         except pylitestream.PylitestreamError as exc:
             errors.append(str(exc))
-        try:
-            health = check_future.result()
-        except pylitestream.PylitestreamError as exc:
-            errors.append(str(exc))
-            health = unchecked(config, str(exc))
+        if kept_check is None:
+            try:
+                health = check_future.result()
+            except pylitestream.PylitestreamError as exc:
+                errors.append(str(exc))
+                health = unchecked(config, str(exc))
     databases = []
     for record in health:
         db = str(record["database"])
@@ -150,6 +201,7 @@ def gather(config: str, line: str, points: RestorePoints, jobs: dict[str, list[R
         })  # fmt: skip
     return {
         "generated_at": now_iso(),
+        "health_checked_at": checked_at,
         "seconds": round(time.monotonic() - started, 3),
         "line": line,
         "config": config,
