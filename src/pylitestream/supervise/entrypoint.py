@@ -67,9 +67,16 @@ def run(
         config, databases=databases, on_litestream_exit=on_litestream_exit, on_stop=stop_app,
         started_by="run", validate=validate,
     )  # fmt: skip
-    replicator.start()
+    # The handlers go in before litestream starts: a SIGTERM or Ctrl-C while it starts is kept,
+    # the app is then never started, and litestream is stopped below like any other time
+    # (final sync), instead of this process dying with litestream still starting.
     previous = {signum: signal.signal(signum, forward) for signum in FORWARDED}
     try:
+        replicator.start()
+        stopping = [s for s in pending if s in (signal.SIGTERM, signal.SIGINT)]
+        if stopping:
+            log.info(f"stopped by signal {stopping[0]} before {command[0]} started")
+            return 128 + stopping[0]
         try:
             app.append(subprocess.Popen(list(command), preexec_fn=_child_setup()))
         except OSError as exc:
