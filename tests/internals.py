@@ -71,6 +71,7 @@ __all__ = [
     "mask_urls",
     "redact",
     "reset_module_state",
+    "verification",
 ]
 
 
