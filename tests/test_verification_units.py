@@ -1,22 +1,690 @@
 """Fast, in-process tests of verification's decisions, written to kill the mutants that
 scripts/mutation found surviving or never reached: each failure reason with its exact message,
-the record verify keeps for the dashboard, verify_all's records, and the summary line."""
+the polling and its timing (on a clock the test owns), the sentinel row, the temporary
+directory, the record verify keeps for the dashboard, verify_all's records and the summary line.
+litestream's restore is played by the test (the `launches` fixture); the e2e tests in
+test_verify.py run the same paths against the real binaries."""
 
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
+import subprocess
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+import pytest
+import yaml
+from conftest import Launches, Workspace, create_db, write_config
 from internals import verification
 
 import pylitestream
+
+Step = Callable[[Path], subprocess.CompletedProcess[str]]
+LS05 = pytest.mark.parametrize("ls", ["0.5.17"], indirect=True)
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+class Clock:
+    """Stands in for verification's `time` and for the cancel event: a wait spends its seconds
+    at once, so the polling's timing is exact and the tests take no time."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.waits: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def wait(self, seconds: float) -> bool:
+        self.waits.append(seconds)
+        assert len(self.waits) < 200, "the polling does not end"
+        self.now += seconds
+        return False
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    owned = Clock()
+    monkeypatch.setattr(verification, "time", owned)
+    return owned
+
+
+def _verify(ws: Workspace, clock: Clock, timeout: float | None = 10, quick: bool = False,
+            db: str | Path | None = None) -> dict[str, Any]:  # fmt: skip
+    """verification._verify on the test's clock: the record, whether it succeeded or not."""
+    try:
+        return dict(verification._verify(db or ws.db, ws.config, timeout, quick, clock))
+    except pylitestream.VerificationFailure as exc:
+        assert exc.record["ok"] is False
+        assert str(exc) == f"verify {exc.record['database']}: {exc.reason}: {exc.record['message']}"
+        assert exc.record["reason"] == exc.reason
+        return dict(exc.record)
+
+
+def _backup_of(db: Path, out: Path) -> None:
+    source, target = sqlite3.connect(db), sqlite3.connect(out)
+    try:
+        source.backup(target)
+    finally:
+        source.close()
+        target.close()
+
+
+def _done() -> subprocess.CompletedProcess[str]:
+    return subprocess.CompletedProcess(["litestream"], 0, "", "")
+
+
+def _fresh(db: Path) -> Step:
+    """A restore that brings back the live database as it is now (sentinel included)."""
+    return lambda out: (_backup_of(db, out), _done())[1]
+
+
+def _as_before(ws: Workspace) -> Step:
+    """A restore that brings back the database as it was before the verify: no sentinel."""
+    before = ws.root / "before.db"
+    _backup_of(ws.db, before)
+    return lambda out: (_backup_of(before, out), _done())[1]
+
+
+def _failed(stderr: str) -> Step:
+    return lambda out: subprocess.CompletedProcess(["litestream"], 1, "", stderr)
+
+
+def _in_turn(*steps: Step) -> Step:
+    """steps[0] the first time, steps[1] the next, ... then the last one again and again."""
+    calls: list[int] = []
+
+    def restore(out: Path) -> subprocess.CompletedProcess[str]:
+        calls.append(1)
+        return steps[min(len(calls), len(steps)) - 1](out)
+
+    return restore
+
+
+def _sentinels(db: Path) -> list[str]:
+    conn = sqlite3.connect(db)
+    try:
+        if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (verification.TABLE,)
+                            ).fetchone():  # fmt: skip
+            return []
+        return [row[0] for row in conn.execute(f"SELECT id FROM {verification.TABLE}")]
+    finally:
+        conn.close()
+
+
+def _out_of(argv: list[str]) -> Path:
+    return Path(next(a.split("=", 1)[1] for a in argv if a.startswith("-o=")))
+
+
+def _index_out_of_step(source: Path, out: Path) -> None:
+    """A copy of `source` that opens, but whose index disagrees with its table: the full
+    integrity_check sees it, quick_check does not."""
+    _backup_of(source, out)
+    conn = sqlite3.connect(out)
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'by_name'").fetchone()[0]
+    conn.close()
+    data = bytearray(out.read_bytes())
+    page = slice((root - 1) * page_size, root * page_size)
+    data[page] = bytes(data[page]).replace(b"row-bbbb", b"row-bbbz")
+    out.write_bytes(bytes(data))
 
 
 def _record(db: str, ok: bool, reason: str | None = None, message: str | None = None) -> Any:
     record: dict[str, Any] = dict.fromkeys(verification.RECORD_KEYS)
     record.update(database=db, ok=ok, reason=reason, message=message)
     return record
+
+
+# --- a verify that succeeds ----------------------------------------------------------------------
+
+
+def test_a_verify_polls_until_the_sentinel_arrives(
+    launches: Launches, workspace: Workspace, private_tmp: Path, clock: Clock
+) -> None:
+    seen: list[list[str]] = []  # what each restore found in its directory
+
+    def leaving_leftovers(step: Step) -> Step:
+        def restore(out: Path) -> subprocess.CompletedProcess[str]:
+            workdir = out.parent.parent  # out is in restore's own scratch directory in it
+            seen.append(sorted(p.name for p in workdir.iterdir() if p != out.parent))
+            (workdir / "restore.db.tmp-123").write_bytes(b"0.3 leaves these")
+            return step(out)
+
+        return restore
+
+    stale, fresh = leaving_leftovers(_as_before(workspace)), leaving_leftovers(_fresh(workspace.db))
+    launches.restore = _in_turn(stale, stale, fresh)
+    record = _verify(workspace, clock, timeout=10)
+    assert record == {
+        "database": str(workspace.db),
+        "ok": True,
+        "reason": None,
+        "message": "the sentinel row came back intact",
+        "seconds_to_visible": 0.13,  # two waits: 0.05 s, then 0.05 * 1.6
+        "restored_size": record["restored_size"],
+        "replica": f"file:{workspace.replica}",
+        "litestream": launches.exe.parent.parent.name,
+        "integrity": "ok",
+        "method": "restore-poll",
+    }
+    assert tuple(record) == verification.RECORD_KEYS
+    assert clock.waits == [0.05, 0.05 * 1.6]
+    assert launches.timeouts == pytest.approx([10.0, 9.95, 9.87])  # each restore gets the time left
+    assert seen == [[], [], []]  # one copy at a time: leftovers cleared before each restore
+    outs = [_out_of(argv) for argv in launches.argvs]
+    assert len({out.parent.parent for out in outs}) == 1  # one private directory
+    for out in outs:
+        assert out.name == "restore.db" and out.parent.parent.parent == private_tmp
+        assert out.parent.parent.name.startswith("pylitestream-verify-")
+    assert not outs[0].parent.parent.exists()  # removed again (private_tmp: nothing left)
+    for argv in launches.argvs:
+        assert argv[:3] == ["restore", "-config", str(workspace.config)]
+        assert argv[-1] == str(workspace.db)
+    assert _sentinels(workspace.db) == []
+
+
+def test_the_restored_size_is_the_copys(
+    launches: Launches, workspace: Workspace, private_tmp: Path, clock: Clock
+) -> None:
+    sizes: list[int] = []
+
+    def restore(out: Path) -> subprocess.CompletedProcess[str]:
+        _backup_of(workspace.db, out)
+        with out.open("ab") as grow:  # SQLite ignores trailing bytes past its page count
+            grow.write(b"\0" * 1000)
+        sizes.append(out.stat().st_size)
+        return _done()
+
+    launches.restore = restore
+    record = _verify(workspace, clock)
+    assert record["ok"] is True and record["seconds_to_visible"] == 0
+    assert record["restored_size"] == sizes[0]
+
+
+def test_a_relative_or_home_path_is_verified_as_its_absolute_path(
+    launches: Launches, workspace: Workspace, private_tmp: Path, clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    launches.restore = _fresh(workspace.db)
+    monkeypatch.chdir(workspace.root)
+    assert _verify(workspace, clock, db="app.db")["database"] == str(workspace.db)
+    monkeypatch.setenv("HOME", str(workspace.root))
+    monkeypatch.chdir("/")
+    assert _verify(workspace, clock, db="~/app.db")["database"] == str(workspace.db)
+    assert [_ for _ in launches.argvs if _[-1] != str(workspace.db)] == []
+
+
+def test_without_a_timeout_verify_waits_the_default(
+    launches: Launches, workspace: Workspace, private_tmp: Path, clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    launches.restore = _as_before(workspace)
+    monkeypatch.setenv("PYLITESTREAM_TIMEOUT", "2")
+    record = _verify(workspace, clock, timeout=None)
+    assert record["reason"] == "stale"
+    assert launches.timeouts[0] == 2.0
+    assert abs(sum(clock.waits) - 2.0) < 1e-9
+    with pytest.raises(pylitestream.UsageError, match="timeout must be more than 0"):
+        verification._verify(workspace.db, workspace.config, -1, False, clock)
+    assert len(launches.timeouts) == len(clock.waits) + 1
+
+
+# --- stale: the backup exists, the sentinel never reaches it ------------------------------------
+
+
+def test_stale_after_polling_with_growing_waits_for_the_whole_timeout(
+    launches: Launches, workspace: Workspace, private_tmp: Path, clock: Clock
+) -> None:
+    launches.restore = _as_before(workspace)
+    record = _verify(workspace, clock, timeout=3)
+    assert record["reason"] == "stale" and record["integrity"] == "ok"
+    assert record["message"] == (
+        "a backup exists but the sentinel row did not reach it within 3 s (is replication running?)"
+    )
+    assert record["seconds_to_visible"] is None and record["restored_size"] is None
+    backoff = [0.05, 0.08, 0.128, 0.2048, 0.32768]
+    assert clock.waits[:5] == pytest.approx(backoff)
+    assert clock.waits[5:-1] == [0.5] * (len(clock.waits) - 6)  # capped at half a second
+    assert 0 < clock.waits[-1] <= 0.5
+    assert sum(clock.waits) == pytest.approx(3.0)  # the last wait ends at the deadline
+    assert len(launches.timeouts) == len(clock.waits) + 1
+    assert launches.timeouts[0] == 3.0 and min(launches.timeouts) == 1.0  # MIN_ATTEMPT
+    assert _sentinels(workspace.db) == []
+
+
+def test_stale_when_the_copy_has_the_table_but_not_this_sentinel(
+    launches: Launches, workspace: Workspace, private_tmp: Path, clock: Clock
+) -> None:
+    verification.insert_sentinel(workspace.db)  # another verify's row, still in the table
+    launches.restore = _as_before(workspace)
+    record = _verify(workspace, clock, timeout=0.2)
+    assert record["reason"] == "stale", record
+    assert len(_sentinels(workspace.db)) == 1  # only the other one is left
+
+
+@pytest.mark.parametrize("quick", [False, True], ids=["integrity_check", "quick_check"])
+def test_a_stale_copy_is_checked_with_the_check_asked_for(
+    launches: Launches, workspace: Workspace, private_tmp: Path, clock: Clock, quick: bool
+) -> None:
+    conn = sqlite3.connect(workspace.db)
+    with conn:
+        conn.execute("CREATE INDEX by_name ON items(name)")
+        conn.executemany("INSERT INTO items (name) VALUES (?)", [("row-aaaa",), ("row-bbbb",)])
+    conn.close()
+    before = workspace.root / "before.db"
+    _backup_of(workspace.db, before)
+    launches.restore = lambda out: (_index_out_of_step(before, out), _done())[1]
+    record = _verify(workspace, clock, timeout=0.2, quick=quick)
+    if quick:
+        assert record["reason"] == "stale" and record["integrity"] == "ok", record
+    else:
+        assert record["reason"] == "corrupt", record
+        assert "by_name" in record["integrity"]
+        assert record["message"] == (
+            f"the latest restored copy fails its check: {record['integrity']}"
+        )
+
+
+def test_stale_when_the_backup_vanishes_after_a_restore(
+    launches: Launches, workspace: Workspace, private_tmp: Path, clock: Clock
+) -> None:
+    launches.restore = _in_turn(
+        _as_before(workspace), lambda out: _done()
+    )  # then: no backup at all
+    record = _verify(workspace, clock, timeout=0.5)
+    assert record["reason"] == "stale", record
+    assert record["integrity"] is None  # no copy left to check
+
+
+# --- the other failures ------------------------------------------------------------------------
+
+
+def test_no_backup_names_the_replica(
+    launches: Launches, workspace: Workspace, private_tmp: Path, clock: Clock
+) -> None:
+    launches.restore = lambda out: _done()  # exit 0, no file: -if-replica-exists, no backup
+    record = _verify(workspace, clock, timeout=0.3)
+    assert record["reason"] == "no_backup"
+    assert record["message"] == f"no backup of this database on file:{workspace.replica}"
+    assert record["integrity"] is None
+
+
+def test_a_timeout_alone_is_unreachable(
+    launches: Launches, workspace: Workspace, private_tmp: Path, clock: Clock
+) -> None:
+    def hang(out: Path) -> subprocess.CompletedProcess[str]:
+        clock.now += launches.timeouts[-1] or 0
+        raise subprocess.TimeoutExpired(["litestream"], launches.timeouts[-1] or 0)
+
+    launches.restore = hang
+    record = _verify(workspace, clock, timeout=0.3)
+    assert record["reason"] == "unreachable"
+    assert record["message"] == "the replica did not answer within 1.0 s"  # MIN_ATTEMPT
+    assert launches.timeouts == [1.0]
+
+
+def test_a_full_length_timeout_replaces_an_earlier_failure(
+    launches: Launches, workspace: Workspace, private_tmp: Path, clock: Clock
+) -> None:
+    def auth(out: Path) -> subprocess.CompletedProcess[str]:
+        clock.now += 0.45
+        return _failed("Error: InvalidAccessKeyId: no such key")(out)
+
+    def hang(out: Path) -> subprocess.CompletedProcess[str]:
+        clock.now += launches.timeouts[-1] or 0
+        raise subprocess.TimeoutExpired(["litestream"], launches.timeouts[-1] or 0)
+
+    launches.restore = _in_turn(auth, hang)
+    record = _verify(workspace, clock, timeout=5)
+    assert record["reason"] == "unreachable"
+    assert record["message"] == "the replica did not answer within 4.5 s"
+
+
+def test_a_last_timeout_cut_short_keeps_the_earlier_failure(
+    launches: Launches, workspace: Workspace, private_tmp: Path, clock: Clock
+) -> None:
+    def hang(out: Path) -> subprocess.CompletedProcess[str]:
+        clock.now += 1.0
+        raise subprocess.TimeoutExpired(["litestream"], 1.0)
+
+    launches.restore = _in_turn(_failed("Error: InvalidAccessKeyId: no such key"), hang)
+    record = _verify(workspace, clock, timeout=0.5)
+    assert record["reason"] == "auth", record
+    assert record["message"] == "restore failed: InvalidAccessKeyId: no such key"
+    assert launches.timeouts == [1.0, 1.0]
+
+
+@pytest.mark.parametrize(
+    ("message", "reason"),
+    [
+        ("NoSuchBucket: The specified bucket does not exist", "unreachable"),
+        ("api error AccessDenied: Access Denied", "auth"),
+        ("InvalidAccessKeyId: invalid", "auth"),  # the code first, not the word "invalid"
+        ("operation error S3: GetObject, StatusCode: 403, Forbidden", "auth"),
+        ("FORBIDDEN", "auth"),
+        ("No Generations found", "no_backup"),
+        ("Dial TCP 127.0.0.1:9", "unreachable"),
+        ("database disk image is MALFORMED", "corrupt"),
+        ("lz4 credentials", "auth"),  # auth is tried before corrupt
+        ("no matching backup: connection refused", "no_backup"),  # no_backup before the rest
+        ("connection refused: checksum", "unreachable"),
+        ("XInvalidAccessKeyIdX: checksum", "corrupt"),  # a code matches only whole
+        ("what happened", "restore_failed"),
+    ],
+)
+def test_classify_sorts_litestream_errors(message: str, reason: str) -> None:
+    assert verification.classify(message) == reason
+
+
+def test_a_database_that_cannot_take_the_sentinel_is_left_as_it_was(
+    launches: Launches, workspace: Workspace, private_tmp: Path, clock: Clock
+) -> None:
+    workspace.db.write_bytes(b"not a database at all" * 200)
+    Path(f"{workspace.db}-wal").unlink(missing_ok=True)
+    before = workspace.db.read_bytes()
+    record = _verify(workspace, clock)
+    assert record["reason"] == "database_error"
+    assert record["message"] == "cannot write the sentinel row: file is not a database"
+    assert record["method"] == "restore-poll" and record["seconds_to_visible"] is None
+    assert workspace.db.read_bytes() == before
+    assert launches.argvs == []
+
+
+def test_a_sentinel_that_cannot_be_deleted_is_a_failure(
+    launches: Launches, workspace: Workspace, private_tmp: Path, clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.setattr(verification, "BUSY_TIMEOUT", 0.05)
+    holder: list[sqlite3.Connection] = []
+
+    def restore_then_lock(out: Path) -> subprocess.CompletedProcess[str]:
+        _backup_of(workspace.db, out)
+        conn = sqlite3.connect(workspace.db, isolation_level=None)
+        conn.execute("BEGIN EXCLUSIVE")  # another writer holds the database
+        holder.append(conn)
+        return _done()
+
+    launches.restore = restore_then_lock
+    try:
+        record = _verify(workspace, clock)
+    finally:
+        for conn in holder:
+            conn.execute("ROLLBACK")
+            conn.close()
+    assert record["reason"] == "database_error"
+    assert record["message"] == "cannot delete the sentinel row: database is locked"
+    assert len(_sentinels(workspace.db)) == 1  # the next verify removes it once an hour old
+
+
+def test_the_refusals_say_why_and_touch_nothing(
+    launches: Launches, workspace: Workspace, private_tmp: Path, clock: Clock, tmp_path: Path
+) -> None:
+    other = tmp_path / "other.db"
+    record = _verify(workspace, clock, db=other)
+    assert record["reason"] == "not_in_config"
+    assert record["message"] == f"{other} is not in {workspace.config}"
+    assert record["replica"] is None and record["litestream"] is None
+    workspace.db.unlink()
+    record = _verify(workspace, clock)
+    assert record["reason"] == "no_database"
+    assert record["message"] == f"{workspace.db} does not exist"
+    assert record["replica"] == f"file:{workspace.replica}"
+    assert record["litestream"] == launches.exe.parent.parent.name
+    assert record["method"] is None
+    assert not workspace.db.exists() and not other.exists()
+    assert launches.argvs == []
+
+
+def test_no_temporary_directory_is_a_usage_error(
+    launches: Launches, workspace: Workspace, clock: Clock, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    missing = tmp_path / "no-such-tmp"
+    monkeypatch.setattr(tempfile, "tempdir", str(missing))
+    with pytest.raises(pylitestream.UsageError) as caught:
+        verification._verify(workspace.db, workspace.config, 1, False, clock)
+    assert str(caught.value) == (
+        f"cannot create a temporary directory ([Errno 2] No such file or directory: "
+        f"'{missing}/pylitestream-verify-{str(caught.value).split('pylitestream-verify-')[1]}"
+    )
+    assert str(caught.value).endswith("'); set TMPDIR")
+    assert _sentinels(workspace.db) == [] and not missing.exists()
+
+
+def test_validation_can_be_skipped(
+    launches: Launches, workspace: Workspace, private_tmp: Path, clock: Clock
+) -> None:
+    settings = yaml.safe_load(workspace.config.read_text())
+    settings["no-such-setting"] = 1  # a config validation refuses; litestream itself ignores
+    workspace.config.write_text(yaml.safe_dump(settings))
+    launches.restore = _fresh(workspace.db)
+    with pytest.raises(pylitestream.PylitestreamError, match="no-such-setting"):
+        verification._verify(workspace.db, workspace.config, 1, False, clock)
+    record = verification._verify(workspace.db, workspace.config, 1, False, clock, False)
+    assert record["ok"] is True
+
+
+# --- secrets and replicas -------------------------------------------------------------------------
+
+
+def test_a_secret_from_the_config_never_reaches_the_record(
+    launches: Launches, workspace: Workspace, private_tmp: Path, clock: Clock
+) -> None:
+    replica = {"type": "s3", "bucket": "bkt", "path": "/some/path", "region": "us-east-1",
+               "endpoint": "http://127.0.0.1:9", "access-key-id": "AKIAVERIFYUNITS",
+               "secret-access-key": "config-secret-value-123"}  # fmt: skip
+    line = launches.line
+    write_config(workspace.config, line, [(workspace.db, replica)])
+    launches.restore = _failed("Error: key config-secret-value-123 refused: connection refused")
+    record = _verify(workspace, clock, timeout=0.2)
+    assert record["message"] == "restore failed: key **** refused: connection refused"
+    assert record["replica"] == "s3://bkt/some/path"
+
+
+def test_describe_replica_never_shows_a_secret() -> None:
+    describe = verification.describe_replica
+    assert describe({"url": "sftp://bob:hunter22@host/x?key=abc"}) == "sftp://bob:****@host/x"
+    assert describe({"path": "/srv/backup"}) == "file:/srv/backup"
+    assert describe({"type": "file"}) == "file:"
+    assert describe({"type": "s3", "bucket": "b", "path": "/p/q"}) == "s3://b/p/q"
+    assert describe({"type": "sftp", "host": "h:22", "path": "p"}) == "sftp://h:22/p"
+    assert describe({"type": "abs", "account-name": "acct"}) == "abs://acct/"
+    assert describe({"type": "gs"}) == "gs:///"
+
+
+def test_replicas_and_their_secrets_in_both_config_layouts() -> None:
+    single = {"replica": {"type": "s3", "secret-access-key": "s3cret", "access-key-id": "AKIA1"}}
+    listed = {"replicas": [{"type": "sftp", "password": "pw-1234", "key-path": "/k"}, "junk",
+                           {"type": "file", "path": "/x", "secret": ""}]}  # fmt: skip
+    assert verification._replicas(single) == [single["replica"]]
+    assert verification._replicas(listed) == [listed["replicas"][0], listed["replicas"][2]]
+    assert verification._replicas({"replica": None}) == []
+    assert verification._config_secrets(single) == ["s3cret"]
+    assert verification._config_secrets(listed) == ["pw-1234"]
+
+
+# --- the sentinel row and the checks, directly ---------------------------------------------------
+
+
+def test_the_sentinel_never_creates_a_database(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.db"
+    with pytest.raises(sqlite3.OperationalError):
+        verification.insert_sentinel(missing)
+    assert not missing.exists()
+
+
+def test_a_sentinel_clears_rows_older_than_an_hour(tmp_path: Path) -> None:
+    db = tmp_path / "app.db"
+    create_db(db)
+    first = verification.insert_sentinel(db)
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute(f"INSERT INTO {verification.TABLE} VALUES ('old', strftime("
+                     "'%Y-%m-%dT%H:%M:%fZ', 'now', '-61 minutes'))")  # fmt: skip
+        conn.execute(f"INSERT INTO {verification.TABLE} VALUES ('recent', strftime("
+                     "'%Y-%m-%dT%H:%M:%fZ', 'now', '-59 minutes'))")  # fmt: skip
+    conn.close()
+    second = verification.insert_sentinel(db)
+    assert len(first) == len(second) == 32 and first != second
+    assert sorted(_sentinels(db)) == sorted([first, "recent", second])
+    conn = sqlite3.connect(db)
+    created = conn.execute(f"SELECT created_at FROM {verification.TABLE} WHERE id = ?",
+                           (second,)).fetchone()[0]  # fmt: skip
+    conn.close()
+    assert len(created) == 24 and created.endswith("Z") and created[10] == "T"
+    verification.delete_sentinel(db, first)
+    assert sorted(_sentinels(db)) == sorted(["recent", second])
+    assert verification._has_sentinel(db, second) and not verification._has_sentinel(db, first)
+    empty = tmp_path / "empty.db"
+    create_db(empty)
+    assert verification._has_sentinel(empty, second) is False
+
+
+def test_check_integrity_names_the_first_complaint(tmp_path: Path) -> None:
+    good = tmp_path / "good.db"
+    create_db(good)
+    assert verification.check_integrity(good) == "ok"
+    assert verification.check_integrity(good, quick=True) == "ok"
+    bad = tmp_path / "bad.db"
+    bad.write_bytes(b"garbage" * 1000)
+    assert verification.check_integrity(bad) == "file is not a database"
+
+
+def test_a_cancelled_attempt_stops_at_its_next_wait(tmp_path: Path) -> None:
+    import threading
+
+    cancel = threading.Event()
+    attempt = verification._Attempt(tmp_path / "a.db", 5.0, False, cancel)
+    attempt.sleep(0)  # not cancelled: returns
+    cancel.set()
+    with pytest.raises(verification.Interrupted):
+        attempt.sleep(5)
+    assert issubclass(verification.Interrupted, KeyboardInterrupt)
+    assert 4 < attempt.remaining() <= 5
+
+
+# --- 0.5: ask the daemon to upload first ---------------------------------------------------------
+
+
+class FakeSocket:
+    """The daemon's control socket as verify uses it: the calls are recorded."""
+
+    calls: ClassVar[list[tuple[Any, ...]]] = []
+    error: ClassVar[Exception | None] = None
+
+    def __init__(self, path: str, timeout: float = 10.0) -> None:
+        FakeSocket.calls.append(("open", path, timeout))
+
+    def sync(self, db: str, *, wait: bool = False, timeout: float | None = None) -> None:
+        FakeSocket.calls.append(("sync", db, wait, timeout))
+        if FakeSocket.error is not None:
+            raise FakeSocket.error
+
+
+@LS05
+@pytest.mark.parametrize("error", [None, "socket", "usage"])
+def test_with_a_socket_verify_asks_the_daemon_to_sync_first(
+    launches: Launches, workspace: Workspace, private_tmp: Path, clock: Clock,
+    monkeypatch: pytest.MonkeyPatch, error: str | None,
+) -> None:  # fmt: skip
+    from pylitestream.litestream import control_socket
+
+    sock = workspace.root / "ls.sock"
+    settings = yaml.safe_load(workspace.config.read_text())
+    settings["socket"] = {"enabled": True, "path": str(sock)}
+    workspace.config.write_text(yaml.safe_dump(settings))
+    monkeypatch.setattr(control_socket, "ControlSocket", FakeSocket)
+    monkeypatch.setattr(FakeSocket, "calls", [])
+    monkeypatch.setattr(
+        FakeSocket,
+        "error",
+        {None: None, "socket": control_socket.SocketError("gone"),
+         "usage": pylitestream.UsageError("timed out")}[error],
+    )  # fmt: skip
+    launches.restore = _fresh(workspace.db)
+    record = _verify(workspace, clock, timeout=0.5)
+    assert record["ok"] is True
+    assert record["method"] == ("sync-wait" if error is None else "restore-poll")
+    assert FakeSocket.calls == [("open", str(sock), 1.0), ("sync", str(workspace.db), True, 1.0)]
+    FakeSocket.calls.clear()
+    assert _verify(workspace, clock, timeout=7)["ok"] is True
+    assert FakeSocket.calls == [("open", str(sock), 7.0), ("sync", str(workspace.db), True, 7.0)]
+
+
+# --- verify keeps its outcome; verify_all ------------------------------------------------------
+
+
+def test_verify_keeps_each_outcome_for_the_dashboard(
+    launches: Launches, workspace: Workspace, private_tmp: Path
+) -> None:
+    launches.restore = _fresh(workspace.db)
+    record = pylitestream.verify(workspace.db, config=workspace.config, timeout=5)
+    kept = pylitestream.last_verify(workspace.db)
+    assert kept is not None and kept.pop("finished_at")
+    assert kept == record
+    workspace.db.unlink()
+    with pytest.raises(pylitestream.VerificationFailure) as caught:
+        pylitestream.verify(workspace.db, config=workspace.config, timeout=5)
+    kept = pylitestream.last_verify(str(workspace.db))
+    assert kept is not None
+    assert kept["ok"] is False and kept["reason"] == "no_database" == caught.value.reason
+    assert kept["message"] == f"verify {workspace.db}: no_database: {workspace.db} does not exist"
+    assert kept["database"] == str(workspace.db)
+    assert kept["replica"] == f"file:{workspace.replica}"
+
+
+def test_verify_all_gives_one_record_per_database_in_config_order(
+    launches: Launches, workspace: Workspace, private_tmp: Path
+) -> None:
+    missing = workspace.root / "missing.db"
+    config = write_config(
+        workspace.root / "two.yml",
+        launches.line,
+        [
+            (missing, {"type": "file", "path": str(workspace.root / "r2")}),
+            (workspace.db, {"type": "file", "path": str(workspace.replica)}),
+        ],
+    )
+    launches.restore = _fresh(workspace.db)
+    records = pylitestream.verify_all(config=config, timeout=5)
+    assert [r["database"] for r in records] == [str(missing), str(workspace.db)]
+    assert [r["reason"] for r in records] == ["no_database", None]
+    assert records[0]["message"] == f"{missing} does not exist"
+    assert records[1]["ok"] is True
+    for record in records:
+        kept = pylitestream.last_verify(record["database"])
+        assert kept is not None and kept["reason"] == record["reason"]
+    with pytest.raises(pylitestream.UsageError, match="timeout must be more than 0"):
+        pylitestream.verify_all(config=config, timeout=0)
+    assert len(launches.argvs) == 1 and not missing.exists()
+
+
+def test_verify_all_turns_other_errors_into_records(
+    launches: Launches, workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LITESTREAM_SECRET_ACCESS_KEY", "env-secret-value-42")
+    missing = tmp_path / "env-secret-value-42"
+    monkeypatch.setattr(tempfile, "tempdir", str(missing))
+    records = pylitestream.verify_all(config=workspace.config, timeout=5)
+    assert len(records) == 1
+    (record,) = records
+    assert tuple(record) == verification.RECORD_KEYS
+    assert record["database"] == str(workspace.db) and record["ok"] is False
+    assert record["reason"] == "error"
+    assert record["message"].startswith("cannot create a temporary directory (")
+    assert "env-secret-value-42" not in record["message"] and "****" in record["message"]
+    assert record["integrity"] is None and record["replica"] is None
+    assert launches.argvs == [] and _sentinels(workspace.db) == []
+
+
+# --- the summary line and the kept result ---------------------------------------------------------
 
 
 def test_summary_and_failure_of_name_every_failed_database() -> None:
@@ -53,9 +721,26 @@ def test_the_kept_result_is_the_latest_per_database(tmp_path: Path) -> None:
     assert kept["finished_at"].endswith("+00:00") and len(kept["finished_at"]) == 25
     path = verification._result_path(str(db))
     assert path.parent.name == "verify" and path.parent.parent.name == "pylitestream"
+    assert len(path.stem) == 16 and path.suffix == ".json"
     assert [p.name for p in path.parent.iterdir() if p.suffix == ".tmp"] == []
     assert json.loads(path.read_text())["message"] == "second"
     # A record without a database is not kept anywhere.
     before = sorted(path.parent.iterdir())
     verification.keep_result(_record("", False, "error", "nowhere"))
     assert sorted(path.parent.iterdir()) == before
+    # Something that is not a record, or not JSON, reads as nothing kept.
+    path.write_text("[1, 2]")
+    assert pylitestream.last_verify(db) is None
+    path.write_text("{not json")
+    assert pylitestream.last_verify(db) is None
+
+
+def test_a_result_that_cannot_be_kept_is_still_returned(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocked = tmp_path / "state-is-a-file"
+    blocked.write_bytes(b"")
+    monkeypatch.setenv("XDG_STATE_HOME", str(blocked))
+    verification.keep_result(_record(str(tmp_path / "x.db"), True))  # no error
+    assert blocked.read_bytes() == b"" and pylitestream.last_verify(tmp_path / "x.db") is None
+    assert os.path.isfile(blocked)

@@ -238,7 +238,8 @@ def _poll(config: Path, sentinel: str, workdir: Path, attempt: _Attempt) -> Path
         _clear(workdir)  # one restored copy at a time, 0.3's .tmp-* leftovers included
         seconds = max(attempt.remaining(), MIN_ATTEMPT)
         try:
-            restored = restore(attempt.db, copy, config=config, timeout=seconds)
+            # The config was checked (or, asked for by name, not) before the first attempt.
+            restored = restore(attempt.db, copy, config=config, timeout=seconds, validate=False)
         except CommandTimeout:
             # A last attempt cut short says nothing about the replica; a full-length one does.
             if not message or seconds > MIN_ATTEMPT:
