@@ -11,6 +11,8 @@ from pylitestream import cli as cli_module
 from pylitestream import masking, verification
 from pylitestream.cli import options as cli_options
 from pylitestream.config.settings import known_secrets
+from pylitestream.services import placement
+from pylitestream.services.restore import replicate_argv
 from pylitestream.supervise import process as supervise_process
 from pylitestream.supervise import state as supervise_state
 
@@ -69,7 +71,9 @@ __all__ = [
     "exit_status",
     "known_secrets",
     "mask_urls",
+    "placement",
     "redact",
+    "replicate_argv",
     "reset_module_state",
     "verification",
 ]

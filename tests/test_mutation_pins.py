@@ -567,3 +567,144 @@ def test_verify_gives_each_restore_the_time_left(
     assert _verify(workspace, timeout=20)["ok"]
     first = launches.timeouts[0]
     assert first is not None and 15 < first <= 20, launches.timeouts
+
+
+# --- placement's primitives, directly -----------------------------------------------------------
+
+
+def test_occupied_can_look_at_the_name_alone(tmp_path: Path) -> None:
+    from internals import placement
+
+    target = tmp_path / "app.db"
+    Path(f"{target}-wal").write_bytes(b"wal")
+    assert placement.occupied(target, sidecars=False) == []
+    assert placement.occupied(target) == [(Path(f"{target}-wal"), "a file")]
+
+
+def test_place_with_replace_still_refuses_what_is_not_a_file(tmp_path: Path) -> None:
+    from internals import placement
+
+    restored = tmp_path / "restored.db"
+    restored.write_bytes(RESTORED)
+    directory = tmp_path / "dir.db"
+    directory.mkdir()
+    with pytest.raises(pylitestream.UsageError) as caught:
+        placement.place(restored, directory, replace=True)
+    assert str(caught.value) == (
+        f"restore target {directory} is a directory; -force replaces only a file"
+    )
+    assert directory.is_dir() and restored.read_bytes() == RESTORED
+
+
+def test_place_says_why_a_link_failed_and_changes_nothing(tmp_path: Path) -> None:
+    from internals import placement
+
+    restored = tmp_path / "restored.db"
+    restored.write_bytes(RESTORED)
+    target = tmp_path / ("x" * 300)  # longer than a file name may be
+    with pytest.raises(pylitestream.CommandFailed) as caught:
+        placement.place(restored, target)
+    assert str(caught.value) == (
+        f"cannot link the restored database into place at {target}: File name too long; "
+        "nothing was changed"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["restored.db"]
+
+
+def test_a_symlinked_sidecar_is_moved_aside_as_the_symlink(tmp_path: Path) -> None:
+    from internals import placement
+
+    real = tmp_path / "elsewhere"
+    real.write_bytes(b"someone else's file")
+    wal = tmp_path / "app.db-wal"
+    wal.symlink_to(real)
+    aside = placement.move_aside(wal)
+    assert aside is not None and aside.is_symlink() and os.readlink(aside) == str(real)
+    assert not os.path.lexists(wal) and real.stat().st_nlink == 1
+    assert placement.move_aside(wal) is None
+
+
+class _FixedClock:
+    """Stands in for placement's `dt`: now() is always the same second."""
+
+    class datetime:  # the name placement looks up
+        @staticmethod
+        def now() -> Any:
+            import datetime as dt
+
+            return dt.datetime(2026, 11, 27, 9, 30, 0)
+
+
+def test_move_aside_renames_where_links_are_not_supported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from internals import placement
+
+    monkeypatch.setattr(placement, "dt", _FixedClock)
+    wal = tmp_path / "app.db-wal"
+    wal.write_bytes(b"stale wal")
+    taken = tmp_path / "app.db-wal.stale-20261127093000"
+    taken.write_bytes(b"older")
+    failure = [errno.EXDEV]
+
+    def no_links(src: Any, dst: Any, **kwargs: Any) -> None:
+        raise OSError(failure[0], os.strerror(failure[0]))
+
+    monkeypatch.setattr(os, "link", no_links)
+    aside = placement.move_aside(wal)
+    assert aside == tmp_path / "app.db-wal.stale-20261127093000-1"
+    assert aside.read_bytes() == b"stale wal" and not wal.exists()
+    assert taken.read_bytes() == b"older"
+    wal.write_bytes(b"again")
+    failure[0] = errno.EIO  # any other failure is not hidden
+    with pytest.raises(OSError) as caught:
+        placement.move_aside(wal)
+    assert caught.value.errno == errno.EIO and wal.read_bytes() == b"again"
+
+
+def test_move_aside_gives_up_after_a_hundred_stale_copies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from internals import placement
+
+    monkeypatch.setattr(placement, "dt", _FixedClock)
+    wal = tmp_path / "app.db-wal"
+    wal.write_bytes(b"stale wal")
+    for n in range(100):
+        Path(f"{wal}.stale-20261127093000" + (f"-{n}" if n else "")).write_bytes(b"older")
+    with pytest.raises(pylitestream.UsageError) as caught:
+        placement.move_aside(wal)
+    assert str(caught.value) == f"cannot move {wal} aside: too many stale copies beside it"
+    assert wal.read_bytes() == b"stale wal" and len(list(tmp_path.iterdir())) == 101
+
+
+# --- replicate's argv -----------------------------------------------------------------------------
+
+
+def test_replicate_argv_names_the_config_and_checks_it(
+    launches: Launches, workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conftest import write_config
+    from internals import replicate_argv
+
+    config = str(workspace.config)
+    assert replicate_argv(workspace.config) == ["replicate", "-config", config]
+    assert replicate_argv(workspace.config, ["-exec", "app"]) == [
+        "replicate", "-config", config, "-exec", "app"
+    ]  # fmt: skip
+    with pytest.raises(pylitestream.UsageError) as caught:
+        replicate_argv(workspace.config, ["-config", "other.yml"])
+    assert str(caught.value) == (
+        "pass the config as pylitestream --config, not as a forwarded -config"
+    )
+    # Checked unless told not to, and with the forwarded flags (-no-expand-env) in mind.
+    monkeypatch.delenv("PYLT_UNSET_VAR", raising=False)
+    unset = {"type": "file", "path": "/srv/${PYLT_UNSET_VAR}/replica"}
+    write_config(workspace.config, launches.line, [(workspace.db, unset)])
+    with pytest.raises(pylitestream.PylitestreamError, match=r"\$PYLT_UNSET_VAR is not set"):
+        replicate_argv(workspace.config)
+    assert replicate_argv(workspace.config, validate=False) == ["replicate", "-config", config]
+    assert replicate_argv(workspace.config, ["-no-expand-env"])[-1] == "-no-expand-env"
+    assert launches.argvs == []

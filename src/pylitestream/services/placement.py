@@ -62,13 +62,11 @@ def refuse_occupied(target: Path, hint: str) -> None:
     name, form = taken[0]
     if name == target:
         what = f"restore target {target} already exists ({form})"
-    elif not os.path.lexists(target):
+    else:  # a sidecar comes first only when the target itself is absent
         what = (
             f"{name} exists ({form}) but {target} does not: SQLite would replay it into the "
             "restored database"
         )
-    else:
-        what = f"{name} exists ({form}) beside restore target {target}"
     raise UsageError(f"{what}; nothing was changed ({hint})")
 
 
@@ -76,12 +74,6 @@ def sibling(db: Path, now: dt.datetime | None = None) -> Path:
     """app.db -> app-20261127093000.db: where a restore goes when the database exists."""
     stamp = (now or dt.datetime.now()).strftime("%Y%m%d%H%M%S")
     return db.with_name(f"{db.stem}-{stamp}{db.suffix}")
-
-
-def nearest_existing(directory: Path) -> Path:
-    while not directory.exists() and directory != directory.parent:
-        directory = directory.parent
-    return directory
 
 
 @contextlib.contextmanager
