@@ -744,3 +744,70 @@ def test_a_result_that_cannot_be_kept_is_still_returned(
     verification.keep_result(_record(str(tmp_path / "x.db"), True))  # no error
     assert blocked.read_bytes() == b"" and pylitestream.last_verify(tmp_path / "x.db") is None
     assert os.path.isfile(blocked)
+
+
+# --- the defaults of verify and verify_all ------------------------------------------------------
+
+
+def _with_an_index(db: Path) -> None:
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("CREATE INDEX by_name ON items(name)")
+        conn.executemany("INSERT INTO items (name) VALUES (?)", [("row-aaaa",), ("row-bbbb",)])
+    conn.close()
+
+
+def test_check_integrity_runs_the_full_check_unless_asked_for_the_quick_one(
+    tmp_path: Path,
+) -> None:
+    db, copy = tmp_path / "app.db", tmp_path / "copy.db"
+    create_db(db)
+    _with_an_index(db)
+    _index_out_of_step(db, copy)
+    assert "by_name" in verification.check_integrity(copy)
+    assert verification.check_integrity(copy, quick=True) == "ok"
+
+
+def test_verify_and_verify_all_run_the_full_check_by_default(
+    launches: Launches, workspace: Workspace, private_tmp: Path
+) -> None:
+    _with_an_index(workspace.db)
+    launches.restore = lambda out: (_index_out_of_step(workspace.db, out), _done())[1]
+    with pytest.raises(pylitestream.VerificationFailure) as caught:
+        verification.verify(workspace.db, config=workspace.config, timeout=5)
+    assert caught.value.reason == "corrupt"
+    assert verification.verify(workspace.db, config=workspace.config, timeout=5, quick=True)["ok"]
+    (record,) = verification.verify_all(config=workspace.config, timeout=5)
+    assert record["reason"] == "corrupt"
+    (record,) = verification.verify_all(config=workspace.config, timeout=5, quick=True)
+    assert record["ok"] is True
+    assert len(launches.timeouts) == 4 and all(4 < t <= 5 for t in launches.timeouts if t)
+
+
+def test_verify_and_verify_all_validate_the_config_unless_told_not_to(
+    launches: Launches, workspace: Workspace, private_tmp: Path
+) -> None:
+    settings = yaml.safe_load(workspace.config.read_text())
+    settings["no-such-setting"] = 1  # a config validation refuses; litestream itself ignores
+    workspace.config.write_text(yaml.safe_dump(settings))
+    launches.restore = _fresh(workspace.db)
+    for check in (
+        lambda: verification.verify(workspace.db, config=workspace.config, timeout=5),
+        lambda: verification.verify_all(config=workspace.config, timeout=5),
+    ):
+        with pytest.raises(pylitestream.PylitestreamError, match="no-such-setting") as caught:
+            check()
+        assert not isinstance(caught.value, pylitestream.VerificationFailure)
+    assert launches.argvs == []
+    kwargs: dict[str, Any] = {"config": workspace.config, "timeout": 5, "validate": False}
+    assert verification.verify(workspace.db, **kwargs)["ok"] is True
+    assert [r["ok"] for r in verification.verify_all(**kwargs)] == [True]
+
+
+def test_verify_all_polls_like_verify(
+    launches: Launches, workspace: Workspace, private_tmp: Path
+) -> None:
+    launches.restore = _in_turn(_as_before(workspace), _fresh(workspace.db))
+    (record,) = verification.verify_all(config=workspace.config, timeout=5)
+    assert record["ok"] is True and record["seconds_to_visible"] >= 0.05
+    assert len(launches.argvs) == 2 and 4 < (launches.timeouts[0] or 0) <= 5
