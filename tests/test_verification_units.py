@@ -703,7 +703,10 @@ def test_summary_and_failure_of_name_every_failed_database() -> None:
     assert failure.reason == "stale" and failure.record is stale
 
 
-def test_the_kept_result_is_the_latest_per_database(tmp_path: Path) -> None:
+def test_the_kept_result_is_the_latest_per_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state" / "not-made-yet"))
     db = tmp_path / "kept.db"
     assert pylitestream.last_verify(db) is None
     verification.keep_result(_record(str(db), False, "stale", "first"))
@@ -724,6 +727,9 @@ def test_the_kept_result_is_the_latest_per_database(tmp_path: Path) -> None:
     assert len(path.stem) == 16 and path.suffix == ".json"
     assert [p.name for p in path.parent.iterdir() if p.suffix == ".tmp"] == []
     assert json.loads(path.read_text())["message"] == "second"
+    # Whatever JSON cannot hold is kept as text.
+    verification.keep_result({**_record(str(db), True), "message": tmp_path})
+    assert (pylitestream.last_verify(db) or {})["message"] == str(tmp_path)
     # A record without a database is not kept anywhere.
     before = sorted(path.parent.iterdir())
     verification.keep_result(_record("", False, "error", "nowhere"))
@@ -811,3 +817,53 @@ def test_verify_all_polls_like_verify(
     (record,) = verification.verify_all(config=workspace.config, timeout=5)
     assert record["ok"] is True and record["seconds_to_visible"] >= 0.05
     assert len(launches.argvs) == 2 and 4 < (launches.timeouts[0] or 0) <= 5
+
+
+@pytest.mark.parametrize("ls", ["0.3.13"], indirect=True)
+def test_every_replica_of_a_database_is_named(
+    launches: Launches, workspace: Workspace, private_tmp: Path, clock: Clock
+) -> None:
+    second = workspace.root / "second-replica"
+    replicas = [
+        {"name": "one", "type": "file", "path": str(workspace.replica)},
+        {"name": "two", "type": "file", "path": str(second)},
+    ]
+    workspace.config.write_text(
+        yaml.safe_dump({"dbs": [{"path": str(workspace.db), "replicas": replicas}]})
+    )
+    launches.restore = _fresh(workspace.db)
+    record = _verify(workspace, clock)
+    assert record["replica"] == f"file:{workspace.replica}, file:{second}"
+
+
+def test_ctrl_c_stops_every_verify_all_worker(
+    launches: Launches, workspace: Workspace, private_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first database's restore is interrupted; the second, polling a stale backup, stops
+    at its next wait instead of running to its timeout, and both clean up."""
+    import time
+
+    first = workspace.root / "first.db"
+    create_db(first)
+    config = write_config(
+        workspace.root / "two.yml",
+        launches.line,
+        [
+            (first, {"type": "file", "path": str(workspace.root / "r1")}),
+            (workspace.db, {"type": "file", "path": str(workspace.replica)}),
+        ],
+    )
+    launches.restore = _as_before(workspace)
+    played = subprocess.run
+
+    def interrupted_for_the_first(argv: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(argv, list) and argv[-1:] == [str(first)]:
+            raise KeyboardInterrupt
+        return played(argv, *args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "run", interrupted_for_the_first)
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        verification.verify_all(config=config, timeout=20)
+    assert time.monotonic() - started < 10
+    assert _sentinels(first) == [] and _sentinels(workspace.db) == []
