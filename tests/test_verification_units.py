@@ -638,6 +638,7 @@ def test_verify_keeps_each_outcome_for_the_dashboard(
     assert kept["message"] == f"verify {workspace.db}: no_database: {workspace.db} does not exist"
     assert kept["database"] == str(workspace.db)
     assert kept["replica"] == f"file:{workspace.replica}"
+    assert set(kept) == {*verification.RECORD_KEYS, "finished_at"}
 
 
 def test_verify_all_gives_one_record_per_database_in_config_order(
