@@ -160,14 +160,14 @@ def test_a_verify_polls_until_the_sentinel_arrives(
         return restore
 
     stale, fresh = leaving_leftovers(_as_before(workspace)), leaving_leftovers(_fresh(workspace.db))
-    launches.restore = _in_turn(stale, stale, fresh)
+    launches.restore = _in_turn(stale, stale, stale, stale, fresh)
     record = _verify(workspace, clock, timeout=10)
     assert record == {
         "database": str(workspace.db),
         "ok": True,
         "reason": None,
         "message": "the sentinel row came back intact",
-        "seconds_to_visible": 0.13,  # two waits: 0.05 s, then 0.05 * 1.6
+        "seconds_to_visible": 0.463,  # four waits, rounded to the millisecond: 0.4628 s
         "restored_size": record["restored_size"],
         "replica": f"file:{workspace.replica}",
         "litestream": launches.exe.parent.parent.name,
@@ -175,9 +175,10 @@ def test_a_verify_polls_until_the_sentinel_arrives(
         "method": "restore-poll",
     }
     assert tuple(record) == verification.RECORD_KEYS
-    assert clock.waits == [0.05, 0.05 * 1.6]
-    assert launches.timeouts == pytest.approx([10.0, 9.95, 9.87])  # each restore gets the time left
-    assert seen == [[], [], []]  # one copy at a time: leftovers cleared before each restore
+    assert clock.waits == pytest.approx([0.05, 0.08, 0.128, 0.2048])
+    # each restore gets the time left
+    assert launches.timeouts == pytest.approx([10.0, 9.95, 9.87, 9.742, 9.5372])
+    assert seen == [[]] * 5  # one copy at a time: leftovers cleared before each restore
     outs = [_out_of(argv) for argv in launches.argvs]
     assert len({out.parent.parent for out in outs}) == 1  # one private directory
     for out in outs:
@@ -412,8 +413,12 @@ def test_a_sentinel_that_cannot_be_deleted_is_a_failure(
         return _done()
 
     launches.restore = restore_then_lock
+    import time
+
+    started = time.monotonic()
     try:
         record = _verify(workspace, clock)
+        assert time.monotonic() - started < 3  # waited BUSY_TIMEOUT, not SQLite's default 5 s
     finally:
         for conn in holder:
             conn.execute("ROLLBACK")
@@ -494,6 +499,8 @@ def test_describe_replica_never_shows_a_secret() -> None:
     assert describe({"path": "/srv/backup"}) == "file:/srv/backup"
     assert describe({"type": "file"}) == "file:"
     assert describe({"type": "s3", "bucket": "b", "path": "/p/q"}) == "s3://b/p/q"
+    assert describe({"type": "s3", "bucket": "b", "path": "/Xp"}) == "s3://b/Xp"
+    assert describe({"url": "s3://b/p?region=x?y"}) == "s3://b/p"
     assert describe({"type": "sftp", "host": "h:22", "path": "p"}) == "sftp://h:22/p"
     assert describe({"type": "abs", "account-name": "acct"}) == "abs://acct/"
     assert describe({"type": "gs"}) == "gs:///"
@@ -506,6 +513,9 @@ def test_replicas_and_their_secrets_in_both_config_layouts() -> None:
     assert verification._replicas(single) == [single["replica"]]
     assert verification._replicas(listed) == [listed["replicas"][0], listed["replicas"][2]]
     assert verification._replicas({"replica": None}) == []
+    assert verification._replicas({}) == []
+    azure = {"replica": {"type": "abs", "account-name": "acct", "account-key": "az-key-1234"}}
+    assert verification._config_secrets(azure) == ["az-key-1234"]  # secret by its _KEY ending
     assert verification._config_secrets(single) == ["s3cret"]
     assert verification._config_secrets(listed) == ["pw-1234"]
 
@@ -868,3 +878,21 @@ def test_ctrl_c_stops_every_verify_all_worker(
         verification.verify_all(config=config, timeout=20)
     assert time.monotonic() - started < 10
     assert _sentinels(first) == [] and _sentinels(workspace.db) == []
+
+
+@pytest.mark.parametrize("ls", ["0.3.13"], indirect=True)
+def test_0_3_has_no_socket_to_ask(
+    launches: Launches, workspace: Workspace, private_tmp: Path, clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    from pylitestream.litestream import control_socket
+
+    settings = yaml.safe_load(workspace.config.read_text())
+    settings["socket"] = {"enabled": True, "path": str(workspace.root / "ls.sock")}
+    workspace.config.write_text(yaml.safe_dump(settings))  # 0.3 ignores it (validation says so)
+    monkeypatch.setattr(control_socket, "ControlSocket", FakeSocket)
+    monkeypatch.setattr(FakeSocket, "calls", [])
+    launches.restore = _fresh(workspace.db)
+    record = verification._verify(workspace.db, workspace.config, 5, False, clock, False)
+    assert record["ok"] is True and record["method"] == "restore-poll"
+    assert FakeSocket.calls == []
