@@ -708,3 +708,72 @@ def test_replicate_argv_names_the_config_and_checks_it(
     assert replicate_argv(workspace.config, validate=False) == ["replicate", "-config", config]
     assert replicate_argv(workspace.config, ["-no-expand-env"])[-1] == "-no-expand-env"
     assert launches.argvs == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "form"),
+    [
+        (stat.S_IFBLK, "a device node"),
+        (stat.S_IFCHR, "a device node"),
+        (0, "something"),
+    ],
+)
+def test_existing_form_names_devices_and_the_unknown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: int, form: str
+) -> None:
+    """Block devices need root's mknod to make, so the file system's answer is played."""
+    from internals import placement
+
+    def played(path: Any, *args: Any, **kwargs: Any) -> os.stat_result:
+        return os.stat_result((kind | 0o600, 0, 0, 1, 0, 0, 0, 0, 0, 0))
+
+    monkeypatch.setattr(os, "lstat", played)
+    assert placement.existing_form(tmp_path / "dev") == form
+
+
+@LS05
+def test_force_logs_where_each_stale_sidecar_went(
+    launches: Launches, workspace: Workspace, tmp_path: Path
+) -> None:
+    import logging
+
+    target = tmp_path / "copy.db"
+    target.write_bytes(b"old")
+    wal = Path(f"{target}-wal")
+    wal.write_bytes(b"wal")
+    launches.restore = _writes_restored
+    lines: list[str] = []
+
+    class Lines(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record.getMessage())
+
+    handler = Lines(logging.INFO)
+    logger = logging.getLogger("pylitestream.services.restore")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        pylitestream.restore(workspace.db, target, config=workspace.config, force=True)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    (aside,) = tmp_path.glob("copy.db-wal.stale-*")
+    assert lines == [f"moved stale {wal} aside to {aside}"]  # no -shm: nothing to say about it
+
+
+def test_restore_checks_the_config_with_the_forwarded_flags_in_mind(
+    launches: Launches, workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conftest import write_config
+
+    monkeypatch.delenv("PYLT_UNSET_VAR", raising=False)
+    unset = {"type": "file", "path": "/srv/${PYLT_UNSET_VAR}/replica"}
+    write_config(workspace.config, launches.line, [(workspace.db, unset)])
+    launches.restore = _writes_restored
+    out = tmp_path / "c.db"
+    with pytest.raises(pylitestream.PylitestreamError, match=r"\$PYLT_UNSET_VAR is not set"):
+        pylitestream.restore(workspace.db, out, config=workspace.config)
+    assert launches.argvs == [] and not out.exists()
+    pylitestream.restore(workspace.db, out, config=workspace.config, args=["-no-expand-env"])
+    assert "-no-expand-env" in launches.only() and out.read_bytes() == RESTORED
