@@ -274,6 +274,47 @@ def launches(ls: Litestream, monkeypatch: pytest.MonkeyPatch) -> Iterator[Launch
     yield seen
 
 
+Step = Callable[[Path], subprocess.CompletedProcess[str]]
+"""What a played litestream restore does, given its -o path (see Launches.restore)."""
+
+
+def backup_of(db: Path, out: Path) -> None:
+    """A consistent copy of the database `db` at `out`, as a restore would bring it back."""
+    source, target = sqlite3.connect(db), sqlite3.connect(out)
+    try:
+        source.backup(target)
+    finally:
+        source.close()
+        target.close()
+
+
+def index_out_of_step(source: Path, out: Path) -> None:
+    """A copy of `source` (which has an index `by_name` on items(name) and a row 'row-bbbb')
+    that opens, but whose index disagrees with its table: the full integrity_check sees it,
+    quick_check (no index-content check) does not."""
+    backup_of(source, out)
+    conn = sqlite3.connect(out)
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'by_name'").fetchone()[0]
+    conn.close()
+    data = bytearray(out.read_bytes())
+    page = slice((root - 1) * page_size, root * page_size)
+    data[page] = bytes(data[page]).replace(b"row-bbbb", b"row-bbbz")
+    out.write_bytes(bytes(data))
+
+
+def in_turn(*steps: Step) -> Step:
+    """A played restore that does steps[0] the first time, steps[1] the next, ... then the last
+    one again and again."""
+    calls: list[int] = []
+
+    def restore(out: Path) -> subprocess.CompletedProcess[str]:
+        calls.append(1)
+        return steps[min(len(calls), len(steps)) - 1](out)
+
+    return restore
+
+
 @dataclass
 class Outcome:
     code: int

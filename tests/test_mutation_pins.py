@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Launches, Workspace
+from conftest import Launches, Workspace, backup_of, in_turn, index_out_of_step
 from internals import VERIFY_RECORD_KEYS, mask_urls, redact
 
 import pylitestream
@@ -51,15 +51,6 @@ def test_key_ids_show_their_last_four_characters_only_when_long() -> None:
 # --- verify's decisions, with litestream's restore played by the test ---------------------------
 
 
-def _backup_of(db: Path, out: Path) -> None:
-    source, target = sqlite3.connect(db), sqlite3.connect(out)
-    try:
-        source.backup(target)
-    finally:
-        source.close()
-        target.close()
-
-
 def _done(out: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.CompletedProcess(["litestream"], 0, "", "")
 
@@ -91,7 +82,7 @@ def _sentinels(db: Path) -> int:
 def test_verify_ok_when_the_restored_copy_has_the_sentinel(
     launches: Launches, workspace: Workspace, private_tmp: Path
 ) -> None:
-    launches.restore = lambda out: (_backup_of(workspace.db, out), _done(out))[1]
+    launches.restore = lambda out: (backup_of(workspace.db, out), _done(out))[1]
     record = _verify(workspace)
     assert tuple(record) == VERIFY_RECORD_KEYS
     assert record["ok"] is True and record["reason"] is None and record["integrity"] == "ok"
@@ -111,8 +102,8 @@ def test_verify_stale_when_the_sentinel_never_arrives(
     launches: Launches, workspace: Workspace, private_tmp: Path
 ) -> None:
     before = workspace.root / "before.db"
-    _backup_of(workspace.db, before)  # the replica as it was: no sentinel will ever reach it
-    launches.restore = lambda out: (_backup_of(before, out), _done(out))[1]
+    backup_of(workspace.db, before)  # the replica as it was: no sentinel will ever reach it
+    launches.restore = lambda out: (backup_of(before, out), _done(out))[1]
     started = time.monotonic()
     record = _verify(workspace, timeout=0.5)
     assert record["reason"] == "stale", record
@@ -488,21 +479,6 @@ def test_restore_options_timeout_and_refusals_reach_where_they_should(
     assert len(launches.argvs) == 1
 
 
-def _index_out_of_step(db: Path, out: Path) -> subprocess.CompletedProcess[str]:
-    """A copy that opens and holds the sentinel, but whose index disagrees with its table: the
-    full integrity_check sees it, quick_check (no index-content check) does not."""
-    _backup_of(db, out)
-    conn = sqlite3.connect(out)
-    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-    root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'by_name'").fetchone()[0]
-    conn.close()
-    data = bytearray(out.read_bytes())
-    page = slice((root - 1) * page_size, root * page_size)
-    data[page] = bytes(data[page]).replace(b"row-bbbb", b"row-bbbz")
-    out.write_bytes(bytes(data))
-    return _done(out)
-
-
 @pytest.mark.parametrize("quick", [False, True], ids=["integrity_check", "quick_check"])
 def test_verify_runs_the_integrity_check_it_was_asked_for(
     launches: Launches, workspace: Workspace, private_tmp: Path, quick: bool
@@ -512,7 +488,7 @@ def test_verify_runs_the_integrity_check_it_was_asked_for(
         conn.execute("CREATE INDEX by_name ON items(name)")
         conn.executemany("INSERT INTO items (name) VALUES (?)", [("row-aaaa",), ("row-bbbb",)])
     conn.close()
-    launches.restore = lambda out: _index_out_of_step(workspace.db, out)
+    launches.restore = lambda out: (index_out_of_step(workspace.db, out), _done(out))[1]
     try:
         record = dict(pylitestream.verify(workspace.db, config=workspace.config, timeout=1,
                                           quick=quick))  # fmt: skip
@@ -526,36 +502,17 @@ def test_verify_runs_the_integrity_check_it_was_asked_for(
         assert record["message"] == f"the restored copy fails its check: {record['integrity']}"
 
 
-def _in_turn(*steps: Callable[[Path], subprocess.CompletedProcess[str]]) -> Any:
-    """A restore that does steps[0] the first time, steps[1] the next, … then repeats the last."""
-    calls: list[int] = []
-
-    def restore(out: Path) -> subprocess.CompletedProcess[str]:
-        calls.append(1)
-        return steps[min(len(calls), len(steps)) - 1](out)
-
-    return restore
-
-
 def _stale_copy(ws: Workspace) -> Callable[[Path], subprocess.CompletedProcess[str]]:
     before = ws.root / "before.db"
-    _backup_of(ws.db, before)
-    return lambda out: (_backup_of(before, out), _done(out))[1]
-
-
-def test_verify_stale_when_the_backup_vanishes_after_a_restore(
-    launches: Launches, workspace: Workspace, private_tmp: Path
-) -> None:
-    launches.restore = _in_turn(_stale_copy(workspace), _done)  # then: no backup at all
-    record = _verify(workspace, timeout=0.5)
-    assert record["reason"] == "stale", record
+    backup_of(ws.db, before)
+    return lambda out: (backup_of(before, out), _done(out))[1]
 
 
 def test_verify_keeps_the_last_failure_after_a_stale_restore(
     launches: Launches, workspace: Workspace, private_tmp: Path
 ) -> None:
     refused = _failed("Error: dial tcp 127.0.0.1:9: connect: connection refused")
-    launches.restore = _in_turn(_stale_copy(workspace), refused)
+    launches.restore = in_turn(_stale_copy(workspace), refused)
     record = _verify(workspace, timeout=0.5)
     assert record["reason"] == "unreachable", record
 
@@ -563,7 +520,7 @@ def test_verify_keeps_the_last_failure_after_a_stale_restore(
 def test_verify_gives_each_restore_the_time_left(
     launches: Launches, workspace: Workspace, private_tmp: Path
 ) -> None:
-    launches.restore = lambda out: (_backup_of(workspace.db, out), _done(out))[1]
+    launches.restore = lambda out: (backup_of(workspace.db, out), _done(out))[1]
     assert _verify(workspace, timeout=20)["ok"]
     first = launches.timeouts[0]
     assert first is not None and 15 < first <= 20, launches.timeouts

@@ -12,18 +12,25 @@ import os
 import sqlite3
 import subprocess
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 import yaml
-from conftest import Launches, Workspace, create_db, write_config
+from conftest import (
+    Launches,
+    Step,
+    Workspace,
+    backup_of,
+    create_db,
+    in_turn,
+    index_out_of_step,
+    write_config,
+)
 from internals import verification
 
 import pylitestream
 
-Step = Callable[[Path], subprocess.CompletedProcess[str]]
 LS05 = pytest.mark.parametrize("ls", ["0.5.17"], indirect=True)
 
 
@@ -67,44 +74,24 @@ def _verify(ws: Workspace, clock: Clock, timeout: float | None = 10, quick: bool
         return dict(exc.record)
 
 
-def _backup_of(db: Path, out: Path) -> None:
-    source, target = sqlite3.connect(db), sqlite3.connect(out)
-    try:
-        source.backup(target)
-    finally:
-        source.close()
-        target.close()
-
-
 def _done() -> subprocess.CompletedProcess[str]:
     return subprocess.CompletedProcess(["litestream"], 0, "", "")
 
 
 def _fresh(db: Path) -> Step:
     """A restore that brings back the live database as it is now (sentinel included)."""
-    return lambda out: (_backup_of(db, out), _done())[1]
+    return lambda out: (backup_of(db, out), _done())[1]
 
 
 def _as_before(ws: Workspace) -> Step:
     """A restore that brings back the database as it was before the verify: no sentinel."""
     before = ws.root / "before.db"
-    _backup_of(ws.db, before)
-    return lambda out: (_backup_of(before, out), _done())[1]
+    backup_of(ws.db, before)
+    return lambda out: (backup_of(before, out), _done())[1]
 
 
 def _failed(stderr: str) -> Step:
     return lambda out: subprocess.CompletedProcess(["litestream"], 1, "", stderr)
-
-
-def _in_turn(*steps: Step) -> Step:
-    """steps[0] the first time, steps[1] the next, ... then the last one again and again."""
-    calls: list[int] = []
-
-    def restore(out: Path) -> subprocess.CompletedProcess[str]:
-        calls.append(1)
-        return steps[min(len(calls), len(steps)) - 1](out)
-
-    return restore
 
 
 def _sentinels(db: Path) -> list[str]:
@@ -120,20 +107,6 @@ def _sentinels(db: Path) -> list[str]:
 
 def _out_of(argv: list[str]) -> Path:
     return Path(next(a.split("=", 1)[1] for a in argv if a.startswith("-o=")))
-
-
-def _index_out_of_step(source: Path, out: Path) -> None:
-    """A copy of `source` that opens, but whose index disagrees with its table: the full
-    integrity_check sees it, quick_check does not."""
-    _backup_of(source, out)
-    conn = sqlite3.connect(out)
-    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-    root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'by_name'").fetchone()[0]
-    conn.close()
-    data = bytearray(out.read_bytes())
-    page = slice((root - 1) * page_size, root * page_size)
-    data[page] = bytes(data[page]).replace(b"row-bbbb", b"row-bbbz")
-    out.write_bytes(bytes(data))
 
 
 def _record(db: str, ok: bool, reason: str | None = None, message: str | None = None) -> Any:
@@ -160,7 +133,7 @@ def test_a_verify_polls_until_the_sentinel_arrives(
         return restore
 
     stale, fresh = leaving_leftovers(_as_before(workspace)), leaving_leftovers(_fresh(workspace.db))
-    launches.restore = _in_turn(stale, stale, stale, stale, fresh)
+    launches.restore = in_turn(stale, stale, stale, stale, fresh)
     record = _verify(workspace, clock, timeout=10)
     assert record == {
         "database": str(workspace.db),
@@ -197,7 +170,7 @@ def test_the_restored_size_is_the_copys(
     sizes: list[int] = []
 
     def restore(out: Path) -> subprocess.CompletedProcess[str]:
-        _backup_of(workspace.db, out)
+        backup_of(workspace.db, out)
         with out.open("ab") as grow:  # SQLite ignores trailing bytes past its page count
             grow.write(b"\0" * 1000)
         sizes.append(out.stat().st_size)
@@ -280,8 +253,8 @@ def test_a_stale_copy_is_checked_with_the_check_asked_for(
         conn.executemany("INSERT INTO items (name) VALUES (?)", [("row-aaaa",), ("row-bbbb",)])
     conn.close()
     before = workspace.root / "before.db"
-    _backup_of(workspace.db, before)
-    launches.restore = lambda out: (_index_out_of_step(before, out), _done())[1]
+    backup_of(workspace.db, before)
+    launches.restore = lambda out: (index_out_of_step(before, out), _done())[1]
     record = _verify(workspace, clock, timeout=0.2, quick=quick)
     if quick:
         assert record["reason"] == "stale" and record["integrity"] == "ok", record
@@ -296,9 +269,7 @@ def test_a_stale_copy_is_checked_with_the_check_asked_for(
 def test_stale_when_the_backup_vanishes_after_a_restore(
     launches: Launches, workspace: Workspace, private_tmp: Path, clock: Clock
 ) -> None:
-    launches.restore = _in_turn(
-        _as_before(workspace), lambda out: _done()
-    )  # then: no backup at all
+    launches.restore = in_turn(_as_before(workspace), lambda out: _done())  # then: no backup at all
     record = _verify(workspace, clock, timeout=0.5)
     assert record["reason"] == "stale", record
     assert record["integrity"] is None  # no copy left to check
@@ -342,7 +313,7 @@ def test_a_full_length_timeout_replaces_an_earlier_failure(
         clock.now += launches.timeouts[-1] or 0
         raise subprocess.TimeoutExpired(["litestream"], launches.timeouts[-1] or 0)
 
-    launches.restore = _in_turn(auth, hang)
+    launches.restore = in_turn(auth, hang)
     record = _verify(workspace, clock, timeout=5)
     assert record["reason"] == "unreachable"
     assert record["message"] == "the replica did not answer within 4.5 s"
@@ -355,7 +326,7 @@ def test_a_last_timeout_cut_short_keeps_the_earlier_failure(
         clock.now += 1.0
         raise subprocess.TimeoutExpired(["litestream"], 1.0)
 
-    launches.restore = _in_turn(_failed("Error: InvalidAccessKeyId: no such key"), hang)
+    launches.restore = in_turn(_failed("Error: InvalidAccessKeyId: no such key"), hang)
     record = _verify(workspace, clock, timeout=0.5)
     assert record["reason"] == "auth", record
     assert record["message"] == "restore failed: InvalidAccessKeyId: no such key"
@@ -406,7 +377,7 @@ def test_a_sentinel_that_cannot_be_deleted_is_a_failure(
     holder: list[sqlite3.Connection] = []
 
     def restore_then_lock(out: Path) -> subprocess.CompletedProcess[str]:
-        _backup_of(workspace.db, out)
+        backup_of(workspace.db, out)
         conn = sqlite3.connect(workspace.db, isolation_level=None)
         conn.execute("BEGIN EXCLUSIVE")  # another writer holds the database
         holder.append(conn)
@@ -780,7 +751,7 @@ def test_check_integrity_runs_the_full_check_unless_asked_for_the_quick_one(
     db, copy = tmp_path / "app.db", tmp_path / "copy.db"
     create_db(db)
     _with_an_index(db)
-    _index_out_of_step(db, copy)
+    index_out_of_step(db, copy)
     assert "by_name" in verification.check_integrity(copy)
     assert verification.check_integrity(copy, quick=True) == "ok"
 
@@ -789,7 +760,7 @@ def test_verify_and_verify_all_run_the_full_check_by_default(
     launches: Launches, workspace: Workspace, private_tmp: Path
 ) -> None:
     _with_an_index(workspace.db)
-    launches.restore = lambda out: (_index_out_of_step(workspace.db, out), _done())[1]
+    launches.restore = lambda out: (index_out_of_step(workspace.db, out), _done())[1]
     with pytest.raises(pylitestream.VerificationFailure) as caught:
         verification.verify(workspace.db, config=workspace.config, timeout=5)
     assert caught.value.reason == "corrupt"
@@ -824,7 +795,7 @@ def test_verify_and_verify_all_validate_the_config_unless_told_not_to(
 def test_verify_all_polls_like_verify(
     launches: Launches, workspace: Workspace, private_tmp: Path
 ) -> None:
-    launches.restore = _in_turn(_as_before(workspace), _fresh(workspace.db))
+    launches.restore = in_turn(_as_before(workspace), _fresh(workspace.db))
     (record,) = verification.verify_all(config=workspace.config, timeout=5)
     assert record["ok"] is True and record["seconds_to_visible"] >= 0.05
     assert len(launches.argvs) == 2 and 4 < (launches.timeouts[0] or 0) <= 5
