@@ -128,7 +128,7 @@ def _judge(record: Record, seen: dict[str, Any], now: float, max_lag: float, loc
 # --- 0.5: the control socket --------------------------------------------------------------------
 
 
-def _check_05(config: Path, dbs: list[str], max_lag: float, timeout: float,
+def _check_through_socket(config: Path, dbs: list[str], max_lag: float, timeout: float,
               seen: dict[str, Any]) -> list[Record]:  # fmt: skip
     from .services.daemon import connect
 
@@ -281,7 +281,7 @@ def _one_03(config: Path, db: str, running: bool, max_lag: float, timeout: float
     return record
 
 
-def _check_03(config: Path, dbs: list[str], max_lag: float, timeout: float,
+def _check_through_listings(config: Path, dbs: list[str], max_lag: float, timeout: float,
               seen: dict[str, Any]) -> list[Record]:  # fmt: skip
     running = _daemon_running_03(config)
 
@@ -329,8 +329,8 @@ def check(
         raise UsageError(f"{path} lists no databases: there is nothing to check")
     memory = _observations_path(path)
     seen = _load_observations(memory)
-    check_line = _check_03 if binary.line == "0.3" else _check_05
-    records = check_line(path, configured, max_lag, seconds, seen)
+    check = _check_through_socket if binary.profile.control_socket else _check_through_listings
+    records = check(path, configured, max_lag, seconds, seen)
     _store_observations(memory, seen)
     return records
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import api
+from ..config.init import replica_lines
 from ..errors import CommandFailed, PylitestreamError, UsageError
 from ..litestream.binary import find_binary
 from ..litestream.runner import litestream_env
@@ -31,9 +32,8 @@ FILES = ("demo.db", "replica", "litestream.yml", "restored.db", "litestream.log"
 
 
 def _config_text(line: str, db: Path, replica: Path) -> str:
-    if line == "0.3":
-        return f"dbs:\n  - path: {db}\n    replicas:\n      - type: file\n        path: {replica}\n"
-    return f"dbs:\n  - path: {db}\n    replica:\n      type: file\n      path: {replica}\n"
+    block = [("type", "file"), ("path", str(replica))]
+    return "\n".join(["dbs:", f"  - path: {db}", *replica_lines(block, line)]) + "\n"
 
 
 def _count(path: Path) -> int:

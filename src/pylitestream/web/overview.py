@@ -17,6 +17,8 @@ from typing import Any
 
 import pylitestream
 
+from ..litestream.profile import Profile
+
 log = logging.getLogger(__name__)
 Record = dict[str, Any]
 RESTORE_POINTS_TTL = 60.0
@@ -30,10 +32,10 @@ def now_iso() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def restore_points(db: str, config: str, line: str) -> Record:
+def restore_points(db: str, config: str, profile: Profile) -> Record:
     """0.5: the LTX files by level (count, bytes, newest) and the snapshots (level 9);
     0.3: generations and snapshots."""
-    if line == "0.3":
+    if not profile.ltx_levels:
         return {
             "generations": pylitestream.generations(db, config=config, validate=False),
             "snapshots": pylitestream.snapshots(db, config=config, validate=False),
@@ -55,8 +57,8 @@ class RestorePoints:
     """Restore points per database, refreshed in the background (at most one litestream
     process per database at a time, none inside a request)."""
 
-    def __init__(self, config: str, line: str) -> None:
-        self.config, self.line = config, line
+    def __init__(self, config: str, profile: Profile) -> None:
+        self.config, self.profile = config, profile
         self._kept: dict[str, Record] = {}
         self._busy: set[str] = set()
         self._lock = threading.Lock()
@@ -84,7 +86,7 @@ class RestorePoints:
     def _fetch(self, db: str) -> None:
         entry: Record = {"points": None, "error": None, "fetched_at": now_iso()}
         try:
-            entry["points"] = restore_points(db, self.config, self.line)
+            entry["points"] = restore_points(db, self.config, self.profile)
         except pylitestream.PylitestreamError as exc:
             entry["error"] = str(exc)
         except Exception as exc:  # a refresher thread must not die silently
