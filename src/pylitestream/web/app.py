@@ -11,6 +11,7 @@ import os
 import re
 import secrets
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -127,9 +128,10 @@ def build(config: Any, *, template_dirs: Sequence[str | os.PathLike[str]] = (),
             "dashboard actions need authentication: set PYLITESTREAM_DASHBOARD_USERNAME and "
             "PYLITESTREAM_DASHBOARD_PASSWORD (or pass authorize= when mounting)"
         )
-    points = RestorePoints(config_path, profile)
+    refresher = ThreadPoolExecutor(max_workers=4, thread_name_prefix="pylitestream-refresh")
+    points = RestorePoints(refresher, config_path, profile)
     # Without the control socket a check spawns one litestream per database: keep its result.
-    kept_check = None if profile.control_socket else KeptCheck(config_path)
+    kept_check = None if profile.control_socket else KeptCheck(refresher)
     jobs = Jobs(config_path, profile, on_done=points.refresh)
     templates = Jinja2Templates(env=template_environment(template_dirs))
 
