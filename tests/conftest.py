@@ -26,7 +26,9 @@ from support import (  # noqa: E402  (re-exported: tests import them from confte
     insert_rows,
     pid_alive,
     read_rows,
+    replicate_process,
     s3_replica,
+    start_replicate,
     start_s3,
     stop_process,
     wait_for,
@@ -44,7 +46,9 @@ __all__ = [
     "insert_rows",
     "pid_alive",
     "read_rows",
+    "replicate_process",
     "s3_replica",
+    "start_replicate",
     "start_s3",
     "stop_process",
     "wait_for",
@@ -115,19 +119,8 @@ def workspace(ls: Litestream, tmp_path: Path) -> Workspace:
 @pytest.fixture
 def replicating(workspace: Workspace) -> Iterator[subprocess.Popen[bytes]]:
     """`pylitestream replicate` running against the workspace config (it execs litestream)."""
-    log = (workspace.root / "replicate.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pylitestream", "replicate", "--config", str(workspace.config)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_for(lambda: "initialized db" in (workspace.root / "replicate.log").read_text())
+    with replicate_process(workspace.config, workspace.root / "replicate.log") as proc:
         yield proc
-    finally:
-        stop_process(proc)
-        log.close()
-        assert not pid_alive(proc.pid)
 
 
 @dataclass

@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from conftest import (
     insert_rows,
     pid_alive,
     read_rows,
+    start_replicate,
     stop_process,
     wait_for,
     write_config,
@@ -60,21 +60,6 @@ def socket_config(root: Path, line: str, dbs: list[Path], **replica: str) -> Pat
     settings["socket"] = {"enabled": True, "path": str(root / "ls.sock")}
     config.write_text(yaml.safe_dump(settings))
     return config
-
-
-def start_replicate(config: Path, log: Path, count: int = 1) -> subprocess.Popen[bytes]:
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "pylitestream", "replicate", "--config", str(config)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_for(lambda: log.read_text().count("initialized db") >= count, 30)
-    except BaseException:
-        stop_process(proc)
-        raise
-    return proc
 
 
 @pytest.fixture

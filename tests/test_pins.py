@@ -199,7 +199,8 @@ def test_the_atexit_hook_stops_a_forgotten_replicator(ls: Litestream, workspace:
 
 @LS05
 def test_ps_json_shows_the_daemons_socket_view(ls: Litestream, tmp_path: Path) -> None:
-    from test_daemon import socket_config, start_replicate
+    from conftest import start_replicate
+    from test_daemon import socket_config
 
     db = tmp_path / "app.db"
     create_db(db)
