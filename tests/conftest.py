@@ -238,16 +238,41 @@ class Launches:
         return self.argvs[0]
 
 
+class Launched:
+    """An intercepted litestream process: it has already finished, with canned output."""
+
+    def __init__(self, done: subprocess.CompletedProcess[str], seen: Launches) -> None:
+        self.returncode, self._done, self._seen = done.returncode, done, seen
+
+    def communicate(self, input: Any = None, timeout: float | None = None) -> tuple[str, str]:
+        self._seen.timeouts.append(timeout)
+        return self._done.stdout, self._done.stderr
+
+    def poll(self) -> int:
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        return self.returncode
+
+    def kill(self) -> None:
+        pass
+
+    def __enter__(self) -> Launched:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
 @pytest.fixture
 def launches(ls: Litestream, monkeypatch: pytest.MonkeyPatch) -> Iterator[Launches]:
-    real_run = subprocess.run
+    """litestream's launches intercepted at the process boundary (subprocess.Popen for the
+    commands, os.execvpe for replicate); the version probe still runs the real binary."""
+    real_popen = subprocess.Popen
     seen = Launches(ls.exe, ls.line)
 
-    def fake_run(argv: Any, *args: Any, **kwargs: Any) -> Any:
-        if not isinstance(argv, list) or Path(argv[0]) != ls.exe or argv[1:2] == ["version"]:
-            return real_run(argv, *args, **kwargs)
+    def run(argv: list[str]) -> subprocess.CompletedProcess[str]:
         seen.argvs.append(list(argv[1:]))
-        seen.timeouts.append(kwargs.get("timeout"))
         command = argv[1]
         if command == "restore":
             out = Path(next(a.split("=", 1)[1] for a in argv if a.startswith("-o=")))
@@ -258,11 +283,16 @@ def launches(ls: Litestream, monkeypatch: pytest.MonkeyPatch) -> Iterator[Launch
         name = CANNED[(ls.line, command)]
         return subprocess.CompletedProcess(argv, 0, (DATA / name).read_text(), "")
 
+    def fake_popen(argv: Any, *args: Any, **kwargs: Any) -> Any:
+        if not isinstance(argv, list) or Path(argv[0]) != ls.exe or argv[1:2] == ["version"]:
+            return real_popen(argv, *args, **kwargs)
+        return Launched(run(argv), seen)
+
     def fake_exec(path: str, argv: list[str], env: dict[str, str]) -> None:
         assert Path(path) == ls.exe
         raise Exec(list(argv[1:]))
 
-    monkeypatch.setattr(subprocess, "run", fake_run)
+    monkeypatch.setattr(subprocess, "Popen", fake_popen)
     monkeypatch.setattr("os.execvpe", fake_exec)
     yield seen
 

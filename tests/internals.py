@@ -24,6 +24,13 @@ classify = verification.classify
 VERIFY_RECORD_KEYS = verification.RECORD_KEYS
 
 
+def run_litestream(*args: str, timeout: float) -> object:
+    """The one way pylitestream runs a litestream command to its end (litestream/runner.py)."""
+    from pylitestream.litestream import binary, runner
+
+    return runner.run_litestream(binary.find_binary(), list(args), timeout=timeout)
+
+
 def record_keys() -> dict[str, tuple[str, ...]]:
     """The record keys in code, by the README table row (or section) that documents them."""
     from pylitestream import health
@@ -71,6 +78,7 @@ __all__ = [
     "mask_urls",
     "redact",
     "reset_module_state",
+    "run_litestream",
 ]
 
 
