@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 import yaml
 from conftest import (
     Litestream,
+    Result,
     assert_one_error_line,
     cli,
     create_db,
@@ -237,6 +239,24 @@ def test_permission_denied_is_one_line(tmp_path: Path) -> None:
     assert isinstance(error, SocketPermissionDenied)
     assert str(error).startswith("permission denied on litestream's control socket")
     assert "\n" not in str(error)
+
+
+@LS05
+def test_a_socket_of_another_user_is_one_line_end_to_end(daemon: Daemon) -> None:
+    """The real EACCES: the daemon's socket is given to another user (mode 0600 stays), and
+    the CLI runs as root without the capabilities that let root past file modes."""
+    os.chown(daemon.socket, 65534, 65534)  # nobody
+    dropped = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--"]
+    proc = subprocess.run(
+        [*dropped, sys.executable, "-m", "pylitestream", "info", "-c", str(daemon.config)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    result = Result(proc.returncode, proc.stdout, proc.stderr)
+    assert_one_error_line(
+        result, 1, "permission denied on litestream's control socket", str(daemon.socket)
+    )
+    assert result.out == ""
+    assert daemon.proc.poll() is None  # the daemon is untouched
 
 
 @LS05
