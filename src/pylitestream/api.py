@@ -43,11 +43,13 @@ if TYPE_CHECKING:
     from .services.daemon import sync as sync
     from .services.daemon import txid as txid
     from .services.daemon import unregister as unregister
+    from .services.demo import run_demo as run_demo
     from .services.restore import replicate_argv as replicate_argv
     from .services.restore import restore as restore
     from .services.restore_preview import restore_plan as restore_plan
     from .supervise import Replicator as Replicator
     from .supervise import processes as processes
+    from .supervise import run as run
 
 PathLike = str | os.PathLike[str]
 
@@ -60,10 +62,11 @@ _SOURCES = {
     **dict.fromkeys(("check_flag_value", "parse_go_flags"), "pylitestream.litestream.flags"),
     "show_config": "pylitestream.config.show",
     "migrate_config": "pylitestream.config.migrate",
-    **dict.fromkeys(("Replicator", "processes"), "pylitestream.supervise"),
+    **dict.fromkeys(("Replicator", "processes", "run"), "pylitestream.supervise"),
     **dict.fromkeys(_DAEMON, "pylitestream.services.daemon"),
     "check": "pylitestream.health",
     "restore_plan": "pylitestream.services.restore_preview",
+    "run_demo": "pylitestream.services.demo",
 }
 
 

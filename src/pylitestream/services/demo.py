@@ -19,13 +19,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .. import api
 from ..config.init import replica_lines
 from ..errors import CommandFailed, PylitestreamError, UsageError
 from ..litestream.binary import find_binary
 from ..litestream.runner import litestream_env
 from ..litestream.timeouts import default_timeout
-from ..services import placement
+from . import placement
+from .restore import replicate_argv, restore
 
 ROWS = 1000
 FILES = ("demo.db", "replica", "litestream.yml", "restored.db", "litestream.log")
@@ -95,7 +95,7 @@ def _demo(root: Path, timeout: float, kept: bool) -> dict[str, Any]:
 
     with (root / "litestream.log").open("xb") as log:
         daemon = subprocess.Popen(
-            [str(binary.path), *api.replicate_argv(config)],
+            [str(binary.path), *replicate_argv(config)],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -148,7 +148,7 @@ def _wait_restorable(
         attempt += 1
         probe = root / f".probe-{attempt}.db"
         try:
-            got = api.restore(db, probe, config=config, if_replica_exists=True)
+            got = restore(db, probe, config=config, if_replica_exists=True)
             if got is not None and _count(probe) == ROWS:
                 now = time.monotonic()
                 placement.place(probe, restored)
