@@ -107,6 +107,8 @@ REFUSED = [
     ("0.5", "dbs:\n  - path: 123\n", 2,
      "database 'path' is the YAML int 123, not a path; quote it if it really is a file name"),
     ("0.5", "dbs:\n  - path: '123'\n", 2, "database path '123' is relative ..."),
+    ("0.5", "dbs:\n  - path: !x foo\n", 2,
+     "database 'path' is the YAML !x foo, not a path; quote it if it really is a file name"),
     ("0.3", "dbs:\n  - path: yes\n", 2,
      "database 'path' is the YAML bool yes, not a path; quote it if it really is a file name"),
     ("0.5", "dbs:\n  - path: app.db\n", 2,
@@ -239,6 +241,7 @@ PASSING = [
     ("0.5", "socket:\n  path: @/nosock/l.sock\n" + DB, 1, ["@/data"]),
     ("0.5", "socket:\n  enabled: true\n  path: @/sock/l.sock\n  permissions: '0600'\n" + DB,
      1, ["@/sock", "@/data"]),
+    ("0.5", "socket:\n  enabled: true\n  path: ~/sock/l.sock\n" + DB, 1, ["@/sock", "@/data"]),
     ("0.5", DB + "socket:\n  enabled: 1\n  path: @/sock/l.sock\n  permissions: 384\n",
      1, ["@/data", "@/sock"]),
 ]  # fmt: skip
@@ -306,6 +309,7 @@ UNSET = [
     ("a: $A\nb: ${B}\n", {"A": "", "B": "x"}, [(1, "A", True)]),
     ("a: $A\nb: $A\nc: ${A}\n", {}, [(1, "A", False)]),
     ("a: $PID-x\n", {}, []),
+    ("a: ${PID}/$A\n", {}, [(1, "A", False)]),
     ("a: x # $A\n# $B\nc: '#$C'\n", {}, [(3, "C", False)]),
     ("endpoint: $E\nregion: '${R}'\n  - endpoint: \"$E\"\nbucket: $E\n", {},
      [(4, "E", False)]),
@@ -331,6 +335,9 @@ CODE = [
     ("a: 'say \"hi # x' # z", "a: 'say \"hi # x' "),
     ("a: 'x' 'y # z'", "a: 'x' 'y # z'"),
     ("plain", "plain"),
+    ("a: b #c", "a: b "),
+    ("a: bX#c", "a: bX#c"),
+    ("X: b #c", "X: b "),
 ]
 
 
@@ -377,6 +384,11 @@ BAD = [
     ("password: 'pa$$word'\n", (1, _SPECIAL.format(w="$$", v="pa$$word", n="$", e="paword"))),
     ("a: ${1}b\n", (1, _SPECIAL.format(w="${1}", v="${1}b", n="1", e="b"))),
     ("a: $?\n", (1, _SPECIAL.format(w="$?", v="$?", n="?", e=""))),
+    ("url: 'a:$1'\n", (1, _SPECIAL.format(w="$1", v="a:$1", n="1", e="a:"))),
+    ("  - password: x$1\n", (1, _SPECIAL.format(w="$1", v="x$1", n="1", e="x"))),
+    ("- x$1\n", (1, _SPECIAL.format(w="$1", v="- x$1", n="1", e="- x"))),
+    ("a: x$1X\n", (1, _SPECIAL.format(w="$1", v="x$1X", n="1", e="xX"))),
+    ("a: '${AX'\n", (1, _NEVER_CLOSED + "('${AX' becomes 'AX'); close it with '}'")),
     ("a: ${12}\nb: $A ${B} $ c\n", None),
     ("a: x # ${ and $1\n", None),
     ("a: plain\n", None),
@@ -428,6 +440,28 @@ def test_a_bad_reference_is_refused_before_unset_variables(home: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         validate_config(cfg, "0.5", {"B": "b"})
     assert str(caught.value).startswith(f"{cfg}:5: '${{' is never closed")
+
+
+def test_a_secret_never_appears_in_a_bad_reference_message(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SECRET_X", "hunter2-value")
+    cfg = write(home, S3 + "      secret-access-key: $SECRET_X$1\n")
+    with pytest.raises(ConfigError) as caught:
+        validate_config(cfg, "0.5")
+    assert str(caught.value) == f"{cfg}:5: " + _SPECIAL.format(w="$1", v="$SECRET_X$1", n="1", e="")
+
+
+def test_yaml_errors_name_the_config_as_written_and_as_expanded(home: Path) -> None:
+    cfg = write(home, S3 + "      bucket: [b\n")
+    with pytest.raises(ConfigError) as caught:
+        validate_config(cfg, "0.5", {})
+    assert str(caught.value).startswith(f"{cfg}:6: YAML syntax error: ")
+    cfg = write(home, S3 + "      bucket: $B\n")
+    with pytest.raises(ConfigError) as caught:
+        validate_config(cfg, "0.5", {"B": "a: b"})
+    assert str(caught.value).startswith(f"{cfg}:5: YAML syntax error: ")
+    assert verdicts() == []
 
 
 def test_the_expanded_config_is_checked_with_the_given_environment(home: Path) -> None:
@@ -608,5 +642,8 @@ def test_the_verdict_key(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOME", str(home))
     others.append(verdict_key(*base))
     assert len({key, *others}) == len(others) + 1
+    assert verdict_key(cfg, "a: 1\n", "0.5", {}, True, False) != verdict_key(
+        cfg, "a: 1\n", "0.5", {}, False, False
+    )
     # Bad references name no variable; they do not break the key.
     assert len(verdict_key(cfg, "a: ${ ${} $1\n", "0.5", {}, True, False)) == 64
