@@ -452,6 +452,18 @@ def test_a_secret_never_appears_in_a_bad_reference_message(
     assert str(caught.value) == f"{cfg}:5: " + _SPECIAL.format(w="$1", v="$SECRET_X$1", n="1", e="")
 
 
+def test_a_password_in_an_endpoint_without_scheme_is_masked(home: Path) -> None:
+    cfg = write(home, DB + "    replicas:\n      - type: s3\n")
+    cfg.write_text(cfg.read_text() + "        endpoint: AK:sekrit-pw@minio:9000\n")  # '@' kept
+    with pytest.raises(ConfigError) as caught:
+        validate_config(cfg, "0.3", {})
+    assert str(caught.value) == (
+        f"{cfg}:5: endpoint 'AK:****@minio:9000' has no scheme, and "
+        "Litestream 0.3 then uses https://AK:****@minio:9000; write http://AK:****@minio:9000 "
+        "or https://AK:****@minio:9000"
+    )
+
+
 def test_yaml_errors_name_the_config_as_written_and_as_expanded(home: Path) -> None:
     cfg = write(home, S3 + "      bucket: [b\n")
     with pytest.raises(ConfigError) as caught:
