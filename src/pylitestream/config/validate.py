@@ -205,7 +205,8 @@ class _Checker:
             if key == "endpoint" and self.layout.endpoint_needs_scheme:
                 endpoint = str(value.value or "")
                 if endpoint and "://" not in endpoint:
-                    shown = mask_urls(endpoint)
+                    # Masked as the URL it becomes: without a scheme, mask_urls sees no password.
+                    shown = mask_urls(f"https://{endpoint}").removeprefix("https://")
                     self.fail(
                         value,
                         f"endpoint '{shown}' has no scheme, and Litestream 0.3 then uses "
