@@ -268,13 +268,25 @@ def test_keys_after_a_merge_key_are_still_checked(home: Path) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True, reason="a merged 'type:' is not seen: the replica is taken for a file"
-)
 def test_a_merged_replica_type_is_seen(home: Path) -> None:
     text = DB + "    replica: &r\n      type: s3\n  - path: @/data/b.db\n    replica:\n"
     text += "      <<: *r\n      path: b\n"
     assert validate_config(write(home, text), "0.5", {})["databases"] == 2
+
+
+def test_merged_keys_are_checked_and_a_replicas_own_keys_win(home: Path) -> None:
+    """Both binaries read YAML merge keys (checked with `litestream databases`): a merged key
+    litestream would ignore is refused at its own line, and a replica's own `type:` beats the
+    merged one, as in YAML."""
+    anchor = DB + "    replica: &r\n      type: s3\n      bucket: b\n      pth: x\n"
+    merged = anchor + "  - path: @/data/b.db\n    replica:\n      <<: *r\n"
+    assert refusal(home, "0.5", merged).endswith(
+        ":6: unknown key 'pth' in a replica (Litestream 0.5 ignores it); did you mean 'path'?"
+    )
+    own_type = DB + "    replica: &r\n      type: s3\n      bucket: b\n"
+    own_type += "  - path: @/data/b.db\n    replica:\n      <<: [*r]\n      type: file\n"
+    own_type += "      path: relative/dir\n"
+    assert "file replica path" in refusal(home, "0.5", own_type)
 
 
 @pytest.mark.parametrize("enabled", ["true", "True", "yes", "on", "ON", "1"])
