@@ -185,6 +185,11 @@ def test_stop_start_register_unregister(daemon: Daemon, tmp_path: Path) -> None:
     assert_one_error_line(unknown, 2, "does not replicate", str(other))
 
 
+def _state(task: Path) -> str:
+    """The scheduler state of a thread (R, S, T for stopped, ...)."""
+    return (task / "stat").read_text().rsplit(")", 1)[1].split()[0]
+
+
 @LS05
 def test_client_errors(daemon: Daemon, tmp_path: Path) -> None:
     client = ControlSocket(daemon.socket, timeout=2)
@@ -192,6 +197,9 @@ def test_client_errors(daemon: Daemon, tmp_path: Path) -> None:
         client.txid(str(tmp_path / "nope.db"))
     os.kill(daemon.proc.pid, signal.SIGSTOP)
     try:
+        # SIGSTOP takes effect asynchronously: wait until every thread of litestream is stopped.
+        tasks = Path(f"/proc/{daemon.proc.pid}/task")
+        wait_for(lambda: all(_state(task) == "T" for task in tasks.iterdir()))
         with pytest.raises(SocketTimeout, match="did not answer"):
             ControlSocket(daemon.socket, timeout=0.5).info()
         frozen = cli("info", "-c", str(daemon.config), "--timeout", "0.5")
