@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """What the pylitestream wrapper adds to the raw litestream binary, per command.
 
-    .venv/bin/python bench/bench_cli.py [--runs 30]
+    .venv/bin/python bench/bench_cli.py [--runs 30] [--baseline OTHER_CHECKOUT/src]
 
 Runs `pylitestream version` against `litestream version` and `pylitestream databases --json`
 against `litestream databases`, interleaved in the same process so machine noise hits both alike.
 Prints JSON: medians in ms, the added ms, and the ratio. Target: added median <= 60 ms.
+With --baseline, the same wrapper also runs another checkout's package (e.g. a worktree of an
+older commit) in the same loop, so a change is compared with what came before it.
 """
 
 from __future__ import annotations
@@ -33,7 +35,9 @@ def timed(argv: list[str], env: dict[str, str]) -> float:
     return (time.perf_counter() - start) * 1000
 
 
-def bench_version(version: str, runs: int, workdir: Path) -> dict[str, object]:
+def bench_version(
+    version: str, runs: int, workdir: Path, baseline: Path | None
+) -> dict[str, object]:
     exe = fetch_litestream.fetch(version, fetch_litestream.host_target())
     db = workdir / f"{version}.db"
     config = workdir / f"{version}.yml"
@@ -52,28 +56,49 @@ def bench_version(version: str, runs: int, workdir: Path) -> dict[str, object]:
             raw_databases,
         ),
     }
+    # The entry-point script imports pylitestream.cli from sys.path, where PYTHONPATH comes first.
+    baseline_env = {**env, "PYTHONPATH": str(baseline)} if baseline else None
     results: dict[str, object] = {}
     for name, (ours, raw) in pairs.items():
         timed(ours, env)  # warm the version cache and the page cache once
-        ours_ms, raw_ms = [], []
+        ours_ms, raw_ms, baseline_ms = [], [], []
         for _ in range(runs):
             ours_ms.append(timed(ours, env))
             raw_ms.append(timed(raw, env))
+            if baseline_env:
+                baseline_ms.append(timed(ours, baseline_env))
         ours_median, raw_median = statistics.median(ours_ms), statistics.median(raw_ms)
-        results[name] = {
+        result = {
             "pylitestream_median_ms": round(ours_median, 1),
             "litestream_median_ms": round(raw_median, 1),
             "added_median_ms": round(ours_median - raw_median, 1),
             "ratio": round(ours_median / raw_median, 2),
             "meets_target": ours_median - raw_median <= TARGET_ADDED_MS,
         }
+        if baseline_ms:
+            baseline_median = statistics.median(baseline_ms)
+            result["baseline_median_ms"] = round(baseline_median, 1)
+            result["baseline_ratio"] = round(baseline_median / raw_median, 2)
+        results[name] = result
     return results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--baseline", type=Path, help="another checkout's src/ directory")
     options = parser.parse_args()
+    baseline = options.baseline.resolve() if options.baseline else None
+    if baseline and not (baseline / "pylitestream" / "cli").exists() \
+            and not (baseline / "pylitestream" / "cli.py").exists():  # fmt: skip
+        parser.error(f"--baseline {baseline}: no pylitestream package there")
+    if baseline:
+        probe = "import pylitestream.cli as cli; print(cli.__file__)"
+        env = {**os.environ, "PYTHONPATH": str(baseline)}
+        where = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True,
+                               text=True, check=False)  # fmt: skip
+        if not where.stdout.startswith(str(baseline)):
+            parser.error(f"--baseline {baseline}: the wrapper would not import it ({where})")
     # pip compiles an installed wheel's bytecode; an editable checkout under
     # PYTHONDONTWRITEBYTECODE=1 would recompile every module on every run instead.
     import compileall
@@ -81,12 +106,15 @@ def main() -> None:
     import pylitestream
 
     compileall.compile_dir(str(Path(pylitestream.__file__).parent), quiet=1)
+    if baseline:
+        compileall.compile_dir(str(baseline / "pylitestream"), quiet=1)
     with tempfile.TemporaryDirectory() as tmp:
         report = {
             "runs": options.runs,
             "target_added_ms": TARGET_ADDED_MS,
+            "baseline": str(baseline) if baseline else None,
             "litestream": {
-                version: bench_version(version, options.runs, Path(tmp))
+                version: bench_version(version, options.runs, Path(tmp), baseline)
                 for version in ("0.3.13", "0.5.17")
             },
         }

@@ -26,7 +26,9 @@ from support import (  # noqa: E402  (re-exported: tests import them from confte
     insert_rows,
     pid_alive,
     read_rows,
+    replicate_process,
     s3_replica,
+    start_replicate,
     start_s3,
     stop_process,
     wait_for,
@@ -44,7 +46,9 @@ __all__ = [
     "insert_rows",
     "pid_alive",
     "read_rows",
+    "replicate_process",
     "s3_replica",
+    "start_replicate",
     "start_s3",
     "stop_process",
     "wait_for",
@@ -115,19 +119,8 @@ def workspace(ls: Litestream, tmp_path: Path) -> Workspace:
 @pytest.fixture
 def replicating(workspace: Workspace) -> Iterator[subprocess.Popen[bytes]]:
     """`pylitestream replicate` running against the workspace config (it execs litestream)."""
-    log = (workspace.root / "replicate.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pylitestream", "replicate", "--config", str(workspace.config)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_for(lambda: "initialized db" in (workspace.root / "replicate.log").read_text())
+    with replicate_process(workspace.config, workspace.root / "replicate.log") as proc:
         yield proc
-    finally:
-        stop_process(proc)
-        log.close()
-        assert not pid_alive(proc.pid)
 
 
 @dataclass
@@ -245,16 +238,41 @@ class Launches:
         return self.argvs[0]
 
 
+class Launched:
+    """An intercepted litestream process: it has already finished, with canned output."""
+
+    def __init__(self, done: subprocess.CompletedProcess[str], seen: Launches) -> None:
+        self.returncode, self._done, self._seen = done.returncode, done, seen
+
+    def communicate(self, input: Any = None, timeout: float | None = None) -> tuple[str, str]:
+        self._seen.timeouts.append(timeout)
+        return self._done.stdout, self._done.stderr
+
+    def poll(self) -> int:
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        return self.returncode
+
+    def kill(self) -> None:
+        pass
+
+    def __enter__(self) -> Launched:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
 @pytest.fixture
 def launches(ls: Litestream, monkeypatch: pytest.MonkeyPatch) -> Iterator[Launches]:
-    real_run = subprocess.run
+    """litestream's launches intercepted at the process boundary (subprocess.Popen for the
+    commands, os.execvpe for replicate); the version probe still runs the real binary."""
+    real_popen = subprocess.Popen
     seen = Launches(ls.exe, ls.line)
 
-    def fake_run(argv: Any, *args: Any, **kwargs: Any) -> Any:
-        if not isinstance(argv, list) or Path(argv[0]) != ls.exe or argv[1:2] == ["version"]:
-            return real_run(argv, *args, **kwargs)
+    def run(argv: list[str]) -> subprocess.CompletedProcess[str]:
         seen.argvs.append(list(argv[1:]))
-        seen.timeouts.append(kwargs.get("timeout"))
         command = argv[1]
         if command == "restore":
             out = Path(next(a.split("=", 1)[1] for a in argv if a.startswith("-o=")))
@@ -265,11 +283,16 @@ def launches(ls: Litestream, monkeypatch: pytest.MonkeyPatch) -> Iterator[Launch
         name = CANNED[(ls.line, command)]
         return subprocess.CompletedProcess(argv, 0, (DATA / name).read_text(), "")
 
+    def fake_popen(argv: Any, *args: Any, **kwargs: Any) -> Any:
+        if not isinstance(argv, list) or Path(argv[0]) != ls.exe or argv[1:2] == ["version"]:
+            return real_popen(argv, *args, **kwargs)
+        return Launched(run(argv), seen)
+
     def fake_exec(path: str, argv: list[str], env: dict[str, str]) -> None:
         assert Path(path) == ls.exe
         raise Exec(list(argv[1:]))
 
-    monkeypatch.setattr(subprocess, "run", fake_run)
+    monkeypatch.setattr(subprocess, "Popen", fake_popen)
     monkeypatch.setattr("os.execvpe", fake_exec)
     yield seen
 

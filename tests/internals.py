@@ -10,7 +10,9 @@ from __future__ import annotations
 from pylitestream import cli as cli_module
 from pylitestream import masking, verification
 from pylitestream.cli import options as cli_options
+from pylitestream.config import validate as config_validate
 from pylitestream.config.settings import known_secrets
+from pylitestream.config.socket import default_socket_path
 from pylitestream.services import placement
 from pylitestream.services.restore import replicate_argv
 from pylitestream.supervise import process as supervise_process
@@ -24,6 +26,20 @@ redact = masking.redact
 mask_urls = masking.mask_urls
 classify = verification.classify
 VERIFY_RECORD_KEYS = verification.RECORD_KEYS
+
+# The config check's rules, unit-tested in process (tests/test_validate_units.py).
+unset_variables = config_validate.unset_variables
+bad_reference = config_validate.bad_reference
+code_part = config_validate._code_part
+may_be_empty = config_validate._may_be_empty
+verdict_key = config_validate._verdict_key
+
+
+def run_litestream(*args: str, timeout: float) -> object:
+    """The one way pylitestream runs a litestream command to its end (litestream/runner.py)."""
+    from pylitestream.litestream import binary, runner
+
+    return runner.run_litestream(binary.find_binary(), list(args), timeout=timeout)
 
 
 def record_keys() -> dict[str, tuple[str, ...]]:
@@ -66,15 +82,23 @@ def record_keys() -> dict[str, tuple[str, ...]]:
 __all__ = [
     "VERIFY_RECORD_KEYS",
     "app",
+    "bad_reference",
     "classify",
     "cli_module",
+    "code_part",
+    "config_validate",
+    "default_socket_path",
     "exit_status",
     "known_secrets",
     "mask_urls",
+    "may_be_empty",
     "placement",
     "redact",
     "replicate_argv",
     "reset_module_state",
+    "run_litestream",
+    "unset_variables",
+    "verdict_key",
     "verification",
 ]
 

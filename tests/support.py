@@ -9,7 +9,8 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,34 @@ def stop_process(proc: subprocess.Popen[Any], timeout: float = 10.0) -> int:
             proc.kill()
             proc.wait(timeout)
     return proc.returncode
+
+
+def start_replicate(config: Path, log: Path, count: int = 1) -> subprocess.Popen[bytes]:
+    """`pylitestream replicate --config CONFIG` (it execs litestream), logging to `log`, once
+    litestream has opened `count` databases."""
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pylitestream", "replicate", "--config", str(config)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_for(lambda: log.read_text().count("initialized db") >= count, 30)
+    except BaseException:
+        stop_process(proc)
+        raise
+    return proc
+
+
+@contextmanager
+def replicate_process(config: Path, log: Path, count: int = 1) -> Iterator[subprocess.Popen[bytes]]:
+    """start_replicate, stopped by its pid at the end."""
+    proc = start_replicate(config, log, count)
+    try:
+        yield proc
+    finally:
+        stop_process(proc)
+        assert not pid_alive(proc.pid)
 
 
 def pid_alive(pid: int) -> bool:

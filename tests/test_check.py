@@ -22,12 +22,13 @@ from conftest import (
     insert_rows,
     pid_alive,
     s3_replica,
+    start_replicate,
     start_s3,
     stop_process,
     wait_for,
     write_config,
 )
-from test_daemon import Daemon, daemon, socket_config, start_replicate
+from test_daemon import Daemon, daemon, socket_config
 
 import pylitestream
 from pylitestream.health import RECORD_KEYS

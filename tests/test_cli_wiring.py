@@ -3,7 +3,7 @@ argv asserted (as fastapi-cli tests its CLI). A wiring bug (a flag dropped, the 
 database passed, a command sent to the wrong line) fails here in milliseconds; the end-to-end
 tests prove the real binaries behave as these argvs expect.
 
-The interception is at the process boundary, subprocess.run and os.execvpe, so it holds whatever
+The interception is at the process boundary, subprocess.Popen and os.execvpe, so it holds whatever
 module the launch lives in. `litestream version` (the version probe) still runs for real.
 """
 

@@ -16,12 +16,14 @@ import pytest
 import yaml
 from conftest import (
     Litestream,
+    Result,
     assert_one_error_line,
     cli,
     create_db,
     insert_rows,
     pid_alive,
     read_rows,
+    start_replicate,
     stop_process,
     wait_for,
     write_config,
@@ -60,21 +62,6 @@ def socket_config(root: Path, line: str, dbs: list[Path], **replica: str) -> Pat
     settings["socket"] = {"enabled": True, "path": str(root / "ls.sock")}
     config.write_text(yaml.safe_dump(settings))
     return config
-
-
-def start_replicate(config: Path, log: Path, count: int = 1) -> subprocess.Popen[bytes]:
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "pylitestream", "replicate", "--config", str(config)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_for(lambda: log.read_text().count("initialized db") >= count, 30)
-    except BaseException:
-        stop_process(proc)
-        raise
-    return proc
 
 
 @pytest.fixture
@@ -198,6 +185,11 @@ def test_stop_start_register_unregister(daemon: Daemon, tmp_path: Path) -> None:
     assert_one_error_line(unknown, 2, "does not replicate", str(other))
 
 
+def _state(task: Path) -> str:
+    """The scheduler state of a thread (R, S, T for stopped, ...)."""
+    return (task / "stat").read_text().rsplit(")", 1)[1].split()[0]
+
+
 @LS05
 def test_client_errors(daemon: Daemon, tmp_path: Path) -> None:
     client = ControlSocket(daemon.socket, timeout=2)
@@ -205,6 +197,9 @@ def test_client_errors(daemon: Daemon, tmp_path: Path) -> None:
         client.txid(str(tmp_path / "nope.db"))
     os.kill(daemon.proc.pid, signal.SIGSTOP)
     try:
+        # SIGSTOP takes effect asynchronously: wait until every thread of litestream is stopped.
+        tasks = Path(f"/proc/{daemon.proc.pid}/task")
+        wait_for(lambda: all(_state(task) == "T" for task in tasks.iterdir()))
         with pytest.raises(SocketTimeout, match="did not answer"):
             ControlSocket(daemon.socket, timeout=0.5).info()
         frozen = cli("info", "-c", str(daemon.config), "--timeout", "0.5")
@@ -252,6 +247,24 @@ def test_permission_denied_is_one_line(tmp_path: Path) -> None:
     assert isinstance(error, SocketPermissionDenied)
     assert str(error).startswith("permission denied on litestream's control socket")
     assert "\n" not in str(error)
+
+
+@LS05
+def test_a_socket_of_another_user_is_one_line_end_to_end(daemon: Daemon) -> None:
+    """The real EACCES: the daemon's socket is given to another user (mode 0600 stays), and
+    the CLI runs as root without the capabilities that let root past file modes."""
+    os.chown(daemon.socket, 65534, 65534)  # nobody
+    dropped = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--"]
+    proc = subprocess.run(
+        [*dropped, sys.executable, "-m", "pylitestream", "info", "-c", str(daemon.config)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    result = Result(proc.returncode, proc.stdout, proc.stderr)
+    assert_one_error_line(
+        result, 1, "permission denied on litestream's control socket", str(daemon.socket)
+    )
+    assert result.out == ""
+    assert daemon.proc.poll() is None  # the daemon is untouched
 
 
 @LS05

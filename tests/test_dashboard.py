@@ -453,3 +453,77 @@ def test_on_03_page_loads_share_one_background_check(
     monkeypatch.setattr(overview, "HEALTH_TTL_03", 0.0)
     web.get("/overview.json")
     assert wait_for(lambda: len(calls) == 2, 30)
+
+
+@pytest.mark.parametrize("ls", ["0.3.13"], indirect=True)
+def test_a_failed_background_check_shows_unknown_health_never_the_last_good_one(
+    ls: Litestream, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conftest import write_config
+
+    from pylitestream.web import create_app, overview
+
+    monkeypatch.delenv("PYLITESTREAM_DASHBOARD_PASSWORD", raising=False)
+    dbs = [tmp_path / "orders.db", tmp_path / "users.db"]
+    for db in dbs:
+        create_db(db)
+    replicas = [(db, {"type": "file", "path": str(tmp_path / db.stem)}) for db in dbs]
+    config = write_config(tmp_path / "litestream.yml", ls.line, replicas)
+
+    real_check = pylitestream.check
+    failing: list[bool] = []
+
+    def check(**kwargs: Any) -> Any:
+        if failing:
+            raise pylitestream.CommandFailed("litestream exited 1: replica unreachable")
+        return real_check(**kwargs)
+
+    monkeypatch.setattr(pylitestream, "check", check)
+    web = client(create_app(config), auth=None)
+    good = web.get("/overview.json").json()
+    assert good["error"] is None
+    assert {d["health"]["status"] for d in good["databases"]} != {"unknown"}
+    failing.append(True)
+    monkeypatch.setattr(overview, "HEALTH_TTL_03", 0.0)
+    web.get("/overview.json")  # starts the refresh that fails
+
+    def failed_page() -> Any:
+        page = web.get("/overview.json").json()
+        return page if page["error"] else None
+
+    page = wait_for(failed_page, 30)
+    assert page["error"] == "litestream exited 1: replica unreachable"
+    assert [d["name"] for d in page["databases"]] == ["orders.db", "users.db"]
+    assert {d["health"]["status"] for d in page["databases"]} == {"unknown"}
+    assert not any(d["health"]["ok"] for d in page["databases"])
+
+
+def test_failed_restore_point_listing_keeps_the_last_listing_beside_its_error(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pylitestream.web import create_app, overview
+
+    web = client(create_app(config))
+
+    def listed() -> Any:
+        points = web.get("/overview.json").json()["databases"][0]["restore_points"]
+        return points if points["points"] is not None and not points["refreshing"] else None
+
+    first = wait_for(listed, 30)
+    assert first["error"] is None
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise pylitestream.CommandFailed("litestream exited 1: replica unreachable")
+
+    for name in ("ltx", "generations", "snapshots"):
+        monkeypatch.setattr(pylitestream, name, broken)
+    monkeypatch.setattr(overview, "RESTORE_POINTS_TTL", 0.0)
+    web.get("/overview.json")  # stale: starts the refresh that fails
+
+    def failed() -> Any:
+        points = web.get("/overview.json").json()["databases"][0]["restore_points"]
+        return points if points["error"] else None
+
+    after = wait_for(failed, 30)
+    assert after["error"] == "litestream exited 1: replica unreachable"
+    assert after["points"] == first["points"]

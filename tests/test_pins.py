@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -199,7 +200,8 @@ def test_the_atexit_hook_stops_a_forgotten_replicator(ls: Litestream, workspace:
 
 @LS05
 def test_ps_json_shows_the_daemons_socket_view(ls: Litestream, tmp_path: Path) -> None:
-    from test_daemon import socket_config, start_replicate
+    from conftest import start_replicate
+    from test_daemon import socket_config
 
     db = tmp_path / "app.db"
     create_db(db)
@@ -257,3 +259,55 @@ def test_an_unknown_key_in_tool_pylitestream_is_named(tmp_path: Path) -> None:
         "[tool.pylitestream]; known: replica_bucket, replica_region, replica_endpoint, "
         "config_path\n"
     )
+
+
+def _litestream_children() -> list[tuple[int, str]]:
+    """(pid, state) of this process's litestream children, zombies included."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        state, ppid = text[text.rindex(")") + 2 :].split()[:2]
+        if int(ppid) == os.getpid() and name.startswith("litestream"):
+            found.append((int(stat.parent.name), state))
+    return found
+
+
+def test_an_interrupted_litestream_command_is_gone_before_the_interrupt_goes_on(
+    ls: Litestream, workspace: Workspace
+) -> None:
+    """Ctrl-C during a litestream command: by the time KeyboardInterrupt reaches the caller
+    (whose cleanup then runs, such as verify's removal of its work directory), litestream has
+    been killed and reaped, so nothing it was writing can land after the cleanup."""
+    from internals import run_litestream
+
+    main_thread = threading.get_ident()
+
+    def waiting_for_litestream() -> bool:
+        """The main thread is in communicate(): litestream runs and the interrupt lands there."""
+        frame = sys._current_frames().get(main_thread)
+        while frame is not None:
+            if frame.f_code.co_name == "_communicate":
+                return True
+            frame = frame.f_back
+        return False
+
+    def interrupt_once_running() -> None:
+        wait_for(lambda: _litestream_children() and waiting_for_litestream(), 30)
+        signal.pthread_kill(main_thread, signal.SIGINT)
+
+    interrupter = threading.Thread(target=interrupt_once_running)
+    interrupter.start()
+    try:
+        with pytest.raises(KeyboardInterrupt) as interrupted:
+            # replicate runs until stopped: the interrupt always lands while it runs.
+            run_litestream("replicate", "-config", str(workspace.config), timeout=60)
+        # Checked while the interrupt is still in flight (its traceback alive), as a caller's
+        # cleanup would run: a child left to Popen.__del__ would still be here, a zombie.
+        assert _litestream_children() == []
+        assert interrupted.traceback
+    finally:
+        interrupter.join()

@@ -168,6 +168,22 @@ def test_import_runs_nothing_and_loads_little() -> None:
     assert out.stdout.strip() == "[] []"
 
 
+def test_every_public_name_resolves_and_unknown_names_raise_attribute_error() -> None:
+    import pylitestream
+    from pylitestream import api
+
+    for name in pylitestream.__all__:
+        assert getattr(pylitestream, name) is not None, name
+    # The package's API names are the front door's, lazily loaded ones included.
+    assert pylitestream.restore is api.restore
+    assert pylitestream.Replicator is api.Replicator
+    assert pylitestream.check is api.check
+    with pytest.raises(AttributeError, match="module 'pylitestream' has no attribute 'nope'"):
+        _ = pylitestream.nope  # type: ignore[attr-defined]
+    with pytest.raises(AttributeError, match=r"module 'pylitestream\.api' has no attribute 'nope'"):
+        _ = api.nope  # type: ignore[attr-defined]
+
+
 def test_masking() -> None:
     assert mask_env_value("LITESTREAM_SECRET_ACCESS_KEY", "abc") == "****"
     assert mask_env_value("AWS_SESSION_TOKEN", "abcdef") == "****"

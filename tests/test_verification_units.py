@@ -288,18 +288,24 @@ def test_no_backup_names_the_replica(
     assert record["integrity"] is None
 
 
+def _hang(clock: Clock) -> Step:
+    """A restore that runs out its time: the clock passes any deadline, then it times out."""
+
+    def hang(out: Path) -> subprocess.CompletedProcess[str]:
+        clock.now += 10
+        raise subprocess.TimeoutExpired(["litestream"], 10)
+
+    return hang
+
+
 def test_a_timeout_alone_is_unreachable(
     launches: Launches, workspace: Workspace, private_tmp: Path, clock: Clock
 ) -> None:
-    def hang(out: Path) -> subprocess.CompletedProcess[str]:
-        clock.now += launches.timeouts[-1] or 0
-        raise subprocess.TimeoutExpired(["litestream"], launches.timeouts[-1] or 0)
-
-    launches.restore = hang
+    launches.restore = _hang(clock)
     record = _verify(workspace, clock, timeout=0.3)
     assert record["reason"] == "unreachable"
     assert record["message"] == "the replica did not answer within 1.0 s"  # MIN_ATTEMPT
-    assert launches.timeouts == [1.0]
+    assert len(launches.argvs) == 1
 
 
 def test_a_full_length_timeout_replaces_an_earlier_failure(
@@ -309,11 +315,7 @@ def test_a_full_length_timeout_replaces_an_earlier_failure(
         clock.now += 0.45
         return _failed("Error: InvalidAccessKeyId: no such key")(out)
 
-    def hang(out: Path) -> subprocess.CompletedProcess[str]:
-        clock.now += launches.timeouts[-1] or 0
-        raise subprocess.TimeoutExpired(["litestream"], launches.timeouts[-1] or 0)
-
-    launches.restore = in_turn(auth, hang)
+    launches.restore = in_turn(auth, _hang(clock))
     record = _verify(workspace, clock, timeout=5)
     assert record["reason"] == "unreachable"
     assert record["message"] == "the replica did not answer within 4.5 s"
@@ -322,15 +324,11 @@ def test_a_full_length_timeout_replaces_an_earlier_failure(
 def test_a_last_timeout_cut_short_keeps_the_earlier_failure(
     launches: Launches, workspace: Workspace, private_tmp: Path, clock: Clock
 ) -> None:
-    def hang(out: Path) -> subprocess.CompletedProcess[str]:
-        clock.now += 1.0
-        raise subprocess.TimeoutExpired(["litestream"], 1.0)
-
-    launches.restore = in_turn(_failed("Error: InvalidAccessKeyId: no such key"), hang)
+    launches.restore = in_turn(_failed("Error: InvalidAccessKeyId: no such key"), _hang(clock))
     record = _verify(workspace, clock, timeout=0.5)
     assert record["reason"] == "auth", record
     assert record["message"] == "restore failed: InvalidAccessKeyId: no such key"
-    assert launches.timeouts == [1.0, 1.0]
+    assert len(launches.argvs) == 2 and launches.timeouts[0] == 1.0
 
 
 @pytest.mark.parametrize(
@@ -704,10 +702,10 @@ def test_the_kept_result_is_the_latest_per_database(
     }
     assert set(kept) == {*verification.RECORD_KEYS, "finished_at"}
     assert kept["finished_at"].endswith("+00:00") and len(kept["finished_at"]) == 25
-    path = verification._result_path(str(db))
-    assert path.parent.name == "verify" and path.parent.parent.name == "pylitestream"
+    kept_dir = tmp_path / "state" / "not-made-yet" / "pylitestream" / "verify"
+    assert len(list(kept_dir.iterdir())) == 2  # one file per database, nothing else
+    (path,) = [p for p in kept_dir.iterdir() if json.loads(p.read_text())["database"] == str(db)]
     assert len(path.stem) == 16 and path.suffix == ".json"
-    assert [p.name for p in path.parent.iterdir() if p.suffix == ".tmp"] == []
     assert json.loads(path.read_text())["message"] == "second"
     # Whatever JSON cannot hold is kept as text.
     verification.keep_result({**_record(str(db), True), "message": tmp_path})
@@ -836,14 +834,14 @@ def test_ctrl_c_stops_every_verify_all_worker(
         ],
     )
     launches.restore = _as_before(workspace)
-    played = subprocess.run
+    played = subprocess.Popen
 
     def interrupted_for_the_first(argv: Any, *args: Any, **kwargs: Any) -> Any:
         if isinstance(argv, list) and argv[-1:] == [str(first)]:
             raise KeyboardInterrupt
         return played(argv, *args, **kwargs)
 
-    monkeypatch.setattr(subprocess, "run", interrupted_for_the_first)
+    monkeypatch.setattr(subprocess, "Popen", interrupted_for_the_first)
     started = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
         verification.verify_all(config=config, timeout=20)

@@ -10,8 +10,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,7 @@ from conftest import (
     create_db,
     default_sigint,
     pid_alive,
+    replicate_process,
     s3_replica,
     start_s3,
     stop_process,
@@ -37,23 +36,6 @@ from conftest import (
 
 import pylitestream
 from pylitestream.verification import RECORD_KEYS, classify
-
-
-@contextmanager
-def replicating(config: Path, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """`pylitestream replicate` for a config of our own, stopped by pid at the end."""
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "pylitestream", "replicate", "--config", str(config)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_for(lambda: "initialized db" in log.read_text())
-            yield proc
-        finally:
-            stop_process(proc)
-            assert not pid_alive(proc.pid)
 
 
 def sentinel_rows(db: Path) -> int:
@@ -103,7 +85,7 @@ def test_verify_s3_success(
     db = tmp_path / "app.db"
     create_db(db)
     cfg = write_config(tmp_path / "ls.yml", ls.line, [(db, s3_replica(s3_server, s3_bucket, "db"))])
-    with replicating(cfg, tmp_path / "rep.log"):
+    with replicate_process(cfg, tmp_path / "rep.log"):
         result = cli("verify", "--database", str(db), "--config", str(cfg), "--json")
     assert result.code == 0, result.err
     record = json.loads(result.out)
@@ -126,7 +108,7 @@ def test_verify_sync_wait_with_socket(ls: Litestream, tmp_path: Path, private_tm
     # A long sync interval: only `sync -wait` can get the row there in time.
     settings["dbs"][0]["replica"]["sync-interval"] = "1h"
     cfg.write_text(yaml.safe_dump(settings))
-    with replicating(cfg, tmp_path / "rep.log"):
+    with replicate_process(cfg, tmp_path / "rep.log"):
         record = pylitestream.verify(db, config=cfg, timeout=10)
     assert_ok(record, ls.version, method="sync-wait")
     assert record["seconds_to_visible"] < 3
@@ -170,7 +152,7 @@ def test_verify_s3_unreachable_within_timeout(
         create_db(db)
         replica = s3_replica(server, bucket, "db")
         cfg = write_config(tmp_path / "ls.yml", ls.line, [(db, replica)])
-        with replicating(cfg, tmp_path / "rep.log"):
+        with replicate_process(cfg, tmp_path / "rep.log"):
             assert pylitestream.verify(db, config=cfg, timeout=15)["ok"]
     finally:
         server.stop()
@@ -224,7 +206,7 @@ def test_verify_tampered_s3_object_never_succeeds(
     create_db(db)
     cfg = write_config(tmp_path / "ls.yml", ls.line, [(db, s3_replica(s3_server, s3_bucket, "db"))])
     s3 = s3_server.client()
-    with replicating(cfg, tmp_path / "rep.log"):
+    with replicate_process(cfg, tmp_path / "rep.log"):
         assert pylitestream.verify(db, config=cfg, timeout=15)["ok"]
         _wait_for_first_snapshot(ls, tmp_path / "rep.log")
         for obj in s3.list_objects_v2(Bucket=s3_bucket)["Contents"]:
@@ -264,7 +246,7 @@ def test_verify_interrupted_leaves_nothing(
     assert proc.returncode == 130, (out, err)
     assert "Traceback" not in err
     assert sentinel_rows(ws.db) == 0
-    assert list(tmp.iterdir()) == []
+    assert list(tmp.iterdir()) == [], [list(p.rglob("*")) for p in tmp.iterdir()]
     assert list(cwd.iterdir()) == []
     # Nothing new beside the database (SQLite may have checkpointed away the -wal and -shm).
     assert {p.name for p in ws.root.iterdir()} - set(before) == set()
@@ -279,7 +261,7 @@ def test_verify_all_one_good_one_bad(ls: Litestream, tmp_path: Path, private_tmp
     bad_replica = {"type": "file", "path": str(tmp_path / "bad-replica")}
     only_good = write_config(tmp_path / "good.yml", ls.line, [(good, replica)])
     both = write_config(tmp_path / "both.yml", ls.line, [(good, replica), (bad, bad_replica)])
-    with replicating(only_good, tmp_path / "rep.log"):
+    with replicate_process(only_good, tmp_path / "rep.log"):
         result = cli("verify", "--all", "-c", str(both), "--json", "--timeout", "4",
                      env={"TMPDIR": str(private_tmp)})  # fmt: skip
     assert result.code == 1, result.err

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .about import __version__ as __version__
+from .lazy import load
 
 # Every function and class of the API comes from pylitestream.api, the front door.
 _API = (
@@ -45,7 +46,6 @@ _API = (
     "check",
     "restore_plan",
 )
-# Exceptions load from their own small modules, so `except pylitestream.UsageError` stays cheap.
 _ERRORS = (
     "PylitestreamError",
     "UsageError",
@@ -128,17 +128,13 @@ if TYPE_CHECKING:
     from .litestream.control_socket import UnknownDatabase as UnknownDatabase
 
 
+# Exceptions load from their own small modules, so `except pylitestream.UsageError` stays cheap.
+_SOURCES = {
+    **dict.fromkeys(_API, "pylitestream.api"),
+    **dict.fromkeys(_ERRORS, "pylitestream.errors"),
+    **dict.fromkeys(_SOCKET_ERRORS, "pylitestream.litestream.control_socket"),
+}
+
+
 def __getattr__(name: str) -> Any:
-    if name in _API:
-        from . import api
-
-        return getattr(api, name)
-    if name in _ERRORS:
-        from . import errors
-
-        return getattr(errors, name)
-    if name in _SOCKET_ERRORS:
-        from .litestream import control_socket
-
-        return getattr(control_socket, name)
-    raise AttributeError(f"module 'pylitestream' has no attribute {name!r}")
+    return load(__name__, name, _SOURCES)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from .about import __version__
 from .config import find_config, known_line, validate_config
 from .config.settings import configure as configure
+from .lazy import load
 from .litestream.binary import find_binary, path_note
 from .litestream.records import Record
 from .litestream.runner import exec_litestream, litestream_env
@@ -42,59 +43,35 @@ if TYPE_CHECKING:
     from .services.daemon import sync as sync
     from .services.daemon import txid as txid
     from .services.daemon import unregister as unregister
+    from .services.demo import run_demo as run_demo
     from .services.restore import replicate_argv as replicate_argv
     from .services.restore import restore as restore
     from .services.restore_preview import restore_plan as restore_plan
     from .supervise import Replicator as Replicator
     from .supervise import processes as processes
+    from .supervise import run as run
 
 PathLike = str | os.PathLike[str]
 
 # Loaded on first use: restore, supervision, the daemon's commands, check and the config
 # writers cost start-up time that the listing commands should not pay.
-_RESTORE = ("restore", "replicate_argv")
-_FLAGS = ("check_flag_value", "parse_go_flags")
-_SUPERVISE = ("Replicator", "processes")
 _DAEMON = ("daemon_info", "daemon_databases", "sync", "txid", "register", "unregister", "start",
            "stop")  # fmt: skip
-_HEALTH = ("check",)
-_PLAN = ("restore_plan",)
+_SOURCES = {
+    **dict.fromkeys(("restore", "replicate_argv"), "pylitestream.services.restore"),
+    **dict.fromkeys(("check_flag_value", "parse_go_flags"), "pylitestream.litestream.flags"),
+    "show_config": "pylitestream.config.show",
+    "migrate_config": "pylitestream.config.migrate",
+    **dict.fromkeys(("Replicator", "processes", "run"), "pylitestream.supervise"),
+    **dict.fromkeys(_DAEMON, "pylitestream.services.daemon"),
+    "check": "pylitestream.health",
+    "restore_plan": "pylitestream.services.restore_preview",
+    "run_demo": "pylitestream.services.demo",
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name in _RESTORE:
-        from .services import restore
-
-        return getattr(restore, name)
-    if name in _FLAGS:
-        from .litestream import flags
-
-        return getattr(flags, name)
-    if name == "show_config":
-        from .config import show
-
-        return show.show_config
-    if name == "migrate_config":
-        from .config import migrate
-
-        return migrate.migrate_config
-    if name in _SUPERVISE:
-        from . import supervise
-
-        return getattr(supervise, name)
-    if name in _DAEMON:
-        from .services import daemon
-
-        return getattr(daemon, name)
-    if name in _HEALTH:
-        from . import health
-
-        return getattr(health, name)
-    if name in _PLAN:
-        from .services import restore_preview
-
-        return getattr(restore_preview, name)
-    raise AttributeError(f"module 'pylitestream.api' has no attribute {name!r}")
+    return load(__name__, name, _SOURCES)
 
 
 def check_config(

@@ -1,10 +1,14 @@
-"""Small JSON caches in the user cache dir, so repeated commands skip work already done.
+"""Small JSON files pylitestream keeps for itself: caches in the user cache dir, so repeated
+commands skip work already done, and records in the user state dir (the replicate state files,
+check's observations, the latest verify results).
 
 A cache is only ever an optimisation: unreadable means empty, unwritable means not kept.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
 import sys
@@ -23,22 +27,40 @@ def cache_dir() -> Path:
     return Path(base) / "pylitestream"
 
 
-def load(name: str) -> dict[str, Any]:
+def state_dir(kind: str) -> Path:
+    from platformdirs import user_state_dir
+
+    return Path(user_state_dir("pylitestream")) / kind
+
+
+def state_path(kind: str, key: str) -> Path:
+    """Where pylitestream keeps its `kind` record about `key` (a config or database path)."""
+    return state_dir(kind) / f"{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
+
+
+def read_json(path: Path) -> dict[str, Any] | None:
+    """The JSON object in `path`; None when it is missing, unreadable or not an object."""
     try:
-        data = json.loads((cache_dir() / f"{name}.json").read_text())
+        data = json.loads(path.read_text())
     except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Replace `path` with `data` in one step, so a reader never sees half a file; OSError
+    propagates."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
+    tmp.replace(path)
+
+
+def load(name: str) -> dict[str, Any]:
+    return read_json(cache_dir() / f"{name}.json") or {}
 
 
 def store(name: str, entries: dict[str, Any]) -> None:
     """Write atomically, keeping the newest MAX_ENTRIES (dicts keep insertion order)."""
-    path = cache_dir() / f"{name}.json"
-    kept = dict(list(entries.items())[-MAX_ENTRIES:])
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(kept))
-        tmp.replace(path)
-    except OSError:
-        pass
+    with contextlib.suppress(OSError):
+        write_json(cache_dir() / f"{name}.json", dict(list(entries.items())[-MAX_ENTRIES:]))

@@ -23,9 +23,8 @@ How each number is found (README "check" documents the same):
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-import hashlib
-import json
 import os
 import sys
 import time
@@ -33,6 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from . import cache
 from .litestream.control_socket import (
     ControlSocket,
     DaemonError,
@@ -68,28 +68,13 @@ def _age(moment: dt.datetime | None, now: float) -> float | None:
 
 
 def _observations_path(config: Path) -> Path:
-    from platformdirs import user_state_dir
-
-    key = hashlib.sha256(str(config.resolve()).encode()).hexdigest()[:16]
-    return Path(user_state_dir("pylitestream")) / "check" / f"{key}.json"
-
-
-def _load_observations(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    return cache.state_path("check", str(config.resolve()))
 
 
 def _store_observations(path: Path, data: dict[str, Any]) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data))
-        tmp.replace(path)
-    except OSError:
-        pass  # without a memory, stalls show from the time since the last sync alone
+    # Without a memory, stalls show from the time since the last sync alone.
+    with contextlib.suppress(OSError):
+        cache.write_json(path, data)
 
 
 def _judge(record: Record, seen: dict[str, Any], now: float, max_lag: float, local: Any,
@@ -128,7 +113,7 @@ def _judge(record: Record, seen: dict[str, Any], now: float, max_lag: float, loc
 # --- 0.5: the control socket --------------------------------------------------------------------
 
 
-def _check_05(config: Path, dbs: list[str], max_lag: float, timeout: float,
+def _check_through_socket(config: Path, dbs: list[str], max_lag: float, timeout: float,
               seen: dict[str, Any]) -> list[Record]:  # fmt: skip
     from .services.daemon import connect
 
@@ -281,7 +266,7 @@ def _one_03(config: Path, db: str, running: bool, max_lag: float, timeout: float
     return record
 
 
-def _check_03(config: Path, dbs: list[str], max_lag: float, timeout: float,
+def _check_through_listings(config: Path, dbs: list[str], max_lag: float, timeout: float,
               seen: dict[str, Any]) -> list[Record]:  # fmt: skip
     running = _daemon_running_03(config)
 
@@ -328,9 +313,9 @@ def check(
     if not configured:
         raise UsageError(f"{path} lists no databases: there is nothing to check")
     memory = _observations_path(path)
-    seen = _load_observations(memory)
-    check_line = _check_03 if binary.line == "0.3" else _check_05
-    records = check_line(path, configured, max_lag, seconds, seen)
+    seen = cache.read_json(memory) or {}
+    check = _check_through_socket if binary.profile.control_socket else _check_through_listings
+    records = check(path, configured, max_lag, seconds, seen)
     _store_observations(memory, seen)
     return records
 

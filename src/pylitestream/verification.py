@@ -7,6 +7,7 @@ failure, timeout, Ctrl-C). See README "verify" for the record keys and failure r
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -19,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from . import cache
 from .config import configured_databases, database_entry, load_config, socket_path
 from .config.settings import known_secrets
 from .errors import (
@@ -386,42 +388,21 @@ def verify_all(*, config: PathLike | None = None, timeout: float | None = None,
 # --- the latest outcome per database, for the dashboard (never kept in the database) -----------
 
 
-def _result_path(db: str) -> Path:
-    import hashlib
-
-    from platformdirs import user_state_dir
-
-    key = hashlib.sha256(db.encode()).hexdigest()[:16]
-    return Path(user_state_dir("pylitestream")) / "verify" / f"{key}.json"
-
-
 def keep_result(record: Record) -> None:
     """Keep `record` as its database's latest verify outcome, with "finished_at"."""
     import datetime as dt
-    import json
 
     if not record.get("database"):
         return
     kept = {**record, "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
-    path = _result_path(str(record["database"]))
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(kept, default=str))
-        tmp.replace(path)
-    except OSError:
-        pass  # a result we cannot keep is still returned (or raised) to the caller
+    # A result we cannot keep is still returned (or raised) to the caller.
+    with contextlib.suppress(OSError):
+        cache.write_json(cache.state_path("verify", str(record["database"])), kept)
 
 
 def last_verify(db: PathLike) -> Record | None:
     """The latest verify outcome kept for `db`, or None."""
-    import json
-
-    try:
-        data = json.loads(_result_path(database_arg(db)).read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+    return cache.read_json(cache.state_path("verify", database_arg(db)))
 
 
 def summary(records: list[Record]) -> str:

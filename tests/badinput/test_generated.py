@@ -5,6 +5,7 @@ pre-existing file changed, done within the bound. Derandomized, so CI runs the s
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 
@@ -37,7 +38,21 @@ VALUES = st.recursive(
     ),
     max_leaves=25,
 )
+# YAML merge keys (`<<: *anchor`), which config check expands as litestream does: merged
+# replicas and databases with any key and value, and merge values that are not mappings.
+MERGED = st.builds(
+    lambda key, value, merge, own: (
+        f"dbs:\n  - path: @ROOT@/app.db\n    replica: &r\n      type: file\n"
+        f"      {key}: {value}\n  - path: @ROOT@/b.db\n    replica:\n      <<: {merge}\n"
+        f"      {own}: {value}\n"
+    ),
+    st.sampled_from([*KEYS[:-2], "pth"]),
+    SCALARS.map(lambda v: json.dumps(v if isinstance(v, (str, bool, int)) else str(v))),
+    st.sampled_from(["*r", "[*r]", "[*r, *r]", "[*r, 1]", "1", "*nope", "{}", "[]", "~"]),
+    st.sampled_from(KEYS[:-2]),
+)
 DOCUMENTS = st.one_of(
+    MERGED,
     st.dictionaries(st.sampled_from(KEYS), VALUES, max_size=5).map(
         lambda d: yaml.safe_dump(d, allow_unicode=True)
     ),

@@ -39,10 +39,10 @@ def demo(
     as_json: Json = False,
 ) -> None:
     """Replicate a demo database to a local file replica, restore it, and compare."""
+    from .. import api
     from . import output
-    from .demo import run_demo
 
-    summary = run_demo(None if directory is None else Path(directory))
+    summary = api.run_demo(None if directory is None else Path(directory))
     if as_json:
         output.print_json(summary)
         return

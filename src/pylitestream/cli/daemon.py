@@ -30,9 +30,9 @@ def _emit(data: Any, as_json: bool, columns: tuple[str, ...] = (), empty: str = 
 @app.command()
 def info(config: Config = None, as_json: Json = False, timeout: SocketTimeout = None) -> None:
     """Show the running daemon: version, pid, uptime, databases (Litestream 0.5 socket)."""
-    from ..services import daemon
+    from .. import api
 
-    _emit(daemon.daemon_info(config=config, timeout=timeout), as_json)
+    _emit(api.daemon_info(config=config, timeout=timeout), as_json)
 
 
 @app.command("list")
@@ -40,10 +40,11 @@ def list_databases(
     config: Config = None, as_json: Json = False, timeout: SocketTimeout = None
 ) -> None:
     """List the daemon's databases, their state and last sync (Litestream 0.5 socket)."""
-    from ..services import daemon
+    from .. import api
+    from ..services.daemon import LIST_KEYS
 
-    rows = daemon.daemon_databases(config=config, timeout=timeout)
-    _emit(rows, as_json, daemon.LIST_KEYS, "the daemon replicates no database")
+    rows = api.daemon_databases(config=config, timeout=timeout)
+    _emit(rows, as_json, LIST_KEYS, "the daemon replicates no database")
 
 
 @app.command()
@@ -57,10 +58,11 @@ def sync(
     timeout: SocketTimeout = None,
 ) -> None:
     """Sync a database (default: all) now; --wait uploads and waits (Litestream 0.5 socket)."""
-    from ..services import daemon
+    from .. import api
+    from ..services.daemon import SYNC_KEYS
 
-    rows = daemon.sync(database, wait=wait, config=config, timeout=timeout)
-    _emit(rows, as_json, daemon.SYNC_KEYS, "the daemon replicates no database")
+    rows = api.sync(database, wait=wait, config=config, timeout=timeout)
+    _emit(rows, as_json, SYNC_KEYS, "the daemon replicates no database")
 
 
 @app.command()
@@ -71,9 +73,9 @@ def txid(
     timeout: SocketTimeout = None,
 ) -> None:
     """Show a database's current TXID in the daemon (Litestream 0.5 socket)."""
-    from ..services import daemon
+    from .. import api
 
-    _emit(daemon.txid(database, config=config, timeout=timeout), as_json)
+    _emit(api.txid(database, config=config, timeout=timeout), as_json)
 
 
 @app.command()
@@ -87,9 +89,9 @@ def register(
     timeout: SocketTimeout = None,
 ) -> None:
     """Start replicating a database in the running daemon, until it restarts (0.5 socket)."""
-    from ..services import daemon
+    from .. import api
 
-    _emit(daemon.register(database, replica, config=config, timeout=timeout), as_json)
+    _emit(api.register(database, replica, config=config, timeout=timeout), as_json)
 
 
 @app.command()
@@ -100,9 +102,9 @@ def unregister(
     timeout: SocketTimeout = None,
 ) -> None:
     """Stop replicating a database and forget it, until the daemon restarts (0.5 socket)."""
-    from ..services import daemon
+    from .. import api
 
-    _emit(daemon.unregister(database, config=config, timeout=timeout), as_json)
+    _emit(api.unregister(database, config=config, timeout=timeout), as_json)
 
 
 @app.command()
@@ -113,9 +115,9 @@ def start(
     timeout: SocketTimeout = None,
 ) -> None:
     """Resume replicating a stopped database (Litestream 0.5 socket)."""
-    from ..services import daemon
+    from .. import api
 
-    _emit(daemon.start(database, config=config, timeout=timeout), as_json)
+    _emit(api.start(database, config=config, timeout=timeout), as_json)
 
 
 @app.command()
@@ -126,9 +128,9 @@ def stop(
     timeout: SocketTimeout = None,
 ) -> None:
     """Pause replicating a database after a final sync (Litestream 0.5 socket)."""
-    from ..services import daemon
+    from .. import api
 
-    _emit(daemon.stop(database, config=config, timeout=timeout), as_json)
+    _emit(api.stop(database, config=config, timeout=timeout), as_json)
 
 
 @app.command()
@@ -154,12 +156,13 @@ def check(
     """Are the backups current? Per database: status, TXIDs, lag, last sync, replica reachable.
     Exit 0 when every database is within --max-lag, 1 when any lags, is stalled or stopped, or
     litestream is not running."""
-    from .. import health
+    from .. import api
     from ..errors import PylitestreamError
+    from ..health import TABLE_KEYS, summary
     from . import output
 
-    rows = health.check(database, config=config, max_lag=max_lag, timeout=timeout)
-    line = health.summary(rows)
+    rows = api.check(database, config=config, max_lag=max_lag, timeout=timeout)
+    line = summary(rows)
     ok = all(row["ok"] for row in rows)
     if ping_url:
         from .ping import ping
@@ -167,7 +170,7 @@ def check(
         problem = ping(ping_url, ok=ok, body=line)
         if problem:
             output.warning(problem)
-    _emit(rows, as_json, health.TABLE_KEYS, "no databases")
+    _emit(rows, as_json, TABLE_KEYS, "no databases")
     if not ok:
         raise PylitestreamError(line)
 

@@ -45,15 +45,16 @@ def run(
 ) -> None:
     """Restore missing databases, start litestream, then run the command after -- beside it;
     exits with the command's own exit code, after litestream's final sync."""
-    from .. import supervise
+    from .. import api
     from ..errors import UsageError
+    from ..supervise import on_exit_mode
 
     command = forwarded_args(ctx)
-    supervise.on_exit_mode(on_litestream_exit, "--on-litestream-exit")
+    on_exit_mode(on_litestream_exit, "--on-litestream-exit")
     if not command:
         raise UsageError("run needs a command after --, e.g. pylitestream run -- gunicorn app:app")
     _check_app(command[0])
-    code = supervise.run(
+    code = api.run(
         command,
         config=config,
         databases=database,
@@ -89,9 +90,9 @@ def _check_app(program: str) -> None:
 def ps(as_json: Json = False) -> None:
     """Show the litestream daemons pylitestream started: state files checked against the live
     processes, and 0.5's control socket when the config enables it."""
-    from .. import supervise
+    from .. import api
 
-    rows = supervise.processes()
+    rows = api.processes()
     columns = ("pid", "status", "started_by", "started_at", "litestream", "config", "socket")
     show(rows, as_json, columns, "no litestream started by pylitestream")
 

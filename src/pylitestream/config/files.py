@@ -31,8 +31,8 @@ def _encoding_hint(data: bytes, exc: UnicodeDecodeError) -> str:
         return "it looks like UTF-16, which PowerShell's '>' writes; save it as UTF-8"
     if 0 in head:
         return "it looks like a binary file, not text"
-    line = data[: exc.start].count(b"\n") + 1
+    line_number = data[: exc.start].count(b"\n") + 1
     return (
-        f"byte 0x{data[exc.start]:02x} on line {line} looks like Latin-1 or another legacy "
+        f"byte 0x{data[exc.start]:02x} on line {line_number} looks like Latin-1 or another legacy "
         "encoding; save it as UTF-8"
     )

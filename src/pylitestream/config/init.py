@@ -13,7 +13,7 @@ from typing import Any
 from ..errors import UsageError
 from ..masking import mask_urls
 from .load import env_refs
-from .schema import REPLICA_SCHEMES, known_line
+from .schema import LAYOUTS, REPLICA_SCHEMES, known_line
 from .socket import (
     default_socket_path,
     socket_problem,
@@ -63,14 +63,27 @@ def replica_block(replica: str | None, name: str, line: str) -> list[tuple[str, 
             f"use one of {known}, or a directory path"
         )
     location, qmark, query = rest.partition("?")
-    if query and line == "0.3":
+    if query and not LAYOUTS[line].reads_url_query:
         raise UsageError(
-            f"--replica {mask_urls(replica)}: Litestream 0.3 ignores '?{query}' in replica URLs; "
-            "for an S3-compatible endpoint leave out --replica and set "
+            f"--replica {mask_urls(replica)}: Litestream {line} ignores '?{query}' in replica "
+            "URLs; for an S3-compatible endpoint leave out --replica and set "
             "LITESTREAM_REPLICA_ENDPOINT (the default S3 layout uses it)"
         )
     url = f"{scheme}://{location.rstrip('/')}/{name}{qmark}{query}"
     return [("url", _scalar(url))]
+
+
+def replica_lines(block: Sequence[tuple[str, str]], line: str) -> list[str]:
+    """One database's replica, as YAML lines under its `- path:`: a `replica:` mapping where the
+    line reads one (0.5), otherwise the one-item `replicas:` list (0.3 reads only that)."""
+    if LAYOUTS[line].single_replica:
+        return ["    replica:", *(f"      {k}: {v}" for k, v in block)]
+    return ["    replicas:", *(f"      {'- ' if i == 0 else '  '}{k}: {v}"
+                              for i, (k, v) in enumerate(block))]  # fmt: skip
+
+
+def has_socket(line: str) -> bool:
+    return "socket" in LAYOUTS[line].sections
 
 
 def render_config(databases: Sequence[Path], replica: str | None, line: str, source: str) -> str:
@@ -89,14 +102,8 @@ def render_config(databases: Sequence[Path], replica: str | None, line: str, sou
     out.append("dbs:")
     for db, name in zip(databases, names):
         out.append(f"  - path: {_scalar(str(db))}")
-        block = replica_block(replica, name, line)
-        if line == "0.3":
-            out.append("    replicas:")
-            out += [f"      {'- ' if i == 0 else '  '}{k}: {v}" for i, (k, v) in enumerate(block)]
-        else:
-            out.append("    replica:")
-            out += [f"      {k}: {v}" for k, v in block]
-    if line == "0.5":
+        out += replica_lines(replica_block(replica, name, line), line)
+    if has_socket(line):
         # On by default: `pylitestream info/list/sync/check` and verify's sync-wait use it.
         out += [
             "# The control socket: 'pylitestream check', 'sync', 'info' and 'list' talk to it.",
@@ -200,7 +207,7 @@ def init_config(
     chosen = line_in_use() if line is None else known_line(line)
     text = render_config(absolute, replica, chosen, source)
     socket = None
-    if chosen == "0.5":
+    if has_socket(chosen):
         socket = str(default_socket_path())
         problem = socket_problem(socket, "0600")  # creates pylitestream's runtime dir
         if problem:

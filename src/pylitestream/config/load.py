@@ -156,14 +156,14 @@ def _check_size(path: Path, root: yaml.Node | None) -> None:
     while stack:
         node, depth = stack.pop()
         seen += 1
-        line = node.start_mark.line + 1
+        line_number = node.start_mark.line + 1
         if depth > MAX_YAML_DEPTH:
             raise ConfigError(
-                f"{path}:{line}: the YAML is nested more than {MAX_YAML_DEPTH} levels deep"
+                f"{path}:{line_number}: the YAML is nested more than {MAX_YAML_DEPTH} levels deep"
             )
         if seen > MAX_YAML_VALUES:
             raise ConfigError(
-                f"{path}:{line}: the YAML expands to more than {MAX_YAML_VALUES} values "
+                f"{path}:{line_number}: the YAML expands to more than {MAX_YAML_VALUES} values "
                 "(aliases referring to aliases?); a litestream config has a few dozen"
             )
         if isinstance(node.value, list):

@@ -49,36 +49,39 @@ def migrate_data(path: Path, text: str) -> tuple[Any, list[str], bool]:
     for index, db in enumerate(entries):
         if not isinstance(db, dict):
             continue
-        line = db_nodes[index].start_mark.line + 1 if index < len(db_nodes) else 1
+        line_number = db_nodes[index].start_mark.line + 1 if index < len(db_nodes) else 1
         name = db.get("path") or db.get("dir") or f"database #{index + 1}"
         for key in [k for k in db if k in _DROPPED_IN_05]:
-            notes.append(f"{path}:{line}: dropped '{key}' from {name} (0.5: {_DROPPED_IN_05[key]})")
+            notes.append(
+                f"{path}:{line_number}: dropped '{key}' from {name} (0.5: {_DROPPED_IN_05[key]})"
+            )
             del db[key]
             changed = True
         replicas = db.get("replicas")
         if replicas is None:
             continue
         if "replica" in db:
-            raise ConfigError(f"{path}:{line}: {name} has both 'replica:' and 'replicas:'")
+            raise ConfigError(f"{path}:{line_number}: {name} has both 'replica:' and 'replicas:'")
         if not isinstance(replicas, list) or len(replicas) != 1:
             count = len(replicas) if isinstance(replicas, list) else 0
             raise ConfigError(
-                f"{path}:{line}: cannot migrate: {name} has {count} replicas and Litestream 0.5 "
-                "replicates each database to exactly one; keep one, and replicate to the others "
-                "from a second config with its own 'pylitestream replicate'; nothing was changed"
+                f"{path}:{line_number}: cannot migrate: {name} has {count} replicas and "
+                "Litestream 0.5 replicates each database to exactly one; keep one, and "
+                "replicate to the others from a second config with its own "
+                "'pylitestream replicate'; nothing was changed"
             )
         replica = dict(replicas[0]) if isinstance(replicas[0], dict) else replicas[0]
         if isinstance(replica, dict) and replica.get("age"):
             raise ConfigError(
-                f"{path}:{line}: cannot migrate: {name} uses age encryption, which Litestream "
-                "0.5 does not support (it refuses to start); stay on 0.3 for this database; "
-                "nothing was changed"
+                f"{path}:{line_number}: cannot migrate: {name} uses age encryption, which "
+                "Litestream 0.5 does not support (it refuses to start); stay on 0.3 for this "
+                "database; nothing was changed"
             )
         if isinstance(replica, dict):
             replica.pop("name", None)  # deprecated in 0.5: a database has one replica
             for key in [k for k in replica if k in _DROPPED_IN_05]:
                 notes.append(
-                    f"{path}:{line}: dropped replica '{key}' from {name} "
+                    f"{path}:{line_number}: dropped replica '{key}' from {name} "
                     f"(0.5: {_DROPPED_IN_05[key]})"
                 )
                 del replica[key]

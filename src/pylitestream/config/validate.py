@@ -50,10 +50,8 @@ class _Checker:
         if not isinstance(node, yaml.MappingNode):
             self.fail(node, f"{where} must be a mapping of keys to values")
         pairs = []
-        for key_node, value_node in node.value:
+        for key_node, value_node in _merged(node):
             key = str(key_node.value)
-            if key == "<<":  # a YAML merge key; its keys are checked where they are used
-                continue
             if key not in allowed:
                 self.unknown(key_node, key, allowed, where)
             pairs.append((key, value_node))
@@ -205,12 +203,34 @@ class _Checker:
             if key == "endpoint" and self.layout.endpoint_needs_scheme:
                 endpoint = str(value.value or "")
                 if endpoint and "://" not in endpoint:
-                    shown = mask_urls(endpoint)
+                    # Masked as the URL it becomes: without a scheme, mask_urls sees no password.
+                    shown = mask_urls(f"https://{endpoint}").removeprefix("https://")
                     self.fail(
                         value,
                         f"endpoint '{shown}' has no scheme, and Litestream 0.3 then uses "
                         f"https://{shown}; write http://{shown} or https://{shown}",
                     )
+
+
+def _merged(node: yaml.MappingNode, depth: int = 0) -> list[tuple[yaml.Node, yaml.Node]]:
+    """A mapping's (key, value) nodes with YAML merge keys (`<<: *anchor`) expanded as
+    litestream's YAML parser reads them: the mapping's own keys win over merged ones."""
+    import yaml
+
+    own = [(k, v) for k, v in node.value if str(k.value) != "<<"]
+    names = {str(k.value) for k, _ in own}
+    merged = []
+    for key_node, value_node in node.value:
+        if str(key_node.value) != "<<" or depth > 16:
+            continue
+        sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+        for source in sources:
+            if isinstance(source, yaml.MappingNode):
+                for k, v in _merged(source, depth + 1):
+                    if str(k.value) not in names:
+                        names.add(str(k.value))
+                        merged.append((k, v))
+    return own + merged
 
 
 def _code_part(line: str) -> str:

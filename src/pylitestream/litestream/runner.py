@@ -95,16 +95,7 @@ def run_litestream(
     argv = [str(binary.path), *args]
     seconds = default_timeout() if timeout is None else check_timeout(timeout, "timeout")
     try:
-        result = subprocess.run(
-            argv,
-            capture_output=True,
-            text=True,
-            errors="replace",
-            env=litestream_env(binary),
-            stdin=subprocess.DEVNULL,
-            timeout=seconds,
-            check=False,
-        )
+        result = _run_to_the_end(argv, litestream_env(binary), seconds)
     except subprocess.TimeoutExpired as exc:
         raise CommandTimeout(
             f"litestream {args[0]} did not finish within {seconds:g} s "
@@ -132,6 +123,31 @@ def run_litestream(
                 logged, argv=argv, returncode=0, stdout=result.stdout, stderr=result.stderr
             )
     return completed
+
+
+def _run_to_the_end(
+    argv: list[str], env: dict[str, str], seconds: float
+) -> subprocess.CompletedProcess[str]:
+    """subprocess.run, except that a Ctrl-C or SIGTERM here kills litestream and waits until it
+    is gone before going on. subprocess.run kills it and goes on at once, and a restore whose
+    last write or rename lands after that leaves a file behind the caller's cleanup (verify's
+    work directory in TMPDIR: seen under load in test_verify_interrupted_leaves_nothing)."""
+    with subprocess.Popen(
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        errors="replace",
+        env=env,
+    ) as proc:
+        try:
+            stdout, stderr = proc.communicate(timeout=seconds)
+        except BaseException:  # the timeout too: its exception holds the output so far
+            proc.kill()
+            proc.wait()
+            raise
+    return subprocess.CompletedProcess(argv, proc.returncode, stdout, stderr)
 
 
 def _text(data: bytes | str | None) -> str:

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
-import json
 import os
 import signal
 import time
 from pathlib import Path
 from typing import Any
 
-from .. import logs
+from .. import cache, logs
 from ..config.settings import known_secrets
 from ..errors import AlreadyRunning, CommandFailed
 from ..litestream.binary import Binary
@@ -42,29 +40,21 @@ STATE_KEYS = (
 
 
 def state_dir() -> Path:
-    from platformdirs import user_state_dir
-
-    return Path(user_state_dir("pylitestream")) / "replicate"
+    return cache.state_dir("replicate")
 
 
 def state_path(config: PathLike) -> Path:
-    key = hashlib.sha256(str(Path(config).resolve()).encode()).hexdigest()[:16]
-    return state_dir() / f"{key}.json"
+    return cache.state_path("replicate", str(Path(config).resolve()))
 
 
 def read_state(path: Path) -> Record | None:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+    return cache.read_json(path)
 
 
 def write_state(
     config: Path, pid: int, binary: Binary, started_by: str, supervisor_pid: int | None
 ) -> Path:
     path = state_path(config)
-    path.parent.mkdir(parents=True, exist_ok=True)
     record = {
         "config": str(config),
         "pid": pid,
@@ -73,9 +63,7 @@ def write_state(
         "litestream": binary.version,
         "supervisor_pid": supervisor_pid,
     }
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(record, indent=2) + "\n")
-    tmp.replace(path)
+    cache.write_json(path, record)
     return path
 
 

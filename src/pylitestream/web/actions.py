@@ -13,6 +13,7 @@ from typing import Any
 
 import pylitestream
 
+from ..litestream.profile import Profile
 from .overview import now_iso
 
 Record = dict[str, Any]
@@ -38,7 +39,7 @@ def quick_check(path: Path) -> str:
     return "; ".join(str(r[0]) for r in rows)
 
 
-def run_action(kind: str, db: str, config: str, line: str) -> tuple[str, Record]:
+def run_action(kind: str, db: str, config: str, profile: Profile) -> tuple[str, Record]:
     """(one-line outcome, details); raises Failed with the reason."""
     try:
         if kind == "verify":
@@ -52,7 +53,7 @@ def run_action(kind: str, db: str, config: str, line: str) -> tuple[str, Record]
             return (f"synced: replica at TXID {record.get('replica_txid')}, local "
                     f"{record.get('txid')}", record)  # fmt: skip
         if kind == "plan":
-            if line == "0.3":
+            if "-dry-run" in profile.missing:
                 return ("Litestream 0.3 cannot show a restore plan (no -dry-run); the restore "
                         "takes the latest generation", {})  # fmt: skip
             plan = pylitestream.restore_plan(db, config=config)
@@ -86,8 +87,8 @@ def restore_sibling(db: str, config: str) -> tuple[str, Record]:
 class Jobs:
     """Background actions, at most one running per database and kind."""
 
-    def __init__(self, config: str, line: str, on_done: Any = None) -> None:
-        self.config, self.line, self.on_done = config, line, on_done
+    def __init__(self, config: str, profile: Profile, on_done: Any = None) -> None:
+        self.config, self.profile, self.on_done = config, profile, on_done
         self._jobs: dict[str, list[Record]] = {}
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -107,7 +108,7 @@ class Jobs:
 
     def _run(self, job: Record) -> None:
         try:
-            message, details = run_action(job["kind"], job["database"], self.config, self.line)
+            message, details = run_action(job["kind"], job["database"], self.config, self.profile)
             state = "ok"
         except Failed as exc:
             message, details, state = str(exc), None, "failed"

@@ -11,6 +11,7 @@ import os
 import re
 import secrets
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -27,6 +28,7 @@ from starlette.templating import Jinja2Templates
 import pylitestream
 
 from ..errors import UsageError
+from ..litestream.profile import PROFILES
 from .actions import KINDS, Jobs
 from .overview import KeptCheck, RestorePoints, gather
 
@@ -117,6 +119,7 @@ def build(config: Any, *, template_dirs: Sequence[str | os.PathLike[str]] = (),
           authorize: Callable[[Any], Any] | None = None) -> Starlette:  # fmt: skip
     config_path = pylitestream.show_config(config)["config"]  # found and readable, or one line
     line = pylitestream.version()["line"]
+    profile = PROFILES[line]
     wanted = credentials()
     if allow_actions is None:
         allow_actions = os.environ.get("PYLITESTREAM_DASHBOARD_ACTIONS", "").lower() in _TRUE
@@ -125,9 +128,11 @@ def build(config: Any, *, template_dirs: Sequence[str | os.PathLike[str]] = (),
             "dashboard actions need authentication: set PYLITESTREAM_DASHBOARD_USERNAME and "
             "PYLITESTREAM_DASHBOARD_PASSWORD (or pass authorize= when mounting)"
         )
-    points = RestorePoints(config_path, line)
-    kept_check = KeptCheck(config_path) if line == "0.3" else None
-    jobs = Jobs(config_path, line, on_done=points.refresh)
+    refresher = ThreadPoolExecutor(max_workers=4, thread_name_prefix="pylitestream-refresh")
+    points = RestorePoints(refresher, config_path, profile)
+    # Without the control socket a check spawns one litestream per database: keep its result.
+    kept_check = None if profile.control_socket else KeptCheck(refresher)
+    jobs = Jobs(config_path, profile, on_done=points.refresh)
     templates = Jinja2Templates(env=template_environment(template_dirs))
 
     async def denied(request: Request) -> Response | None:
@@ -150,7 +155,7 @@ def build(config: Any, *, template_dirs: Sequence[str | os.PathLike[str]] = (),
     def context(request: Request, data: dict[str, Any]) -> dict[str, Any]:
         return {"o": data, "root": request.scope.get("root_path", "").rstrip("/"),
                 "csrf_token": csrf_cookie(request), "actions": allow_actions, "line": line,
-                "refresh_seconds": REFRESH_SECONDS,
+                "profile": profile, "refresh_seconds": REFRESH_SECONDS,
                 "pylitestream_version": pylitestream.__version__}  # fmt: skip
 
     def page(request: Request, template: str, data: dict[str, Any]) -> Response:
@@ -192,7 +197,7 @@ def build(config: Any, *, template_dirs: Sequence[str | os.PathLike[str]] = (),
             return PlainTextResponse("missing or wrong CSRF token", status_code=403)
         kind = request.path_params["kind"]
         db = form.get("database", "")
-        if kind not in KINDS or (kind == "sync" and line == "0.3"):
+        if kind not in KINDS or (kind == "sync" and not profile.control_socket):
             return PlainTextResponse(f"no such action: {kind}", status_code=404)
         known = {d["database"] for d in (await overview())["databases"]}
         if db not in known:

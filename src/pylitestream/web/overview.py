@@ -17,6 +17,8 @@ from typing import Any
 
 import pylitestream
 
+from ..litestream.profile import Profile
+
 log = logging.getLogger(__name__)
 Record = dict[str, Any]
 RESTORE_POINTS_TTL = 60.0
@@ -30,10 +32,10 @@ def now_iso() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def restore_points(db: str, config: str, line: str) -> Record:
+def restore_points(db: str, config: str, profile: Profile) -> Record:
     """0.5: the LTX files by level (count, bytes, newest) and the snapshots (level 9);
     0.3: generations and snapshots."""
-    if line == "0.3":
+    if not profile.ltx_levels:
         return {
             "generations": pylitestream.generations(db, config=config, validate=False),
             "snapshots": pylitestream.snapshots(db, config=config, validate=False),
@@ -51,93 +53,107 @@ def restore_points(db: str, config: str, line: str) -> Record:
     return {"levels": [levels[k] for k in sorted(levels)], "snapshots": snapshots}
 
 
-class RestorePoints:
-    """Restore points per database, refreshed in the background (at most one litestream
-    process per database at a time, none inside a request)."""
+class Kept:
+    """Results fetched in the background and kept between page loads, so a page load never runs
+    litestream itself. A look at a missing or stale key starts one fetch for it (never two at a
+    time); a failed fetch keeps showing the last good value beside its error, unless
+    `shown_on_error` says what to show instead."""
 
-    def __init__(self, config: str, line: str) -> None:
-        self.config, self.line = config, line
+    field = "value"
+    """The key the result has in what `get` returns."""
+
+    def __init__(self, pool: ThreadPoolExecutor) -> None:
+        self._pool = pool
         self._kept: dict[str, Record] = {}
         self._busy: set[str] = set()
-        self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="pylitestream-points")
+        self._changed = threading.Condition()
 
-    def get(self, db: str) -> Record:
-        """{"points", "fetched_at", "error", "refreshing"}; starts a refresh when stale."""
-        with self._lock:
-            kept = self._kept.get(db)
-            stale = kept is None or time.monotonic() - kept["_at"] > RESTORE_POINTS_TTL
-            if stale and db not in self._busy:
-                self._busy.add(db)
-                self._pool.submit(self._fetch, db)
-            shown: Record = {"points": None, "error": None, "fetched_at": None}
+    def ttl(self) -> float:
+        raise NotImplementedError
+
+    def fetch(self, key: str) -> Any:
+        raise NotImplementedError
+
+    def shown_on_error(self, key: str, error: str) -> Any:
+        return None
+
+    def get(self, key: str, wait: float = 0.0) -> Record:
+        """{field, "error", "fetched_at", "refreshing"}; waits up to `wait` seconds for the
+        first fetch of `key`."""
+        with self._changed:
+            kept = self._kept.get(key)
+            stale = kept is None or time.monotonic() - kept["_at"] > self.ttl()
+            if stale and key not in self._busy:
+                self._busy.add(key)
+                self._pool.submit(self._fetch, key)
+            if kept is None and wait:
+                self._changed.wait_for(lambda: key in self._kept, wait)
+                kept = self._kept.get(key)
+            shown: Record = {self.field: None, "error": None, "fetched_at": None}
             shown.update((k, v) for k, v in (kept or {}).items() if not k.startswith("_"))
-            shown["refreshing"] = db in self._busy
+            shown["refreshing"] = key in self._busy
             return shown
 
-    def refresh(self, db: str) -> None:
-        """Fetch again on the next look (after an action changed the replica)."""
-        with self._lock:
-            if db in self._kept:
-                self._kept[db]["_at"] = float("-inf")
+    def refresh(self, key: str) -> None:
+        """Fetch again on the next look (after an action changed what was fetched)."""
+        with self._changed:
+            if key in self._kept:
+                self._kept[key]["_at"] = float("-inf")
 
-    def _fetch(self, db: str) -> None:
-        entry: Record = {"points": None, "error": None, "fetched_at": now_iso()}
+    def _fetch(self, key: str) -> None:
+        entry: Record = {self.field: None, "error": None, "fetched_at": now_iso()}
         try:
-            entry["points"] = restore_points(db, self.config, self.line)
+            entry[self.field] = self.fetch(key)
         except pylitestream.PylitestreamError as exc:
             entry["error"] = str(exc)
         except Exception as exc:  # a refresher thread must not die silently
-            log.exception("restore points of %s", db)
+            log.exception("%s of %s", type(self).__name__, key)
             entry["error"] = f"{type(exc).__name__}: {exc}"
-        with self._lock:
-            old = self._kept.get(db)
-            if entry["points"] is None and old and old.get("points") is not None:
-                entry["points"] = old["points"]  # keep showing the last good listing
+        with self._changed:
+            if entry["error"] is not None:
+                old = self._kept.get(key) or {}
+                instead = self.shown_on_error(key, entry["error"])
+                entry[self.field] = old.get(self.field) if instead is None else instead
             entry["_at"] = time.monotonic()
-            self._kept[db] = entry
-            self._busy.discard(db)
-
-
-class KeptCheck:
-    """`check` on 0.3, kept between page loads and refreshed in the background (never more than
-    one at a time). Only the first page load waits for it."""
-
-    def __init__(self, config: str) -> None:
-        self.config = config
-        self._kept: tuple[float, list[Record], str | None, str] | None = None
-        self._busy = False
-        self._changed = threading.Condition()
-
-    def get(self, timeout: float) -> tuple[list[Record], str | None, str]:
-        """(records, error, checked_at) of the latest check; starts a refresh when stale."""
-        with self._changed:
-            kept = self._kept
-            if (kept is None or time.monotonic() - kept[0] > HEALTH_TTL_03) and not self._busy:
-                self._busy = True
-                threading.Thread(target=self._check, args=(timeout,), daemon=True).start()
-            if kept is None:
-                self._changed.wait_for(lambda: self._kept is not None, timeout + 60)
-                kept = self._kept
-        if kept is None:
-            return unchecked(self.config, "check did not finish"), "check did not finish", now_iso()
-        return kept[1], kept[2], kept[3]
-
-    def _check(self, timeout: float) -> None:
-        error: str | None = None
-        try:
-            records = pylitestream.check(config=self.config, timeout=timeout)
-        except pylitestream.PylitestreamError as exc:
-            error = str(exc)
-            records = unchecked(self.config, error)
-        except Exception as exc:  # a refresher thread must not die silently
-            log.exception("check of %s", self.config)
-            error = f"{type(exc).__name__}: {exc}"
-            records = unchecked(self.config, error)
-        with self._changed:
-            self._kept = (time.monotonic(), records, error, now_iso())
-            self._busy = False
+            self._kept[key] = entry
+            self._busy.discard(key)
             self._changed.notify_all()
+
+
+class RestorePoints(Kept):
+    """Restore points per database (one litestream process per database)."""
+
+    field = "points"
+
+    def __init__(self, pool: ThreadPoolExecutor, config: str, profile: Profile) -> None:
+        super().__init__(pool)
+        self.config, self.profile = config, profile
+
+    def ttl(self) -> float:
+        return RESTORE_POINTS_TTL
+
+    def fetch(self, key: str) -> Record:
+        return restore_points(key, self.config, self.profile)
+
+
+class KeptCheck(Kept):
+    """`check` where it spawns one litestream per database (0.3), kept under the config's path.
+    A failed check shows every database as unknown, never the last good health."""
+
+    field = "records"
+
+    def __init__(self, pool: ThreadPoolExecutor, timeout: float = 5.0) -> None:
+        super().__init__(pool)
+        self.timeout = timeout
+
+    def ttl(self) -> float:
+        return HEALTH_TTL_03
+
+    def fetch(self, key: str) -> list[Record]:
+        return pylitestream.check(config=key, timeout=self.timeout)
+
+    def shown_on_error(self, key: str, error: str) -> list[Record]:
+        return unchecked(key, error)
 
 
 def unchecked(config: str, reason: str) -> list[Record]:
@@ -175,8 +191,12 @@ def gather(config: str, line: str, points: RestorePoints, jobs: dict[str, list[R
         if kept_check is None:
             check_future = pool.submit(pylitestream.check, config=config, timeout=timeout)
         else:
-            health, error, checked_at = kept_check.get(timeout)
+            kept = kept_check.get(config, wait=timeout + 60)
+            finished = kept["records"] is not None
+            error = kept["error"] or (None if finished else "check did not finish")
+            health = kept["records"] if finished else unchecked(config, str(error))
             errors += [error] if error else []
+            checked_at = kept["fetched_at"] or now_iso()
         try:
             daemon = daemon_future.result()
         except pylitestream.PylitestreamError as exc:

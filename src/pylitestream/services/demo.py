@@ -19,21 +19,21 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .. import api
+from ..config.init import replica_lines
 from ..errors import CommandFailed, PylitestreamError, UsageError
 from ..litestream.binary import find_binary
 from ..litestream.runner import litestream_env
 from ..litestream.timeouts import default_timeout
-from ..services import placement
+from . import placement
+from .restore import replicate_argv, restore
 
 ROWS = 1000
 FILES = ("demo.db", "replica", "litestream.yml", "restored.db", "litestream.log")
 
 
 def _config_text(line: str, db: Path, replica: Path) -> str:
-    if line == "0.3":
-        return f"dbs:\n  - path: {db}\n    replicas:\n      - type: file\n        path: {replica}\n"
-    return f"dbs:\n  - path: {db}\n    replica:\n      type: file\n      path: {replica}\n"
+    block = [("type", "file"), ("path", str(replica))]
+    return "\n".join(["dbs:", f"  - path: {db}", *replica_lines(block, line)]) + "\n"
 
 
 def _count(path: Path) -> int:
@@ -95,7 +95,7 @@ def _demo(root: Path, timeout: float, kept: bool) -> dict[str, Any]:
 
     with (root / "litestream.log").open("xb") as log:
         daemon = subprocess.Popen(
-            [str(binary.path), *api.replicate_argv(config)],
+            [str(binary.path), *replicate_argv(config)],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -148,7 +148,7 @@ def _wait_restorable(
         attempt += 1
         probe = root / f".probe-{attempt}.db"
         try:
-            got = api.restore(db, probe, config=config, if_replica_exists=True)
+            got = restore(db, probe, config=config, if_replica_exists=True)
             if got is not None and _count(probe) == ROWS:
                 now = time.monotonic()
                 placement.place(probe, restored)
