@@ -8,7 +8,6 @@ A cache is only ever an optimisation: unreadable means empty, unwritable means n
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import sys
@@ -35,6 +34,8 @@ def state_dir(kind: str) -> Path:
 
 def state_path(kind: str, key: str) -> Path:
     """Where pylitestream keeps its `kind` record about `key` (a config or database path)."""
+    import hashlib  # here: its OpenSSL import costs every command's start-up 2 ms
+
     return state_dir(kind) / f"{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
 
 

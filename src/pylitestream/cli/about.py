@@ -1,7 +1,5 @@
 """`version`, `env` and `demo`."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

@@ -1,7 +1,5 @@
 """`init` and `config check|show|migrate`."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

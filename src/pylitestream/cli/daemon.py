@@ -4,8 +4,6 @@ They register themselves on cli.app; cli.py imports this module last. Like every
 is a few lines over an API function (pylitestream.daemon, pylitestream.health) and output.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 import typer

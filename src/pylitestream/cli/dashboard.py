@@ -3,10 +3,6 @@
 It registers itself on the app; cli/__init__ imports it. The extra's packages are imported only
 when the command runs."""
 
-from __future__ import annotations
-
-import ipaddress
-import socket
 from typing import Annotated
 
 import typer
@@ -17,6 +13,9 @@ from .options import Config, app
 
 def is_loopback(host: str) -> bool:
     """Whether every address `host` names is a loopback one ('localhost' resolves)."""
+    import ipaddress  # here, not at the top: every command's start-up would pay for them
+    import socket
+
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:

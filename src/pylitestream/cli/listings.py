@@ -1,7 +1,5 @@
 """The listing commands: databases, generations, snapshots, wal, ltx, status."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -1,7 +1,5 @@
 """`replicate` and `restore`: the commands that hand litestream its own flags after --."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -1,7 +1,5 @@
 """`run` and `ps`: litestream beside an app."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

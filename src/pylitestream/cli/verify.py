@@ -1,7 +1,5 @@
 """`verify`: prove backups restore, are fresh and intact."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer
