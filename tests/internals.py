@@ -11,7 +11,10 @@ from pylitestream import cli as cli_module
 from pylitestream import masking, verification
 from pylitestream.cli import options as cli_options
 from pylitestream.config.settings import known_secrets
+from pylitestream.supervise import entrypoint as supervise_entrypoint
 from pylitestream.supervise import process as supervise_process
+from pylitestream.supervise import ps as supervise_ps
+from pylitestream.supervise import replicator as supervise_replicator
 from pylitestream.supervise import state as supervise_state
 
 # The Typer app behind `pylitestream` (what CliRunner invokes).
@@ -71,6 +74,11 @@ __all__ = [
     "mask_urls",
     "redact",
     "reset_module_state",
+    "supervise_entrypoint",
+    "supervise_process",
+    "supervise_ps",
+    "supervise_replicator",
+    "supervise_state",
 ]
 
 
