@@ -276,6 +276,7 @@ def test_read_state_refuses_what_is_not_a_record(home: Path) -> None:
 
 def test_second_claim_is_refused_while_the_first_holds_the_lock(home: Path) -> None:
     config = home / "ls.yml"
+    idle = subprocess.Popen([sys.executable, "-c", "input()"], stdin=subprocess.PIPE)
     fd, unclean = state.claim(config)
     try:
         assert not unclean
@@ -289,17 +290,19 @@ def test_second_claim_is_refused_while_the_first_holds_the_lock(home: Path) -> N
             "stop it first (see 'pylitestream ps')"
         )
         assert sorted(os.listdir("/proc/self/fd")) == open_before  # its descriptor closed
-        state.write_state(config, os.getpid(), binary(), "run", None)
+        state.write_state(config, idle.pid, binary(), "run", None)
         record = state.read_state(state.state_path(config))
         assert record is not None
         with pytest.raises(AlreadyRunning) as named:
             state.claim(config)
+        assert idle.poll() is None  # not a litestream: left alone
         assert str(named.value) == (
-            f"litestream is already replicating {config} (pid {os.getpid()}, started by run at "
+            f"litestream is already replicating {config} (pid {idle.pid}, started by run at "
             f"{record['started_at']}); stop it first (see 'pylitestream ps')"
         )
     finally:
         os.close(fd)
+        stop_process(idle)
     fd, unclean = state.claim(config)  # released: the next daemon may start
     os.close(fd)
     assert unclean  # the state file of the first was left behind
@@ -321,6 +324,13 @@ def test_unclean_stop_is_a_state_file_left_behind(
     os.close(fd)
     assert unclean
     assert messages(caplog) == [f"replacing stale state file {path} (pid {gone} is not running)"]
+    idle = "import sys; sys.stdin.read()"
+    other = named_litestream(idle, "replicate", "-config", str(home / "other.yml"))
+    with running(other, executable=sys.executable, stdin=subprocess.PIPE) as elsewhere:
+        path.write_text(json.dumps({"pid": elsewhere.pid, "config": str(config)}))
+        fd, unclean = state.claim(config)  # a litestream, but for another config: stale
+        os.close(fd)
+        assert unclean and elsewhere.poll() is None
     path.unlink()
     fd, unclean = state.claim(config)
     os.close(fd)
@@ -336,8 +346,11 @@ def test_a_litestream_running_without_our_lock_is_refused_or_taken_over(
     path = state.state_path(config)
     with litestream_daemon(config) as daemon:
         state.write_state(config, daemon.pid, binary(), "by hand", os.getpid())
-        with pytest.raises(AlreadyRunning, match=f"pid {daemon.pid}, started by by hand"):
+        with pytest.raises(AlreadyRunning) as refused:
             state.claim(config)
+        assert str(refused.value).startswith(
+            f"litestream is already replicating {config} (pid {daemon.pid}, started by by hand at "
+        )
         assert lock_fds(config) == []
         path.write_text(json.dumps({"pid": daemon.pid, "config": str(config)}))
         with pytest.raises(AlreadyRunning):  # no supervisor recorded: not an orphan
@@ -353,7 +366,9 @@ def test_a_litestream_running_without_our_lock_is_refused_or_taken_over(
     ]
 
 
-def test_the_orphan_holding_the_lock_is_stopped_and_the_lock_taken(home: Path) -> None:
+def test_the_orphan_holding_the_lock_is_stopped_and_the_lock_taken(
+    home: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     db = home / "app.db"
     create_db(db)
     config = config_for(home, db)
@@ -364,11 +379,15 @@ def test_the_orphan_holding_the_lock_is_stopped_and_the_lock_taken(home: Path) -
         state.write_state(config, orphan.pid, binary(), "run", os.getpid())
         with pytest.raises(AlreadyRunning, match=f"pid {orphan.pid}"):  # its supervisor lives
             state.claim(config)
-        state.write_state(config, orphan.pid, binary(), "run", dead_pid())
+        gone = dead_pid()
+        state.write_state(config, orphan.pid, binary(), "run", gone)
         fd, unclean = state.claim(config)
         os.close(fd)
         assert unclean
         assert orphan.wait(10) == 0
+    assert f"stopping litestream pid {orphan.pid}: its supervisor (pid {gone}) is gone" in messages(
+        caplog
+    )
 
 
 def test_an_orphan_that_ignores_sigterm_is_killed(
@@ -419,11 +438,37 @@ def test_claim_for_exec_records_this_process_and_hands_the_lock_on(home: Path) -
             "replicate",
             None,
         )
-        with pytest.raises(AlreadyRunning):
-            state.claim(config)
+        other = os.open(state.lock_path(config), os.O_RDWR)
+        try:
+            assert not state._locked(other)  # held for litestream, which keeps this pid
+        finally:
+            os.close(other)
     finally:
         for fd in held:
             os.close(fd)
+
+
+def test_claim_for_exec_snapshots_after_an_unclean_stop_and_lets_go_on_failure(
+    home: Path,
+    snapshots: list[tuple[list[str], float | None]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config = home / "ls.yml"
+    state.write_state(config, dead_pid(), binary(), "run", None)  # left behind
+    state.claim_for_exec(config, binary())
+    for fd in lock_fds(config):
+        os.close(fd)
+    assert [args for args, _ in snapshots] == [
+        ["replicate", "-config", str(config), "-once", "-force-snapshot"]
+    ]
+
+    def full_disk(*_args: Any) -> Path:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(state, "write_state", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        state.claim_for_exec(config, binary())
+    assert lock_fds(config) == []  # the lock let go
 
 
 # --- the snapshot after an unclean stop ---------------------------------------------------------
