@@ -137,9 +137,10 @@ def test_exit_status_maps_signals_to_shell_codes() -> None:
 
 def test_cmdline_and_liveness_of_live_zombie_and_dead_processes() -> None:
     code = "import sys; sys.stdin.read()"
-    live = subprocess.Popen([sys.executable, "-c", code, "a b", ""], stdin=subprocess.PIPE)
+    argv = [sys.executable, "-c", code, "a b", "", b"\xff"]
+    live = subprocess.Popen(argv, stdin=subprocess.PIPE)
     try:
-        assert process._cmdline(live.pid) == [sys.executable, "-c", code, "a b"]
+        assert process._cmdline(live.pid) == [sys.executable, "-c", code, "a b", "\ufffd"]
         assert process.pid_alive(live.pid)
     finally:
         assert live.stdin is not None
@@ -158,6 +159,9 @@ def test_cmdline_through_ps_where_there_is_no_proc(monkeypatch: pytest.MonkeyPat
     code = "import sys; sys.stdin.read()"
     live = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE)
     monkeypatch.setattr(sys, "platform", "darwin")
+    # Linux's ps stands in for macOS's here; it cuts lines at 80 columns when it cannot tell
+    # the width (macOS's never cuts output that is not a terminal).
+    monkeypatch.setenv("COLUMNS", "4000")
     try:
         assert process._cmdline(live.pid) == [sys.executable, "-c", *code.split()]
     finally:
@@ -167,6 +171,29 @@ def test_cmdline_through_ps_where_there_is_no_proc(monkeypatch: pytest.MonkeyPat
     live.wait()
     assert process._cmdline(live.pid) is None  # gone: ps exits 1
     assert process.pid_alive(os.getpid())
+    # ps splits the command at spaces: a config path with one still matches.
+    config = "/srv/my app/litestream.yml"
+    argv = named_litestream("import sys; sys.stdin.read()", "replicate", "-config", config)
+    with running(argv, executable=sys.executable, stdin=subprocess.PIPE) as fake:
+        assert process.is_litestream(fake.pid, config)
+        assert not process.is_litestream(fake.pid, "/srv/my app/other.yml")
+
+
+NAMED = """\
+import ctypes, sys
+ctypes.CDLL(None).prctl(15, sys.argv[1].encode())  # PR_SET_NAME: what /proc/PID/stat shows
+print(1, flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_process_named_with_a_parenthesis_is_not_taken_for_a_zombie() -> None:
+    with running(
+        [sys.executable, "-c", NAMED, "x) Z ("], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    ) as odd:
+        assert odd.stdout is not None and odd.stdout.readline() == b"1\n"
+        assert "(x) Z () " in Path(f"/proc/{odd.pid}/stat").read_text()
+        assert process._cmdline(odd.pid) == [sys.executable, "-c", NAMED, "x) Z ("]
 
 
 def test_is_litestream_needs_litestream_replicate_for_the_config(tmp_path: Path) -> None:
