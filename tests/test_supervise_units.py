@@ -1397,3 +1397,127 @@ def test_daemon_status_through_the_control_socket(
         assert ps.daemon_status(config=config)["started_by"] == (
             "not pylitestream (found through the control socket)"
         )
+
+
+# --- the Replicator's start, more closely -------------------------------------------------------
+
+
+@pytest.fixture
+def no_sigterm() -> Iterator[list[int]]:
+    """A SIGTERM to this process (the default on_stop) would end the test run: record it
+    instead, and fail the test that caused it."""
+    got: list[int] = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, _frame: got.append(signum))
+    try:
+        yield got
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert got == [], "SIGTERM sent to the test process"
+
+
+def test_replicator_waits_for_every_database_and_relays_stdout(
+    home: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    no_sigterm: list[int],
+) -> None:
+    import atexit
+
+    bundle = home / "bundle.pem"
+    bundle.write_text("")
+    monkeypatch.setenv("AWS_CA_BUNDLE", str(bundle))
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    caplog.set_level(logging.INFO, logger="pylitestream")
+    dbs = [home / "a.db", home / "b.db"]
+    for db in dbs:
+        create_db(db)
+    config = config_for(home, *dbs)
+    callbacks = atexit._ncallbacks()
+    rep = replicator.Replicator(config, databases=[dbs[1]])
+    rep.start()
+    try:
+        assert rep._opened == {str(db) for db in dbs} and rep._expected == 2
+        assert atexit._ncallbacks() == callbacks + 1  # stopped at exit if the app forgets
+        environ = Path(f"/proc/{rep.pid}/environ").read_bytes().split(b"\0")
+        assert f"SSL_CERT_FILE={bundle}".encode() in environ  # litestream_env's, for 0.5
+        assert not [v for v in environ if v.startswith(b"AWS_CA_BUNDLE=")]
+        assert rep._thread is not None and rep._thread.native_id is not None
+        task = Path(f"/proc/self/task/{rep._thread.native_id}/status").read_text()
+        blocked = int(next(x for x in task.splitlines() if x.startswith("SigBlk:")).split()[1], 16)
+        for signum in process.FORWARDED:  # the app's signals are the main thread's
+            assert blocked & (1 << (signum - 1)), signum
+        opened = [r for r in caplog.records if "initialized db" in r.getMessage()]
+        assert [r.to_stderr for r in opened] == [False, False]  # type: ignore[attr-defined]
+    finally:
+        assert rep.stop() == 0
+
+
+def test_replicator_restores_only_the_chosen_databases(home: Path) -> None:
+    dbs = [home / "a.db", home / "b.db"]
+    for db in dbs:
+        create_db(db)
+    config = config_for(home, *dbs)
+    state.snapshot_after_unclean_stop(binary(), config)  # a backup of both
+    for db in dbs:
+        for name in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
+            name.unlink(missing_ok=True)
+    rep = replicator.Replicator(config, databases=[dbs[1]], ready_timeout=0.0)
+    with pytest.raises(CommandTimeout):  # not waiting for litestream here
+        rep.start()
+    assert rep.restored == [str(dbs[1])] and read_rows(dbs[1]) == []
+
+
+def test_replicator_with_a_missing_directory(home: Path) -> None:
+    db = home / "new" / "app.db"
+    config = config_for(home, db)
+    with pytest.raises(UsageError) as no_backup:
+        replicator.Replicator(config).start()
+    assert str(no_backup.value).startswith(f"directory {db.parent} of database path '{db}'")
+    assert str(no_backup.value).endswith("the replica has no backup to restore into it")
+    assert lock_fds(config) == [] and not db.parent.exists()
+    with pytest.raises(UsageError) as invalid:  # without restore, validation refuses it
+        replicator.Replicator(config, restore=False).start()
+    assert str(invalid.value) != str(no_backup.value) and str(db.parent) in str(invalid.value)
+    assert lock_fds(config) == []
+
+
+def test_replicator_refuses_a_lone_wal_and_lets_the_lock_go(home: Path) -> None:
+    db = home / "app.db"
+    config = config_for(home, db)
+    Path(f"{db}-wal").write_bytes(b"x")
+    with pytest.raises(UsageError, match="is missing but"):
+        replicator.Replicator(config).start()
+    assert lock_fds(config) == [] and not state.state_path(config).exists()
+
+
+def test_replicator_snapshots_first_after_an_unclean_stop(
+    replicated: tuple[Path, Path], snapshots: list[tuple[list[str], float | None]]
+) -> None:
+    _, config = replicated
+    rep = replicator.Replicator(config)
+    rep.start()
+    rep.stop()
+    assert snapshots == []
+    state.write_state(config, dead_pid(), binary(), "run", None)  # a daemon that died
+    rep = replicator.Replicator(config)
+    rep.start()
+    rep.stop()
+    assert [args for args, _ in snapshots] == [
+        ["replicate", "-config", str(config), "-once", "-force-snapshot"]
+    ]
+
+
+def test_replicator_whose_litestream_cannot_run(
+    replicated: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, config = replicated
+    gone = Binary(path=config.parent / "no-litestream", source="test", version=LS05)
+    monkeypatch.setattr(replicator, "find_binary", lambda: gone)
+    open_before = sorted(os.listdir("/proc/self/fd"))
+    rep = replicator.Replicator(config, validate=False)
+    with pytest.raises(CommandFailed) as failed:
+        rep.start()
+    assert str(failed.value) == "cannot run litestream: No such file or directory"
+    assert failed.value.returncode is None
+    assert sorted(os.listdir("/proc/self/fd")) == open_before  # pipes and lock closed
+    assert not state.state_path(config).exists()
