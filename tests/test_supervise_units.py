@@ -1024,7 +1024,7 @@ def test_replicator_does_not_wait_for_a_line_litestream_will_not_log(
 
 
 def test_replicator_when_litestream_dies_stops_the_app_and_keeps_the_state(
-    replicated: tuple[Path, Path],
+    replicated: tuple[Path, Path], no_sigterm: list[int]
 ) -> None:
     _, config = replicated
     stops: list[int] = []
