@@ -234,20 +234,21 @@ print(int(blocked, 16), value.value)
 """
 
 
-@pytest.mark.parametrize("deathsig", [True, False])
-def test_child_setup_unblocks_signals_and_sets_the_death_signal(deathsig: bool) -> None:
+@pytest.mark.parametrize("deathsig", [True, False, None])
+def test_child_setup_unblocks_signals_and_sets_the_death_signal(deathsig: bool | None) -> None:
+    setup = process._child_setup() if deathsig is None else process._child_setup(deathsig)
     old = signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM, signal.SIGHUP])
     try:
         out = subprocess.run(
             [sys.executable, "-c", CHILD_REPORT],
-            preexec_fn=process._child_setup(deathsig),
+            preexec_fn=setup,
             capture_output=True,
             text=True,
             check=True,
         ).stdout.split()
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
-    assert out == ["0", str(int(signal.SIGTERM) if deathsig else 0)]
+    assert out == ["0", str(0 if deathsig is False else int(signal.SIGTERM))]  # on by default
 
 
 # --- the state file -----------------------------------------------------------------------------
