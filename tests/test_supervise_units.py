@@ -733,10 +733,10 @@ def test_relay_reads_a_pipe_line_by_line_until_it_closes() -> None:
     rep._take = lambda line, to_stderr: taken.append((line, to_stderr))
     read_end, write_end = replicator._log_pipe()
     assert fcntl.fcntl(write_end, 1032) == replicator._PIPE_BYTES  # F_GETPIPE_SZ
-    os.write(write_end, b"one\ntwo \xff\nlast")
+    os.write(write_end, b"one \ntwo \xff\nmaX\nlast")
     os.close(write_end)
     rep._relay(read_end, True)
-    assert taken == [("one", True), ("two \ufffd", True), ("last", True)]
+    assert taken == [("one ", True), ("two \ufffd", True), ("maX", True), ("last", True)]
     with pytest.raises(OSError):
         os.fstat(read_end)  # closed with the stream
 
@@ -951,6 +951,7 @@ def test_replicator_starts_records_holds_the_lock_and_stops_cleanly(
     finally:
         code = rep.stop()
     assert code == 0 and rep.pid is None and not rep.running
+    assert not rep._thread.is_alive()
     assert not process.pid_alive(pid)
     assert not state.state_path(config).exists()
     fd, unclean = state.claim(config)
@@ -959,14 +960,46 @@ def test_replicator_starts_records_holds_the_lock_and_stops_cleanly(
     assert rep.stop() == 0  # again: nothing left to do
 
 
-def test_replicator_as_a_context_manager(replicated: tuple[Path, Path]) -> None:
+def test_replicator_as_a_context_manager(
+    replicated: tuple[Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     _, config = replicated
+    hooks: list[tuple[str, Any]] = []
+
+    class AtExit:
+        def register(self, hook: Any) -> None:
+            hooks.append(("register", hook))
+
+        def unregister(self, hook: Any) -> None:
+            hooks.append(("unregister", hook))
+
+    monkeypatch.setattr(replicator, "atexit", AtExit())
     rep = replicator.Replicator(config)
     with rep as entered:
         assert entered is rep and rep.running
         pid = rep.pid
+        assert hooks == [("register", rep.stop)]  # stopped at exit if the app forgets
+    assert hooks == [("register", rep.stop), ("unregister", rep.stop)]
     assert not rep.running and not process.pid_alive(pid)
     assert lock_fds(config) == []
+    assert not [m for m in messages(caplog) if "did not stop" in m]
+
+
+def test_a_litestream_that_does_not_stop_in_time_is_killed(
+    replicated: tuple[Path, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    _, config = replicated
+    rep = replicator.Replicator(config)
+    rep.start()
+    pid = rep.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGSTOP)  # frozen: the SIGTERM waits, SIGKILL does not
+    assert rep.stop(timeout=0.2) == 128 + signal.SIGKILL
+    assert f"litestream (pid {pid}) did not stop within 0.2 s" in messages(caplog)
+    assert not rep._thread.is_alive() and lock_fds(config) == []
+    assert state.read_state(state.state_path(config)) is not None  # not a clean stop
 
 
 def test_a_forked_copy_of_the_replicator_does_not_stop_litestream(
