@@ -49,6 +49,9 @@ process, state, replicator, entrypoint, ps = (
 )
 Life = replicator._Life
 
+# A mutant that makes something hang fails in seconds, not at the suite's 300 s.
+pytestmark = pytest.mark.timeout(10)
+
 LS05 = "0.5.17"
 LS03 = "0.3.13"
 
@@ -66,6 +69,8 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("LOG_LEVEL", raising=False)
     monkeypatch.delenv(state.SNAPSHOT_VAR, raising=False)
     monkeypatch.setattr(replicator, "FIRST_LOOK", 0.0)
+    monkeypatch.setenv("PYLITESTREAM_TIMEOUT", "5")  # start's wait for litestream
+    monkeypatch.setattr(state, "STOP_TIMEOUT", 3.0)
     logger = logging.getLogger("pylitestream")
     monkeypatch.setattr(logger, "propagate", True)
     monkeypatch.setattr(logger, "level", logging.INFO)
@@ -94,7 +99,7 @@ def running(argv: list[str], **kwargs: Any) -> Iterator[subprocess.Popen[bytes]]
     proc = subprocess.Popen(argv, **{**quiet, **kwargs})
     try:
         # Right after exec, /proc/PID/cmdline can still read empty.
-        wait_for(lambda: process._cmdline(proc.pid), interval=0.01)
+        wait_for(lambda: process._cmdline(proc.pid), interval=0.01, timeout=5)
         yield proc
     finally:
         stop_process(proc)
@@ -145,7 +150,7 @@ def test_cmdline_and_liveness_of_live_zombie_and_dead_processes() -> None:
     finally:
         assert live.stdin is not None
         live.stdin.close()
-    wait_for(lambda: Path(f"/proc/{live.pid}/stat").read_text().split(") ")[1][0] == "Z")
+    wait_for(lambda: Path(f"/proc/{live.pid}/stat").read_text().split(") ")[1][0] == "Z", timeout=5)
     assert process._cmdline(live.pid) is None  # a zombie is not alive
     assert not process.pid_alive(live.pid)
     live.wait()
@@ -167,7 +172,7 @@ def test_cmdline_through_ps_where_there_is_no_proc(monkeypatch: pytest.MonkeyPat
     finally:
         assert live.stdin is not None
         live.stdin.close()
-    wait_for(lambda: process._cmdline(live.pid) is None)  # the zombie: stat Z
+    wait_for(lambda: process._cmdline(live.pid) is None, timeout=5)  # the zombie: stat Z
     live.wait()
     assert process._cmdline(live.pid) is None  # gone: ps exits 1
     assert process.pid_alive(os.getpid())
@@ -906,7 +911,7 @@ def test_terminate_self_sends_sigterm_to_this_process() -> None:
     previous = signal.signal(signal.SIGTERM, lambda signum, _frame: got.append(signum))
     try:
         replicator._terminate_self(3)
-        wait_for(lambda: got, interval=0.01)
+        wait_for(lambda: got, interval=0.01, timeout=5)
     finally:
         signal.signal(signal.SIGTERM, previous)
     assert got == [signal.SIGTERM]
@@ -995,6 +1000,7 @@ def test_a_litestream_that_does_not_stop_in_time_is_killed(
     rep.start()
     pid = rep.pid
     assert pid is not None
+    wait_for(lambda: guard_watching(pid), interval=0.01, timeout=5)
     os.kill(pid, signal.SIGSTOP)  # frozen: the SIGTERM waits, SIGKILL does not
     assert rep.stop(timeout=0.2) == 128 + signal.SIGKILL
     assert f"litestream (pid {pid}) did not stop within 0.2 s" in messages(caplog)
@@ -1057,6 +1063,18 @@ def test_replicator_does_not_wait_for_a_line_litestream_will_not_log(
         assert rep.stop() == 0
 
 
+def guard_watching(litestream: int) -> bool:
+    """Whether litestream's -exec guard has its pidfds open (it then exits with litestream;
+    killed before that, litestream leaves the guard waiting on its supervisor)."""
+    tasks = Path(f"/proc/{litestream}/task").glob("*/children")  # Go forks from any thread
+    for child in [c for task in tasks for c in task.read_text().split()]:
+        with contextlib.suppress(OSError):
+            fds = [os.readlink(f) for f in Path(f"/proc/{child}/fd").iterdir()]
+            if sum("pidfd" in target for target in fds) == 2:
+                return True
+    return False
+
+
 def test_replicator_when_litestream_dies_stops_the_app_and_keeps_the_state(
     replicated: tuple[Path, Path], no_sigterm: list[int]
 ) -> None:
@@ -1066,8 +1084,9 @@ def test_replicator_when_litestream_dies_stops_the_app_and_keeps_the_state(
     rep.start()
     pid = rep.pid
     assert pid is not None
+    wait_for(lambda: guard_watching(pid), interval=0.01, timeout=5)
     os.kill(pid, signal.SIGKILL)
-    wait_for(lambda: stops, interval=0.01)
+    wait_for(lambda: stops, interval=0.01, timeout=5)
     assert stops == [137] and rep.died_with == 137 and not rep.running
     assert rep.stop() == 137
     assert state.read_state(state.state_path(config)) is not None  # the next start snapshots
@@ -1219,7 +1238,7 @@ def when_started(marker: Path, action: Callable[[], None]) -> threading.Thread:
     """Do `action` from another thread once the app has made `marker`."""
 
     def act() -> None:
-        wait_for(marker.exists, interval=0.01)
+        wait_for(marker.exists, interval=0.01, timeout=5)
         action()
 
     thread = threading.Thread(target=act, daemon=True)
@@ -1332,7 +1351,7 @@ def test_ps_asks_the_control_socket_when_the_config_enables_it(
 ) -> None:
     db, config, sock = socket_config
     with litestream_daemon(config) as daemon:
-        wait_for(sock.exists, interval=0.02)
+        wait_for(sock.exists, interval=0.02, timeout=5)
         state.write_state(config, daemon.pid, binary(), "replicate", None)
         (row,) = ps.processes()
         assert row["socket"] == str(sock) and row["info"]["pid"] == daemon.pid
@@ -1358,7 +1377,7 @@ def test_ps_lists_a_daemon_whose_config_was_removed_since(
 ) -> None:
     _, config, sock = socket_config
     with litestream_daemon(config) as daemon:
-        wait_for(sock.exists, interval=0.02)
+        wait_for(sock.exists, interval=0.02, timeout=5)
         state.write_state(config, daemon.pid, binary(), "run", None)
         config.rename(config.with_suffix(".moved"))
         (row,) = ps.processes()
@@ -1417,7 +1436,7 @@ def test_daemon_status_through_the_control_socket(
     assert down == daemon_row(socket=str(sock), error=down["error"])
     assert str(sock) in down["error"]
     with litestream_daemon(config) as daemon:
-        wait_for(sock.exists, interval=0.02)
+        wait_for(sock.exists, interval=0.02, timeout=5)
         row = ps.daemon_status(config=config)
         assert row["started_by"] == "not pylitestream (found through the control socket)"
         assert (row["running"], row["pid"], row["version"], row["socket"], row["error"]) == (
