@@ -105,10 +105,16 @@ def running(argv: list[str], **kwargs: Any) -> Iterator[subprocess.Popen[bytes]]
         stop_process(proc)
 
 
-def litestream_daemon(config: Path, version: str = LS05) -> contextlib.AbstractContextManager[
-    subprocess.Popen[bytes]
-]:  # fmt: skip
-    return running([str(binary(version).path), "replicate", "-config", str(config)])
+@contextlib.contextmanager
+def litestream_daemon(config: Path, **kwargs: Any) -> Iterator[subprocess.Popen[bytes]]:
+    """A real `litestream replicate` of `config` (0.5), up: it has opened its databases, so it
+    has its signal handlers and a SIGTERM is its clean stop."""
+    log = config.with_suffix(".daemon.log")
+    with log.open("wb") as out:
+        argv = [str(binary().path), "replicate", "-config", str(config)]
+        with running(argv, stdout=out, **kwargs) as daemon:
+            wait_for(lambda: "initialized db" in log.read_text(), interval=0.02, timeout=5)
+            yield daemon
 
 
 def named_litestream(code: str, *args: str) -> list[str]:
@@ -145,6 +151,7 @@ def test_cmdline_and_liveness_of_live_zombie_and_dead_processes() -> None:
     argv = [sys.executable, "-c", code, "a b", "", b"\xff"]
     live = subprocess.Popen(argv, stdin=subprocess.PIPE)
     try:
+        wait_for(lambda: process._cmdline(live.pid), interval=0.01, timeout=5)  # exec done
         assert process._cmdline(live.pid) == [sys.executable, "-c", code, "a b", "\ufffd"]
         assert process.pid_alive(live.pid)
     finally:
@@ -163,6 +170,7 @@ def test_cmdline_and_liveness_of_live_zombie_and_dead_processes() -> None:
 def test_cmdline_through_ps_where_there_is_no_proc(monkeypatch: pytest.MonkeyPatch) -> None:
     code = "import sys; sys.stdin.read()"
     live = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE)
+    wait_for(lambda: process._cmdline(live.pid), interval=0.01, timeout=5)  # exec done
     monkeypatch.setattr(sys, "platform", "darwin")
     # Linux's ps stands in for macOS's here; it cuts lines at 80 columns when it cannot tell
     # the width (macOS's never cuts output that is not a terminal).
@@ -406,8 +414,7 @@ def test_the_orphan_holding_the_lock_is_stopped_and_the_lock_taken(
     create_db(db)
     config = config_for(home, db)
     fd, _ = state.claim(config)
-    argv = [str(binary().path), "replicate", "-config", str(config)]
-    with running(argv, pass_fds=(fd,)) as orphan:
+    with litestream_daemon(config, pass_fds=(fd,)) as orphan:
         os.close(fd)  # the orphan holds the lock alone now
         state.write_state(config, orphan.pid, binary(), "run", os.getpid())
         with pytest.raises(AlreadyRunning, match=f"pid {orphan.pid}"):  # its supervisor lives
@@ -1133,13 +1140,22 @@ class StandIn:
 
 
 @pytest.fixture
-def stand_in(monkeypatch: pytest.MonkeyPatch) -> type[StandIn]:
+def stand_in(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[StandIn]]:
+    """run() with a StandIn Replicator. The forwarded signals are recorded meanwhile unless run
+    installs its own handlers, so a run that failed to would not end the test session."""
+    unhandled: list[int] = []
+    previous = {s: signal.signal(s, lambda n, _f: unhandled.append(n)) for s in process.FORWARDED}
     monkeypatch.setattr(logging.getLogger("pylitestream"), "propagate", True)
     monkeypatch.setattr(logging.getLogger("pylitestream"), "level", logging.INFO)
     monkeypatch.setattr(StandIn, "made", [])
     monkeypatch.setattr(StandIn, "on_start", staticmethod(lambda _r: None))
     monkeypatch.setattr(entrypoint, "Replicator", StandIn)
-    return StandIn
+    try:
+        yield StandIn
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    assert unhandled == [], "a signal reached the test process instead of run's handler"
 
 
 def py(code: str, *args: str) -> list[str]:
@@ -1275,6 +1291,50 @@ def test_litestream_dying_stops_the_app(stand_in: type[StandIn], tmp_path: Path)
     stand_in.made[0].on_stop(1)  # the app gone: nothing to stop, no error
 
 
+COUNTS_SIGINT = """\
+import pathlib, signal, sys
+got = []
+signal.signal(signal.SIGINT, lambda *_: got.append(1))
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(len(got)))
+pathlib.Path(sys.argv[1]).touch()
+while True:
+    signal.pause()
+"""
+
+
+def test_a_terminals_ctrl_c_is_not_forwarded_but_other_signals_are(
+    stand_in: type[StandIn], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(entrypoint, "_from_terminal", lambda signum: signum == signal.SIGINT)
+    marker = tmp_path / "up"
+    main = threading.main_thread().ident
+    assert main is not None
+
+    def ctrl_c_then_term() -> None:
+        signal.pthread_kill(main, signal.SIGINT)  # the app got it from the terminal itself
+        signal.pthread_kill(main, signal.SIGTERM)
+
+    thread = when_started(marker, ctrl_c_then_term)
+    assert entrypoint.run(py(COUNTS_SIGINT, str(marker))) == 0  # SIGINT never forwarded
+    thread.join()
+
+
+def test_the_app_dies_with_run(stand_in: type[StandIn]) -> None:
+    report = (
+        "import ctypes, sys\nv = ctypes.c_int(0)\nctypes.CDLL(None).prctl(2, ctypes.byref(v))\n"
+    )
+    assert entrypoint.run(py(report + "sys.exit(v.value)")) == signal.SIGTERM  # PDEATHSIG
+
+
+def test_litestream_dying_before_the_app_starts_is_handled(stand_in: type[StandIn]) -> None:
+    def dies_at_once(replicator: StandIn) -> None:
+        replicator.died_with = 1
+        replicator.on_stop(1)  # no app yet: nothing to stop
+
+    stand_in.on_start = staticmethod(dies_at_once)
+    assert entrypoint.run(py("pass")) == 1
+
+
 def test_ctrl_c_from_the_terminal_is_not_forwarded_again(monkeypatch: pytest.MonkeyPatch) -> None:
     class Terminal:
         def fileno(self) -> int:
@@ -1336,6 +1396,13 @@ def test_ps_checks_each_state_file_against_the_live_process(home: Path) -> None:
     assert (live["socket"], live["info"], live["databases"]) == (None, None, None)
     assert stale["status"] == "stale" and stale["supervisor_pid"] is None
     assert (stale["socket"], stale["info"], stale["databases"]) == (None, None, None)
+    idle = "import sys; sys.stdin.read()"
+    other = named_litestream(idle, "replicate", "-config", str(home / "other.yml"))
+    with running(other, executable=sys.executable, stdin=subprocess.PIPE) as elsewhere:
+        state.write_state(config, elsewhere.pid, binary(), "replicate", None)
+        statuses = {row["config"]: row["status"] for row in ps.processes()}
+        assert statuses[str(config)] == "stale"  # a litestream, but for another config
+        assert ps.daemon_status(config=config)["running"] is False
 
 
 @pytest.fixture
@@ -1361,6 +1428,8 @@ def test_ps_asks_the_control_socket_when_the_config_enables_it(
         assert (row["socket"], row["info"], row["databases"]) == (str(sock), None, None)
     assert ps._socket_view(str(config), 1.0) == {"socket": str(sock), "info": None,
                                                   "databases": None}  # fmt: skip
+    (row,) = ps.processes()  # the daemon gone: stale, and its socket not asked
+    assert (row["status"], row["socket"]) == ("stale", None)
     monkeypatch.setenv("LITESTREAM_INSTALL_DIR", str(binary_dir(LS05)))
     assert ps._socket_view(str(config), 1.0) == {"socket": str(sock), "info": None,
                                                   "databases": None}  # fmt: skip
@@ -1431,7 +1500,16 @@ def test_daemon_status_finds_a_daemon_pylitestream_did_not_start(
 def test_daemon_status_through_the_control_socket(
     socket_config: tuple[Path, Path, Path],
 ) -> None:
+    from pylitestream.litestream.control_socket import ControlSocket
+
     _, config, sock = socket_config
+    idle = "import sys; sys.stdin.read()"
+    fake = named_litestream(idle, "replicate", "-config", str(config))
+    with running(fake, executable=sys.executable, stdin=subprocess.PIPE) as silent:
+        state.write_state(config, silent.pid, binary(), "run", None)
+        row = ps.daemon_status(config=config, timeout=1.0)  # a daemon whose socket is not up
+        assert (row["running"], row["socket"]) == (False, str(sock)) and row["error"]
+    state.state_path(config).unlink()
     down = ps.daemon_status(config=config, timeout=1.0)
     assert down == daemon_row(socket=str(sock), error=down["error"])
     assert str(sock) in down["error"]
@@ -1442,7 +1520,9 @@ def test_daemon_status_through_the_control_socket(
         assert (row["running"], row["pid"], row["version"], row["socket"], row["error"]) == (
             True, daemon.pid, "0.5.17", str(sock), None
         )  # fmt: skip
-        assert isinstance(row["uptime_seconds"], int) and row["started_at"]
+        info = ControlSocket(sock, timeout=2).info()
+        assert info["uptime_seconds"] <= row["uptime_seconds"] <= info["uptime_seconds"] + 5
+        assert row["started_at"] == info["started_at"]
         path = state.write_state(config, daemon.pid, binary(), "replicate", None)
         row = ps.daemon_status(config=config)
         assert (row["started_by"], row["state_file"]) == ("replicate", str(path))
