@@ -1009,7 +1009,13 @@ def test_a_litestream_that_does_not_stop_in_time_is_killed(
     assert pid is not None
     wait_for(lambda: guard_watching(pid), interval=0.01, timeout=5)
     os.kill(pid, signal.SIGSTOP)  # frozen: the SIGTERM waits, SIGKILL does not
-    assert rep.stop(timeout=0.2) == 128 + signal.SIGKILL
+    try:
+        assert rep.stop(timeout=0.2) == 128 + signal.SIGKILL
+    finally:
+        frozen = rep._proc
+        if frozen is not None and frozen.poll() is None:  # never leave it frozen behind
+            frozen.kill()
+            frozen.wait()
     assert f"litestream (pid {pid}) did not stop within 0.2 s" in messages(caplog)
     assert not rep._thread.is_alive() and lock_fds(config) == []
     assert state.read_state(state.state_path(config)) is not None  # not a clean stop
