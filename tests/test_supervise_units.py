@@ -1660,3 +1660,27 @@ def test_replicator_whose_litestream_cannot_run(
     assert failed.value.returncode is None
     assert sorted(os.listdir("/proc/self/fd")) == open_before  # pipes and lock closed
     assert not state.state_path(config).exists()
+
+
+def test_replicate_logs_to_the_terminal_with_secrets_redacted(
+    home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`replicate` execs litestream from a program that has not configured logging: its own
+    lines go to the terminal through the redacting handler."""
+    from pylitestream import logs
+    from pylitestream.masking import MASK
+
+    monkeypatch.setattr(logs, "_wanted", None)
+    monkeypatch.setattr(logs, "_applied", None)
+    for name in ("", "pylitestream"):
+        monkeypatch.setattr(logging.getLogger(name), "handlers", [])
+    monkeypatch.setenv("LITESTREAM_SECRET_ACCESS_KEY", "s3cr3t-value")
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / "s3cr3t-value"))
+    config = home / "ls.yml"
+    state.write_state(config, dead_pid(), binary(LS03), "run", None)  # left behind
+    state.claim_for_exec(config, binary(LS03))
+    for fd in lock_fds(config):
+        os.close(fd)
+    err = capsys.readouterr().err
+    assert err.startswith("pylitestream: replacing stale state file ")
+    assert "s3cr3t-value" not in err and f"{MASK}/pylitestream/replicate/" in err
