@@ -707,11 +707,24 @@ def fresh(config: Path | None = None, **kwargs: Any) -> Any:
     return replicator.Replicator(config, **kwargs)
 
 
+class Records(logging.Handler):
+    """The records one logger emits, whatever handlers earlier tests left elsewhere."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
 def test_take_relays_lines_keeps_errors_and_counts_opened_databases(
-    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(logging.getLogger("pylitestream"), "propagate", True)
-    caplog.set_level(logging.INFO, logger="pylitestream")
+    got = Records()
+    logger = logging.getLogger("pylitestream.relayed")
+    monkeypatch.setattr(logging.getLogger("pylitestream"), "level", logging.INFO)
+    monkeypatch.setattr(logger, "handlers", [got])
     rep = fresh()
     rep._expected = 2
     opened = 'time=x level=INFO msg="initialized db" path=/srv/a.db'
@@ -724,11 +737,11 @@ def test_take_relays_lines_keeps_errors_and_counts_opened_databases(
     assert rep._ready.is_set()
     rep._take(opened.replace("a.db", "c.db"), False)  # after ready: no longer counted
     assert rep._opened == {"/srv/a.db", "/srv/b.db"}
-    relayed = [(r.getMessage(), r.levelno, r.to_stderr) for r in caplog.records]  # type: ignore[attr-defined]
+    relayed = [(r.getMessage(), r.levelno, r.to_stderr) for r in got.records]  # type: ignore[attr-defined]
+    assert len(relayed) == 5
     assert relayed[2] == (NOT_IN_CONFIG, logging.WARNING, True)
     assert relayed[0] == (opened, logging.INFO, False)
     assert relayed[1][2] is True
-    assert {r.name for r in caplog.records} == {"pylitestream.relayed"}
     assert list(rep._tail)[-1].endswith("c.db") and len(rep._tail) == 5
     for n in range(60):
         rep._take(f"line {n}", False)
