@@ -1697,3 +1697,60 @@ def test_replicate_logs_to_the_terminal_with_secrets_redacted(
     err = capsys.readouterr().err
     assert err.startswith("pylitestream: replacing stale state file ")
     assert "s3cr3t-value" not in err and f"{MASK}/pylitestream/replicate/" in err
+
+
+def test_litestream_itself_holds_the_daemon_lock(replicated: tuple[Path, Path]) -> None:
+    _, config = replicated
+    rep = replicator.Replicator(config)
+    rep.start()
+    try:
+        rep._release()  # our descriptor closed: only litestream's is left
+        other = os.open(state.lock_path(config), os.O_RDWR)
+        try:
+            assert not state._locked(other)
+        finally:
+            os.close(other)
+    finally:
+        rep.stop()
+
+
+def test_start_waits_for_the_opening_lines_it_expects(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = home / "app.db"
+    create_db(db)
+    config = config_for(home, db, logging={"level": "warn"})  # litestream logs no opening
+    monkeypatch.setattr(replicator, "_logs_opening", lambda _config: True)
+    rep = replicator.Replicator(config, ready_timeout=0.5)
+    with pytest.raises(CommandTimeout):
+        rep.start()
+    assert rep._expected == 1 and not rep.running
+
+
+def test_opened_path_keeps_the_characters_around_quotes() -> None:
+    assert replicator.opened_path('msg="initialized db" path="/tmp/X b/aX"') == "/tmp/X b/aX"
+
+
+def test_replicator_logs_to_the_terminal_when_nothing_configured_logging(
+    home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pylitestream import logs
+    from pylitestream.masking import MASK
+
+    monkeypatch.setattr(logs, "_wanted", None)
+    monkeypatch.setattr(logs, "_applied", None)
+    for name in ("", "pylitestream", "pylitestream.relayed"):
+        monkeypatch.setattr(logging.getLogger(name), "handlers", [])
+    monkeypatch.setenv("LITESTREAM_SECRET_ACCESS_KEY", "s3cr3t-value")
+    db = home / "s3cr3t-value" / "app.db"
+    db.parent.mkdir()
+    config = config_for(home, db)
+    rep = replicator.Replicator(config)
+    rep.start()
+    rep.stop()
+    captured = capsys.readouterr()
+    assert "s3cr3t-value" not in captured.out + captured.err
+    assert f"pylitestream: {home}/{MASK}/app.db is missing and its replica has no backup" in (
+        captured.err
+    )
+    assert f'msg="initialized db" path={home}/{MASK}/app.db' in captured.out  # its stdout
