@@ -60,6 +60,19 @@ def binary(version: str = LS05) -> Binary:
     return Binary(path=binary_dir(version) / "litestream", source="test", version=version)
 
 
+@pytest.fixture(autouse=True)
+def no_sigterm() -> Iterator[list[int]]:
+    """A SIGTERM to this process (a Replicator's default on_stop) would end the test run:
+    record it instead, and fail the test that caused it."""
+    got: list[int] = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, _frame: got.append(signum))
+    try:
+        yield got
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert got == [], "SIGTERM sent to the test process"
+
+
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private state dir, litestream 0.5, no first-look wait before a stop, and pylitestream's
@@ -1552,19 +1565,6 @@ def test_daemon_status_through_the_control_socket(
 
 
 # --- the Replicator's start, more closely -------------------------------------------------------
-
-
-@pytest.fixture
-def no_sigterm() -> Iterator[list[int]]:
-    """A SIGTERM to this process (the default on_stop) would end the test run: record it
-    instead, and fail the test that caused it."""
-    got: list[int] = []
-    previous = signal.signal(signal.SIGTERM, lambda signum, _frame: got.append(signum))
-    try:
-        yield got
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-    assert got == [], "SIGTERM sent to the test process"
 
 
 def test_replicator_waits_for_every_database_and_relays_stdout(
