@@ -15,7 +15,10 @@ from pylitestream.config.settings import known_secrets
 from pylitestream.config.socket import default_socket_path
 from pylitestream.services import placement
 from pylitestream.services.restore import replicate_argv
+from pylitestream.supervise import entrypoint as supervise_entrypoint
 from pylitestream.supervise import process as supervise_process
+from pylitestream.supervise import ps as supervise_ps
+from pylitestream.supervise import replicator as supervise_replicator
 from pylitestream.supervise import state as supervise_state
 
 # The Typer app behind `pylitestream` (what CliRunner invokes).
@@ -97,6 +100,11 @@ __all__ = [
     "replicate_argv",
     "reset_module_state",
     "run_litestream",
+    "supervise_entrypoint",
+    "supervise_process",
+    "supervise_ps",
+    "supervise_replicator",
+    "supervise_state",
     "unset_variables",
     "verdict_key",
     "verification",

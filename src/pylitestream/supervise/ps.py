@@ -44,11 +44,12 @@ _NO_SOCKET: Record = {"socket": None, "info": None, "databases": None}
 def _socket_view(config: str | None, timeout: float) -> Record:
     """0.5's control socket, when the config enables it: the daemon's info and databases."""
     from ..config import socket_path
+    from ..errors import UsageError
     from ..litestream.control_socket import ControlSocket, SocketError
 
     try:
         enabled = socket_path(config or "")
-    except (OSError, ValueError):
+    except (OSError, ValueError, UsageError):  # a config removed or broken since the start
         return dict(_NO_SOCKET)
     if enabled is None:
         return dict(_NO_SOCKET)
