@@ -21,7 +21,6 @@ import random
 import shutil
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT / "tests"))
 import fetch_litestream  # noqa: E402
-from support import S3Server, s3_replica, start_s3, wait_for  # noqa: E402
+from support import S3Server, replicate_process, s3_replica, start_s3  # noqa: E402
 
 import pylitestream  # noqa: E402
 from pylitestream import verification  # noqa: E402
@@ -104,27 +103,18 @@ def bench_case(
         bucket = f"bench-{line.replace('.', '')}-{'sock' if socket else 'poll'}"
         replica = s3_replica(s3, s3.create_bucket(bucket), "db")
     config = write_config(work, line, replica, socket)
-    log = work / "replicate.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "pylitestream", "replicate", "--config", str(config)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
     try:
-        wait_for(lambda: "initialized db" in log.read_text())
-        pylitestream.verify(db, config=config, timeout=30)  # the first backup is in place
-        times, methods = [], set()
-        for _ in range(runs):
-            time.sleep(rng.uniform(0, 1))  # land anywhere in the sync interval
-            start = time.monotonic()
-            record = pylitestream.verify(db, config=config, timeout=30)
-            times.append(time.monotonic() - start)
-            methods.add(record["method"])
-        fixed = [fixed_ten_seconds(db, config) for _ in range(fixed_runs)]
+        with replicate_process(config, work / "replicate.log"):
+            pylitestream.verify(db, config=config, timeout=30)  # the first backup is in place
+            times, methods = [], set()
+            for _ in range(runs):
+                time.sleep(rng.uniform(0, 1))  # land anywhere in the sync interval
+                start = time.monotonic()
+                record = pylitestream.verify(db, config=config, timeout=30)
+                times.append(time.monotonic() - start)
+                methods.add(record["method"])
+            fixed = [fixed_ten_seconds(db, config) for _ in range(fixed_runs)]
     finally:
-        proc.terminate()
-        proc.wait(10)
         shutil.rmtree(work, ignore_errors=True)
     median = statistics.median(times)
     target = TARGET_SOCKET_MEDIAN if socket else TARGET_MEDIAN
