@@ -274,6 +274,15 @@ def test_a_merged_replica_type_is_seen(home: Path) -> None:
     assert validate_config(write(home, text), "0.5", {})["databases"] == 2
 
 
+@pytest.mark.parametrize("merge", ["*r", "[*r]", "[*other, *r]", "*nested"])
+def test_a_merged_type_is_seen_through_lists_and_nested_merges(home: Path, merge: str) -> None:
+    text = DB + "    replica: &r\n      type: s3\n      bucket: b\n"
+    text += "  - path: @/data/c.db\n    replica: &other\n      bucket: c\n      type: s3\n"
+    text += "  - path: @/data/d.db\n    replica: &nested\n      <<: *r\n      path: d\n"
+    text += f"  - path: @/data/b.db\n    replica:\n      <<: {merge}\n      path: relative\n"
+    assert validate_config(write(home, text), "0.5", {})["databases"] == 4
+
+
 def test_merged_keys_are_checked_and_a_replicas_own_keys_win(home: Path) -> None:
     """Both binaries read YAML merge keys (checked with `litestream databases`): a merged key
     litestream would ignore is refused at its own line, and a replica's own `type:` beats the
