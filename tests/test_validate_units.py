@@ -276,10 +276,11 @@ def test_a_merged_replica_type_is_seen(home: Path) -> None:
 
 @pytest.mark.parametrize("merge", ["*r", "[*r]", "[*other, *r]", "*nested"])
 def test_a_merged_type_is_seen_through_lists_and_nested_merges(home: Path, merge: str) -> None:
+    """The merge key after the replica's own keys, as YAML allows."""
     text = DB + "    replica: &r\n      type: s3\n      bucket: b\n"
     text += "  - path: @/data/c.db\n    replica: &other\n      bucket: c\n      type: s3\n"
     text += "  - path: @/data/d.db\n    replica: &nested\n      <<: *r\n      path: d\n"
-    text += f"  - path: @/data/b.db\n    replica:\n      <<: {merge}\n      path: relative\n"
+    text += f"  - path: @/data/b.db\n    replica:\n      path: relative\n      <<: {merge}\n"
     assert validate_config(write(home, text), "0.5", {})["databases"] == 4
 
 
