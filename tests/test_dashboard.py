@@ -401,22 +401,27 @@ def test_daemon_not_started_by_pylitestream_is_found(ls: Litestream, tmp_path: P
         stop_process(proc)
 
 
+def socketless_config(root: Path, line: str, dbs: list[Path]) -> Path:
+    """`dbs` created, each replicated to its own file replica; no control socket."""
+    from conftest import write_config
+
+    for db in dbs:
+        create_db(db)
+    replicas = [(db, {"type": "file", "path": str(root / db.stem)}) for db in dbs]
+    return write_config(root / "litestream.yml", line, replicas)
+
+
 @LS05
 def test_every_database_is_listed_even_when_check_cannot_run(
     ls: Litestream, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """0.5 without the control socket: check refuses, naming socket.enabled; the page says so
     and still lists each database (health unknown) with its restore points."""
-    from conftest import write_config
-
     from pylitestream.web import create_app
 
     monkeypatch.delenv("PYLITESTREAM_DASHBOARD_PASSWORD", raising=False)
     dbs = [tmp_path / "a.db", tmp_path / "b.db"]
-    for db in dbs:
-        create_db(db)
-    replicas = [(db, {"type": "file", "path": str(tmp_path / db.stem)}) for db in dbs]
-    config = write_config(tmp_path / "litestream.yml", ls.line, replicas)
+    config = socketless_config(tmp_path, ls.line, dbs)
     web = client(create_app(config), auth=None)
     data = web.get("/overview.json").json()
     assert "socket.enabled" in data["error"]
@@ -459,16 +464,10 @@ def test_on_03_page_loads_share_one_background_check(
 def test_a_failed_background_check_shows_unknown_health_never_the_last_good_one(
     ls: Litestream, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from conftest import write_config
-
     from pylitestream.web import create_app, overview
 
     monkeypatch.delenv("PYLITESTREAM_DASHBOARD_PASSWORD", raising=False)
-    dbs = [tmp_path / "orders.db", tmp_path / "users.db"]
-    for db in dbs:
-        create_db(db)
-    replicas = [(db, {"type": "file", "path": str(tmp_path / db.stem)}) for db in dbs]
-    config = write_config(tmp_path / "litestream.yml", ls.line, replicas)
+    config = socketless_config(tmp_path, ls.line, [tmp_path / "orders.db", tmp_path / "users.db"])
 
     real_check = pylitestream.check
     failing: list[bool] = []
