@@ -58,6 +58,7 @@ _ERRORS = (
     "UnsupportedOnVersion",
     "CommandFailed",
     "CommandTimeout",
+    "IntegrityCheckFailed",
     "VerificationFailure",
     "AlreadyRunning",
 )
@@ -113,6 +114,7 @@ if TYPE_CHECKING:
     from .errors import ConfigError as ConfigError
     from .errors import ConfigNotFound as ConfigNotFound
     from .errors import DatabaseRequired as DatabaseRequired
+    from .errors import IntegrityCheckFailed as IntegrityCheckFailed
     from .errors import PylitestreamError as PylitestreamError
     from .errors import UnsupportedOnVersion as UnsupportedOnVersion
     from .errors import UnsupportedPlatform as UnsupportedPlatform

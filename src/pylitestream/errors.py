@@ -63,6 +63,14 @@ class CommandFailed(PylitestreamError):
         self.stderr = stderr
 
 
+class IntegrityCheckFailed(CommandFailed):
+    """A restore gave a database that fails its integrity check, so nothing was placed.
+    `passing` holds the restore flags of the newest older point that passes ({"txid": ...} or
+    {"generation": ..., "index": ...}), or None when none was found."""
+
+    passing: dict[str, str] | None = None
+
+
 class CommandTimeout(CommandFailed):
     """litestream did not finish in time (0.5 retries a dead endpoint for about two minutes)."""
 

@@ -26,6 +26,7 @@ from .config.settings import known_secrets
 from .errors import (
     CommandFailed,
     CommandTimeout,
+    IntegrityCheckFailed,
     PylitestreamError,
     UsageError,
     VerificationFailure,
@@ -171,16 +172,9 @@ def _has_sentinel(copy: Path, sentinel: str) -> bool:
 
 def check_integrity(copy: Path, *, quick: bool = False) -> str:
     """'ok', or SQLite's first complaint about the file."""
-    try:
-        conn = sqlite3.connect(copy)
-        try:
-            pragma = "quick_check" if quick else "integrity_check"
-            rows = [str(row[0]) for row in conn.execute(f"PRAGMA {pragma}")]
-        finally:
-            conn.close()
-    except sqlite3.DatabaseError as exc:
-        return str(exc)
-    return "ok" if rows == ["ok"] else (rows[0] if rows else "no result")
+    from .services.integrity import sqlite_check
+
+    return sqlite_check(copy, "quick" if quick else "full")
 
 
 class _Attempt:
@@ -249,6 +243,9 @@ def _poll(config: Path, sentinel: str, workdir: Path, attempt: _Attempt) -> Path
                     "unreachable",
                     f"the replica did not answer within {seconds:.1f} s",
                 )
+        except IntegrityCheckFailed as exc:
+            # Permanent: waiting longer only restores the same broken chain again.
+            raise attempt.fail("corrupt", str(exc)) from None
         except CommandFailed as exc:
             reason, message = classify(str(exc)), f"restore failed: {exc}"
         else:

@@ -250,10 +250,11 @@ RESTORE_FLAGS = {
              ["-parallelism", "x"], ["-parallelism=-3"], ["-timestamp", "yesterday"],
              ["-timestamp", "2026-01-01"], ["-timestamp", "2026-13-45T99:00:00Z"],
              ["-o", "newdir/"], ["-o", "data"], ["-o"], ["---o", "x.db"], ["-=x"],
-             ["-bogus"], ["-config", "x.yml"], ["positional"]],
+             ["-bogus"], ["-config", "x.yml"], ["positional"], ["-integrity-check", "sometimes"],
+             ["-integrity-check", "QUICK"], ["-integrity-check"]],
     "0.3": [["-index", "zz"], ["-index", "123456789"], ["-generation", "xyz"], ["-txid", "0" * 16],
             ["-force"], ["-dry-run"], ["-f"]],
-    "0.5": [["-txid", "5"], ["-txid", "0x00000005"], ["-integrity-check", "sometimes"],
+    "0.5": [["-txid", "5"], ["-txid", "0x00000005"],
             ["-follow-interval", "5"], ["-index", "1"], ["-generation", "1"], ["-replica", "x"],
             ["-json"], ["-dry-run"], ["-f"]],
 }  # fmt: skip

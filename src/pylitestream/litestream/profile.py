@@ -34,6 +34,9 @@ class Profile(NamedTuple):
     """AWS_CA_BUNDLE breaks every S3 call (0.5), so it is moved aside (runner.move_ca_bundle)."""
     force_snapshot: bool
     """`replicate -once -force-snapshot` exists (0.5): used after an unclean stop."""
+    restore_checks_integrity: bool
+    """`restore -integrity-check` is litestream's own (0.5); on 0.3 pylitestream runs the same
+    PRAGMA on its private copy before placing it (services.integrity)."""
 
 
 PROFILES: dict[str, Profile] = {
@@ -47,6 +50,8 @@ PROFILES: dict[str, Profile] = {
                 "replica": "string",
                 "generation": "generation",
                 "index": "index",
+                # Not litestream's: pylitestream checks 0.3's restored copy itself.
+                "integrity-check": "none|quick|full",
             },
             "replicate": _REPLICATE_COMMON,
         },
@@ -60,7 +65,6 @@ PROFILES: dict[str, Profile] = {
             "-dry-run": "Litestream 0.3 has no -dry-run; use 'pylitestream snapshots' and "
             "'pylitestream wal' to see what a restore would use",
             "-json": "Litestream 0.3 has no JSON output; use pylitestream's --json",
-            "-integrity-check": "Litestream 0.3 has no -integrity-check; use 'pylitestream verify'",
             "-f": "Litestream 0.3 has no follow mode (-f); run a restore at intervals instead",
             "-follow-interval": "Litestream 0.3 has no follow mode; run a restore at intervals",
         },
@@ -70,6 +74,7 @@ PROFILES: dict[str, Profile] = {
         control_socket=False,
         ca_bundle_breaks_s3=False,
         force_snapshot=False,
+        restore_checks_integrity=False,
     ),
     "0.5": Profile(
         commands=frozenset(
@@ -110,5 +115,6 @@ PROFILES: dict[str, Profile] = {
         control_socket=True,
         ca_bundle_breaks_s3=True,
         force_snapshot=True,
+        restore_checks_integrity=True,
     ),
 }

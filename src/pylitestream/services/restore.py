@@ -4,15 +4,17 @@ so nothing that exists is ever replaced (see placement)."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from .. import logs
-from ..errors import UsageError
+from ..errors import CommandFailed, CommandTimeout, IntegrityCheckFailed, UsageError
 from ..litestream.binary import Binary, find_binary
 from ..litestream.flags import check_flag_value, parse_go_flags
 from ..litestream.runner import run_litestream
-from . import placement
+from ..litestream.timeouts import default_timeout
+from . import integrity, placement
 from .prepare import PathLike, checked_config, database_arg
 
 # Flags pylitestream manages itself, or whose output a restore that returns a path cannot carry.
@@ -47,6 +49,10 @@ def restore(
     form is refused with UsageError. Without an output and with the database present, the restore
     goes to a timestamped sibling (app-20261127093000.db) whose path is returned. force=True (0.5)
     replaces only a regular file, and moves its stale -wal/-shm aside first.
+
+    Nothing that fails an integrity check is placed either: integrity_check="quick" (the
+    default) or "full" on both lines; only "none" turns it off. A failure raises
+    IntegrityCheckFailed naming the newest older restore point that passes, if there is one.
     """
     db_path = database_arg(db)
     binary = find_binary()
@@ -100,14 +106,15 @@ def _restore_safely(
         )
         placement.refuse_occupied(target, hint)
 
+    check = str(flags.pop("integrity-check", integrity.DEFAULT_CHECK))
     config_path = checked_config(binary, config, validate, [f"-{f}" for f in flags])
     with placement.scratch_dir(target) as scratch:
         scratch_db = scratch / "restore.db"
-        argv = ["restore", "-config", config_path]
-        for flag, value in {**flags, "o": str(scratch_db)}.items():
-            argv.append(f"-{flag}" if value is True else f"-{flag}={value}")
-        argv.append(db_path)
-        run_litestream(binary, argv, timeout=timeout)
+        complaint = _restore_into(binary, config_path, db_path, flags, scratch_db, check, timeout)
+        if complaint is not None:
+            raise _integrity_failure(
+                binary, config_path, db_path, flags, check, complaint, scratch, timeout
+            )
         if not scratch_db.exists():
             return None  # -if-replica-exists and the replica has no backup
         if force:
@@ -117,6 +124,91 @@ def _restore_safely(
                     logs.get(__name__).info(f"moved stale {target}{suffix} aside to {aside}")
         placement.place(scratch_db, target, replace=force)
     return str(target)
+
+
+def _restore_into(
+    binary: Binary,
+    config: str,
+    db: str,
+    flags: dict[str, str | bool],
+    out: Path,
+    check: str,
+    timeout: float | None,
+) -> str | None:
+    """Let litestream restore `db` into `out` (a private path), then check the result: None
+    when it passes, was not checked (check "none") or nothing was restored, else the check's
+    complaint. 0.5 checks inside litestream (-integrity-check); 0.3 here."""
+    argv = ["restore", "-config", config]
+    forwarded = {**flags, "o": str(out)}
+    if binary.profile.restore_checks_integrity:
+        forwarded["integrity-check"] = check
+    for flag, value in forwarded.items():
+        argv.append(f"-{flag}" if value is True else f"-{flag}={value}")
+    argv.append(db)
+    try:
+        run_litestream(binary, argv, timeout=timeout)
+    except CommandTimeout:
+        raise
+    except CommandFailed as exc:
+        complaint = integrity.litestream_complaint(str(exc))
+        if complaint is None or check == "none":
+            raise
+        return complaint
+    if check == "none" or binary.profile.restore_checks_integrity or not out.exists():
+        return None
+    verdict = integrity.sqlite_check(out, check)
+    return None if verdict == "ok" else verdict
+
+
+def _integrity_failure(
+    binary: Binary,
+    config: str,
+    db: str,
+    flags: dict[str, str | bool],
+    check: str,
+    complaint: str,
+    scratch: Path,
+    timeout: float | None,
+) -> IntegrityCheckFailed:
+    """The error for a restore that failed its check, naming the newest older restore point
+    that passes, found by restoring older points into `scratch` one at a time."""
+    message = (
+        f"the restore of {db} fails its integrity check ({check}): {complaint}; "
+        "nothing was restored"
+    )
+    seconds = default_timeout() if timeout is None else timeout
+    deadline = time.monotonic() + seconds
+    try:
+        points = integrity.older_points(binary, config, db, flags, timeout)
+    except CommandFailed:
+        points = []  # the listing failed too: the error above is still the one to report
+    same_point = {k: v for k, v in flags.items() if k not in integrity.POINT_FLAGS}
+    tries = iter(range(integrity.STEP_BACK_LIMIT))
+
+    def fails(point: dict[str, str]) -> bool:
+        out = scratch / f"step-back-{next(tries)}.db"
+        try:
+            return _restore_into(binary, config, db, {**same_point, **point}, out, check,
+                                 timeout) is not None or not out.exists()  # fmt: skip
+        except CommandFailed:
+            return True
+        finally:
+            for leftover in scratch.glob(f"{out.name}*"):
+                leftover.unlink(missing_ok=True)
+
+    found = integrity.newest_passing(points, fails, deadline)
+    if found is None:
+        tried = min(len(points), integrity.STEP_BACK_LIMIT)
+        message += f"; none of the {tried} older restore point(s) tried passes" if tried else ""
+        return IntegrityCheckFailed(message)
+    point, name = found
+    flags_text = " ".join(f"-{flag} {value}" for flag, value in point.items())
+    error = IntegrityCheckFailed(
+        f"{message}; the newest restore point that passes is {name}: restore it with "
+        f"-- {flags_text}"
+    )
+    error.passing = point
+    return error
 
 
 def replicate_argv(
