@@ -193,6 +193,7 @@ def test_verify_redacts_a_secret_litestream_prints(
 
 # --- restore's placement, with litestream's restore played by the test --------------------------
 
+
 def _a_database() -> bytes:
     """A sound SQLite file (one table), as a played restore writes it: restore checks it."""
     import tempfile
