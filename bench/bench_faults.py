@@ -11,6 +11,17 @@ restores and counts (tests/faults/harness.py: run_cycle). Prints JSON: one row p
 replica, fault) with cycles, rows committed, rows lost, rows lost older than the sync interval,
 the largest loss window in seconds, gaps, orphans and integrity failures.
 Target: 0 lost older than the sync interval, 0 gaps, 0 orphans, 0 integrity failures.
+
+    .venv/bin/python bench/bench_faults.py --restart-loop [--cycles 50]
+
+The restart loop instead runs `--cycles` cycles of tests/faults/harness.py: restart_cycle on
+0.5.17 with an S3 replica (moto): the app commits about 200 rows of 2 KB a second, litestream
+is SIGKILLed 3 to 8 s after it started and its supervisor (`run` in even cycles, a Replicator in
+odd ones) restarts it, and the latest restore is counted against the local database. Prints JSON:
+per supervisor, cycles, cycles with holes (rows missing below the newest restored row), rows
+missing from the latest restore, orphans and integrity failures. Target: 0 holes, 0 missing.
+To measure another pylitestream (an older commit, say), put its src/ first on PYTHONPATH: the
+supervisors it starts import pylitestream from there.
 """
 
 from __future__ import annotations
@@ -18,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import shutil
 import sys
 import tempfile
@@ -42,7 +54,13 @@ def main() -> None:
     parser.add_argument("--cycles", type=int, default=50, help="cycles per line")
     parser.add_argument("--line", choices=sorted(LINES), action="append")
     parser.add_argument("--replica", choices=("file", "s3"), action="append")
+    parser.add_argument(
+        "--restart-loop", action="store_true", help="SIGKILL and restart on 0.5.17 with S3"
+    )
     args = parser.parse_args()
+    if args.restart_loop:
+        restart_loop(args.cycles)
+        return
     lines = args.line or sorted(LINES)
     replicas = tuple(args.replica or ("file", "s3"))
 
@@ -86,6 +104,47 @@ def _cycle(
         if proxy is not None:
             proxy.close()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def restart_loop(cycles: int) -> None:
+    import pylitestream
+
+    state = tempfile.mkdtemp(prefix="bench-restarts-")
+    for name in ("XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_RUNTIME_DIR"):
+        os.environ[name] = os.path.join(state, name.lower())
+    binary = fetch_litestream.fetch(LINES["0.5"], fetch_litestream.host_target())
+    os.environ["LITESTREAM_INSTALL_DIR"] = str(binary.parent)
+    server = start_s3()
+    rows: dict[str, dict[str, Any]] = {}
+    started = time.monotonic()
+    try:
+        for n in range(cycles):
+            supervisor = ("run", "Replicator")[n % 2]
+            replica = {**s3_replica(server, server.create_bucket(f"restarts-{n}"), "db"),
+                       "sync-interval": f"{harness.SYNC_INTERVAL:g}s"}  # fmt: skip
+            kill_after = random.Random(n).uniform(3, 8)
+            root = Path(state) / f"cycle-{n}"
+            try:
+                o = harness.restart_cycle("0.5", supervisor, root, replica, kill_after)
+            finally:
+                shutil.rmtree(root, ignore_errors=True)
+            print(f"{n + 1}/{cycles} {o}", file=sys.stderr)
+            row = rows.setdefault(supervisor, {"supervisor": supervisor, "cycles": 0,
+                                               "cycles_with_holes": 0, "rows_committed": 0,
+                                               "rows_missing": 0, "orphans": 0,
+                                               "integrity_failures": 0})  # fmt: skip
+            row["cycles"] += 1
+            row["cycles_with_holes"] += o.holes > 0
+            row["rows_committed"] += o.committed
+            row["rows_missing"] += o.missing
+            row["orphans"] += o.orphans
+            row["integrity_failures"] += o.integrity != "ok"
+    finally:
+        server.stop()
+        shutil.rmtree(state, ignore_errors=True)
+    print(json.dumps({"seconds": round(time.monotonic() - started, 1), "litestream": LINES["0.5"],
+                      "pylitestream_src": str(Path(pylitestream.__file__).parent),
+                      "table": list(rows.values())}, indent=2))  # fmt: skip
 
 
 def _table(outcomes: list[harness.Outcome]) -> list[dict[str, Any]]:

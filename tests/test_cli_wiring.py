@@ -12,7 +12,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import DATA, Exec, Launches, Workspace, create_db, invoke, write_config
@@ -236,3 +240,33 @@ def test_a_bad_config_never_reaches_litestream(
     with pytest.raises(SystemExit):
         main(["replicate", "-c", str(bad)])
     assert launches.argvs == []
+
+
+def test_bracketed_help_text_survives_in_every_command() -> None:
+    """Rich markup once swallowed "[dashboard]" in "pip install 'py-litestream[dashboard]'": every
+    "[...]" written in a command's or an option's help must reach its --help as written."""
+    import typer
+
+    from pylitestream.cli import app
+
+    def walk(command: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Any]]:
+        yield path, command
+        if hasattr(command, "commands"):  # a group (Typer's own click, not click.Group)
+            for name, sub in command.commands.items():
+                yield from walk(sub, (*path, name))
+
+    checked = 0
+    for path, command in walk(typer.main.get_command(app), ()):
+        texts = [command.help or ""] + [getattr(p, "help", None) or "" for p in command.params]
+        wanted = {m for text in texts for m in re.findall(r"\S*\[[^\]\s]+\]\S*", text)}
+        if not wanted:
+            continue
+        result = subprocess.run(
+            [sys.executable, "-m", "pylitestream", *path, "--help"],
+            capture_output=True, text=True, env={**os.environ, "COLUMNS": "400"}, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        for text in wanted:
+            assert text.strip(".,;:'\"()") in result.stdout, (path, text)
+        checked += 1
+    assert checked  # the dashboard's at least

@@ -430,6 +430,19 @@ def test_config_show_masks_secrets(ls: Litestream, tmp_path: Path) -> None:
     assert "AKIAINLINEKEYID12345" not in result.out + text.out
 
 
+@pytest.mark.parametrize("ls", ["0.5.17"], indirect=True)
+def test_config_show_prints_a_socket_mode_as_written(ls: Litestream, tmp_path: Path) -> None:
+    text = "socket:\n  enabled: true\n  permissions: 0600\n" + _one_db(
+        ls.line, f"{tmp_path}/a.db", "type: file", f"path: {tmp_path}/r"
+    )
+    cfg = _write(tmp_path / "ls.yml", text)
+    shown = cli("config", "show", "-c", str(cfg), "--json")
+    assert shown.code == 0, shown.err
+    assert json.loads(shown.out)["settings"]["socket"]["permissions"] == "0600"  # not 384
+    plain = cli("config", "show", "-c", str(cfg))
+    assert "0600" in plain.out and "384" not in plain.out
+
+
 def test_config_migrate(tmp_path: Path) -> None:
     original = f"""
     dbs:

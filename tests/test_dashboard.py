@@ -526,3 +526,35 @@ def test_failed_restore_point_listing_keeps_the_last_listing_beside_its_error(
     after = wait_for(failed, 30)
     assert after["error"] == "litestream exited 1: replica unreachable"
     assert after["points"] == first["points"]
+
+
+@LS05
+@pytest.mark.parametrize("with_password", [True, False], ids=["auth", "loopback"])
+def test_the_command_says_where_it_serves(
+    config: Path, monkeypatch: pytest.MonkeyPatch, with_password: bool
+) -> None:
+    """One line on start: the URL, the authentication (never the password) and the actions."""
+    import socket
+
+    from conftest import stop_process
+
+    if not with_password:
+        monkeypatch.delenv("PYLITESTREAM_DASHBOARD_PASSWORD")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = config.parent / "dashboard.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pylitestream", "dashboard", "--port", str(port), "-c",
+             str(config)], stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        wait_for(lambda: "serving the dashboard" in log.read_text(), 30)
+    finally:
+        stop_process(proc)
+    auth = "basic auth as ops" if with_password else "no authentication (loopback only)"
+    assert log.read_text().splitlines()[0] == (
+        f"serving the dashboard for {config} at http://127.0.0.1:{port}/ ({auth}; actions off); "
+        "Ctrl-C stops it"
+    )
+    assert PASSWORD not in log.read_text() and SECRET not in log.read_text()

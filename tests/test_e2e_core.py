@@ -32,6 +32,13 @@ def _restored_rows(ws: Workspace, out: Path) -> list[str]:
     return read_rows(out)
 
 
+def idle_config(ws: Workspace) -> Path:
+    """The same database in a config no daemon runs for."""
+    idle = ws.root / "idle.yml"
+    idle.write_text(ws.config.read_text())
+    return idle
+
+
 def test_round_trip_every_command(
     ls: Litestream, workspace: Workspace, replicating: object
 ) -> None:
@@ -67,6 +74,8 @@ def test_round_trip_every_command(
         assert statuses[0]["database"] == str(ws.db)
         assert statuses[0]["status"] == "ok"
         assert len(statuses[0]["local_txid"]) == 16
+        idle = json.loads(cli("status", "-c", str(idle_config(ws)), "--json").out)
+        assert idle[0]["status"] == "not_running"  # litestream's own status says "ok" here
     assert set(wal[0]) == {"replica", "generation", "index", "index_hex", "offset", "min_txid",
                            "max_txid", "size", "created"}  # fmt: skip
 
@@ -288,7 +297,23 @@ def test_replicate_refuses_a_forwarded_config(ls: Litestream, workspace: Workspa
 
 def test_version(ls: Litestream) -> None:
     path = {"PATH": f"{ls.dir}{os.pathsep}{os.environ['PATH']}"}  # the same litestream: no note
-    data = json.loads(cli("version", "--json", env=path).out)
+    bundled = cli("version", "--json", env={**path, "AWS_CA_BUNDLE": "/etc/ssl/certs/x.pem"})
+    warned = [line for line in bundled.err.splitlines() if line.startswith("pylitestream: ")]
+    if ls.line == "0.5":
+        assert warned == [f"pylitestream: warning: {json.loads(bundled.out)['warning']}"]
+        assert "AWS_CA_BUNDLE is set: litestream 0.5.17 run directly fails" in warned[0]
+    else:
+        assert warned == [] and json.loads(bundled.out)["warning"] is None
+    bare = {k: v for k, v in os.environ.items() if k != "AWS_CA_BUNDLE"}
+    result = subprocess.run(
+        [sys.executable, "-m", "pylitestream", "version", "--json"],
+        env={**bare, **path},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stderr == ""
+    data = json.loads(result.stdout)
     assert data == {
         "pylitestream": pylitestream.__version__,
         "litestream": ls.version,
@@ -297,6 +322,7 @@ def test_version(ls: Litestream) -> None:
         "source": "LITESTREAM_INSTALL_DIR",
         "on_path": str(ls.exe),
         "note": None,
+        "warning": None,
     }
     table = cli("version", env=path).out
     assert ls.version in table and str(ls.exe) in table

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -59,7 +60,13 @@ def test_dry_run_prints_the_plan(ls: Litestream, workspace: Workspace, replicati
     first = plan["files"][0]["max_txid"]
     earlier = pylitestream.restore_plan(ws.db, txid=first, config=ws.config)
     assert earlier["max_txid"] == first
-    assert earlier["target"] == str(ws.db)  # litestream's default target; still nothing written
+    # Without -o, where the real restore goes: a timestamped sibling, never the live database.
+    sibling = rf"{re.escape(str(ws.root))}/app-\d{{14}}\.db"
+    assert re.fullmatch(sibling, earlier["target"]), earlier["target"]
+    assert list(ws.root.glob("app-*.db")) == []  # still nothing written
+    restored = cli("restore", "-d", str(ws.db), "-c", str(ws.config), "--json")
+    assert restored.code == 0, restored.err
+    assert re.fullmatch(sibling, json.loads(restored.out)["restored"])
 
     table = cli("restore", "--dry-run", "-d", str(ws.db), "-c", str(ws.config),
                 env={"COLUMNS": "300"})  # fmt: skip

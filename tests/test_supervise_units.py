@@ -1,4 +1,4 @@
-"""Supervision in process, fast: the state file and its lock, the unclean-stop snapshot, the
+"""Supervision in process, fast: the state file and its lock, the snapshot after a WAL restart, the
 process helpers, restore-if-missing, the Replicator's named states and its watcher's decisions,
 `run`'s exit codes and `ps`/daemon status. Real litestream 0.5 (and 0.3 where the lines differ)
 runs wherever a process is needed; a fake process object stands in only to drive the watcher's
@@ -17,6 +17,7 @@ import os
 import shlex
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -331,9 +332,8 @@ def test_read_state_refuses_what_is_not_a_record(home: Path) -> None:
 def test_second_claim_is_refused_while_the_first_holds_the_lock(home: Path) -> None:
     config = home / "ls.yml"
     idle = subprocess.Popen([sys.executable, "-c", "input()"], stdin=subprocess.PIPE)
-    fd, unclean = state.claim(config)
+    fd = state.claim(config)
     try:
-        assert not unclean
         assert not os.get_inheritable(fd)
         assert state.lock_path(config).stat().st_mode & 0o777 == 0o600
         open_before = sorted(os.listdir("/proc/self/fd"))
@@ -357,38 +357,57 @@ def test_second_claim_is_refused_while_the_first_holds_the_lock(home: Path) -> N
     finally:
         os.close(fd)
         stop_process(idle)
-    fd, unclean = state.claim(config)  # released: the next daemon may start
-    os.close(fd)
-    assert unclean  # the state file of the first was left behind
+    os.close(state.claim(config))  # released: the next daemon may start
 
 
-def test_unclean_stop_is_a_state_file_left_behind(
-    home: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_a_stale_state_file_is_replaced(home: Path, caplog: pytest.LogCaptureFixture) -> None:
     config = home / "ls.yml"
     path = state.state_path(config)
     path.parent.mkdir(parents=True)
     path.write_text("garbage")
-    fd, unclean = state.claim(config)
-    os.close(fd)
-    assert unclean and path.read_text() == "garbage"  # unreadable, but left behind
+    os.close(state.claim(config))
+    assert path.read_text() == "garbage"  # unreadable: replaced by the next write_state
     gone = dead_pid()
     path.write_text(json.dumps({"pid": gone, "config": str(config)}))
-    fd, unclean = state.claim(config)
-    os.close(fd)
-    assert unclean
+    os.close(state.claim(config))
     assert messages(caplog) == [f"replacing stale state file {path} (pid {gone} is not running)"]
     idle = "import sys; sys.stdin.read()"
     other = named_litestream(idle, "replicate", "-config", str(home / "other.yml"))
     with running(other, executable=sys.executable, stdin=subprocess.PIPE) as elsewhere:
         path.write_text(json.dumps({"pid": elsewhere.pid, "config": str(config)}))
-        fd, unclean = state.claim(config)  # a litestream, but for another config: stale
-        os.close(fd)
-        assert unclean and elsewhere.poll() is None
-    path.unlink()
-    fd, unclean = state.claim(config)
-    os.close(fd)
-    assert not unclean
+        os.close(state.claim(config))  # a litestream, but for another config: stale
+        assert elsewhere.poll() is None
+
+
+def test_ps_prune_removes_only_the_state_files_of_daemons_that_are_gone(
+    home: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from pylitestream.supervise import processes
+
+    gone, starting, by_hand = home / "gone.yml", home / "starting.yml", home / "by-hand.yml"
+    for config in (gone, starting, by_hand):
+        state.write_state(config, dead_pid(), binary(), "run", None)
+    os.close(state.claim(gone))  # locked once, released: its daemon is gone
+    state.lock_path(by_hand).unlink(missing_ok=True)  # never locked (an older pylitestream)
+    held = state.claim(starting)  # a daemon starting: its lock is held before it runs
+    try:
+        listed = {Path(r["config"]).name: r["status"] for r in processes()}
+        assert listed == {"gone.yml": "stale", "starting.yml": "stale", "by-hand.yml": "stale"}
+        rows = processes(prune=True)
+        assert [Path(r["config"]).name for r in rows] == ["starting.yml"]
+        assert state.state_path(starting).exists() and not state.state_path(gone).exists()
+        assert not state.state_path(by_hand).exists()
+        assert state.lock_path(gone).exists()  # lock files stay
+        removed = [m for m in messages(caplog) if m.startswith("removed stale state file")]
+        assert len(removed) == 2
+    finally:
+        os.close(held)
+    result = subprocess.run(
+        [sys.executable, "-m", "pylitestream", "ps", "--prune", "--json"],
+        capture_output=True, text=True, env={**os.environ}, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == []  # the last stale one, pruned by the CLI
 
 
 def test_a_litestream_running_without_our_lock_is_refused_or_taken_over(
@@ -411,9 +430,7 @@ def test_a_litestream_running_without_our_lock_is_refused_or_taken_over(
             state.claim(config)
         supervisor = dead_pid()
         state.write_state(config, daemon.pid, binary(), "run", supervisor)
-        fd, unclean = state.claim(config)
-        os.close(fd)
-        assert unclean
+        os.close(state.claim(config))
         assert daemon.wait(10) == 0  # SIGTERM: its final sync, a clean exit
     assert messages(caplog) == [
         f"stopping litestream pid {daemon.pid}: its supervisor (pid {supervisor}) is gone"
@@ -426,7 +443,7 @@ def test_the_orphan_holding_the_lock_is_stopped_and_the_lock_taken(
     db = home / "app.db"
     create_db(db)
     config = config_for(home, db)
-    fd, _ = state.claim(config)
+    fd = state.claim(config)
     with litestream_daemon(config, pass_fds=(fd,)) as orphan:
         os.close(fd)  # the orphan holds the lock alone now
         state.write_state(config, orphan.pid, binary(), "run", os.getpid())
@@ -434,9 +451,7 @@ def test_the_orphan_holding_the_lock_is_stopped_and_the_lock_taken(
             state.claim(config)
         gone = dead_pid()
         state.write_state(config, orphan.pid, binary(), "run", gone)
-        fd, unclean = state.claim(config)
-        os.close(fd)
-        assert unclean
+        os.close(state.claim(config))
         assert orphan.wait(10) == 0
     assert f"stopping litestream pid {orphan.pid}: its supervisor (pid {gone}) is gone" in messages(
         caplog
@@ -478,7 +493,9 @@ def test_orphan_needs_a_dead_supervisor_and_a_live_litestream(tmp_path: Path) ->
         assert state._orphan({"pid": os.getpid(), "supervisor_pid": gone}) is None
 
 
-def test_claim_for_exec_records_this_process_and_hands_the_lock_on(home: Path) -> None:
+def test_claim_for_exec_records_this_process_and_hands_the_lock_on(
+    home: Path, gap_checks: list[Path]
+) -> None:
     config = home / "ls.yml"
     state.claim_for_exec(config, binary())
     held = lock_fds(config)
@@ -501,19 +518,15 @@ def test_claim_for_exec_records_this_process_and_hands_the_lock_on(home: Path) -
             os.close(fd)
 
 
-def test_claim_for_exec_snapshots_after_an_unclean_stop_and_lets_go_on_failure(
-    home: Path,
-    snapshots: list[tuple[list[str], float | None]],
-    monkeypatch: pytest.MonkeyPatch,
+def test_claim_for_exec_closes_wal_gaps_and_lets_go_on_failure(
+    home: Path, gap_checks: list[Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = home / "ls.yml"
     state.write_state(config, dead_pid(), binary(), "run", None)  # left behind
     state.claim_for_exec(config, binary())
     for fd in lock_fds(config):
         os.close(fd)
-    assert [args for args, _ in snapshots] == [
-        ["replicate", "-config", str(config), "-once", "-force-snapshot"]
-    ]
+    assert gap_checks == [config]
 
     def full_disk(*_args: Any) -> Path:
         raise OSError(28, "No space left on device")
@@ -524,7 +537,7 @@ def test_claim_for_exec_snapshots_after_an_unclean_stop_and_lets_go_on_failure(
     assert lock_fds(config) == []  # the lock let go
 
 
-# --- the snapshot after an unclean stop ---------------------------------------------------------
+# --- the snapshot after the WAL restarted -------------------------------------------------------
 
 
 def test_snapshot_switch_reads_the_variable() -> None:
@@ -536,58 +549,141 @@ def test_snapshot_switch_reads_the_variable() -> None:
 
 
 @pytest.fixture
-def snapshots(monkeypatch: pytest.MonkeyPatch) -> list[tuple[list[str], float | None]]:
-    """litestream runs asked of runner.run_litestream (which test_unit_core covers)."""
-    from pylitestream.litestream import runner
-
-    seen: list[tuple[list[str], float | None]] = []
-
-    def fake(ls: Binary, args: list[str], *, timeout: float | None = None) -> None:
-        seen.append((args, timeout))
-
-    monkeypatch.setattr(runner, "run_litestream", fake)
+def gap_checks(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """The configs close_wal_gaps was asked about (its real work is tested below)."""
+    seen: list[Path] = []
+    for module in (state, replicator):
+        monkeypatch.setattr(module, "close_wal_gaps", lambda _binary, config: seen.append(config))
     return seen
 
 
-def test_snapshot_after_unclean_stop_on_05_only(
-    home: Path,
-    snapshots: list[tuple[list[str], float | None]],
-    caplog: pytest.LogCaptureFixture,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    from pylitestream.litestream.timeouts import default_timeout
+def backup_once(config: Path) -> None:
+    """One `replicate -once`: a backup, and litestream's position in its meta directory."""
+    from pylitestream.litestream.runner import run_litestream
 
-    config = home / "ls.yml"
-    state.snapshot_after_unclean_stop(binary(LS03), config)
-    assert snapshots == []
-    state.snapshot_after_unclean_stop(binary(), config)
-    argv = ["replicate", "-config", str(config), "-once", "-force-snapshot"]
-    assert snapshots == [(argv, default_timeout())]
-    assert messages(caplog) == [
-        f"the previous litestream for {config} did not stop cleanly: taking a full snapshot "
-        f"first (replicate -once -force-snapshot; {state.SNAPSHOT_VAR}=0 skips it)"
-    ]
-    monkeypatch.setenv(state.SNAPSHOT_VAR, "0")
-    state.snapshot_after_unclean_stop(binary(), config)
-    assert len(snapshots) == 1
+    run_litestream(binary(), ["replicate", "-config", str(config), "-once"], timeout=30)
 
 
-def test_a_failed_snapshot_is_logged_and_the_start_goes_on(
-    home: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    config = home / "ls.yml"
-    config.write_text("dbs: [{path: /nonexistent/dir/x.db, replica: {type: bogus}}]\n")
-    state.snapshot_after_unclean_stop(binary(), config)
-    assert messages(caplog)[-1].startswith("the snapshot failed (")
-    assert messages(caplog)[-1].endswith("); starting litestream anyway")
-
-
-def test_the_snapshot_really_uploads_before_the_daemon_starts(home: Path) -> None:
-    db = home / "app.db"
+@contextlib.contextmanager
+def app_connection(db: Path) -> Iterator[sqlite3.Connection]:
+    """The app's own connection, open throughout as in a real app: the last connection to close
+    would checkpoint the WAL and delete it."""
     create_db(db)
+    conn = sqlite3.connect(db, isolation_level=None)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def restart_wal(app: sqlite3.Connection) -> None:
+    """What an app's checkpoint and next write do while no litestream runs: a new WAL salt."""
+    app.execute("PRAGMA wal_checkpoint(RESTART)")
+    app.execute("INSERT INTO items (name) VALUES ('after the restart')")
+
+
+def wal_size(db: Path) -> int:
+    return Path(f"{db}-wal").stat().st_size
+
+
+def test_wal_gap_closed_only_when_the_wal_holds_commits_litestream_has_not_read(
+    home: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = home / "app.db"
     config = config_for(home, db)
-    state.snapshot_after_unclean_stop(binary(), config)
-    assert any(p.is_file() for p in (home / "replica").rglob("*"))
+    said = (
+        f"{db}: its WAL holds commits litestream has not read: checkpointing it (TRUNCATE) so "
+        f"that litestream starts from a full snapshot ({state.SNAPSHOT_VAR}=0 skips this)"
+    )
+    with app_connection(db) as app:
+        app.execute("INSERT INTO items (name) VALUES ('first')")
+        state.close_wal_gaps(binary(), config)  # no position yet: litestream snapshots anyway
+        backup_once(config)
+        state.close_wal_gaps(binary(), config)  # litestream read it all: it resumes correctly
+        assert messages(caplog) == [] and wal_size(db) > 0
+        for write in (
+            lambda: app.execute("INSERT INTO items (name) VALUES ('grown')"),  # past its position
+            lambda: restart_wal(app),  # another salt
+        ):
+            backup_once(config)
+            write()
+            for off in (binary(LS03), None):
+                if off is None:
+                    monkeypatch.setenv(state.SNAPSHOT_VAR, "0")
+                state.close_wal_gaps(off or binary(), config)
+                assert messages(caplog) == [] and wal_size(db) > 0
+            monkeypatch.delenv(state.SNAPSHOT_VAR)
+            state.close_wal_gaps(binary(), config)
+            assert messages(caplog) == [said] and wal_size(db) == 0
+            caplog.clear()
+    assert read_rows(db) == ["first", "grown", "after the restart"]
+
+
+def test_a_wal_gap_that_cannot_be_closed_is_a_warning(
+    home: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = home / "app.db"
+    config = config_for(home, db)
+    monkeypatch.setattr(state, "CHECKPOINT_BUSY_SECONDS", 0.1)
+    with app_connection(db) as app:
+        backup_once(config)
+        restart_wal(app)
+        app.execute("BEGIN IMMEDIATE")  # the app holds the write lock
+        app.execute("INSERT INTO items (name) VALUES ('pending')")
+        state.close_wal_gaps(binary(), config)
+        app.execute("COMMIT")
+    assert messages(caplog)[-1] == (
+        f"could not checkpoint {db} (the app kept a transaction open); litestream may resume past "
+        "a gap: run 'pylitestream verify' once it is up"
+    )
+
+
+def test_wal_position_reads_litestreams_own_files(tmp_path: Path) -> None:
+    from pylitestream.litestream import wal_position as wp
+
+    db = tmp_path / "app.db"
+    assert wp.meta_path(db, {}) == tmp_path / ".app.db-litestream"
+    assert wp.meta_path(db, {"meta-path": "~/m"}) == Path.home() / "m"
+    level0 = tmp_path / "meta" / "ltx" / "0"
+    level0.mkdir(parents=True)
+    assert wp.synced_position(tmp_path / "meta") is None
+    assert wp.synced_position(tmp_path / "absent") is None
+
+    def ltx(txid: int, offset: int, size: int, salt: tuple[int, int]) -> None:
+        header = wp.LTX_HEADER.pack(b"LTX1", 0, 512, 2, txid, txid, 0, 0, offset, size, *salt)
+        (level0 / f"{txid:016x}-{txid:016x}.ltx").write_bytes(header)
+
+    ltx(1, 32, 536, (7, 8))
+    ltx(2, 568, 536, (7, 8))
+    assert wp.synced_position(tmp_path / "meta") == ((7, 8), 1104)  # the newest file
+    (level0 / "0000000000000003-0000000000000003.ltx").write_bytes(b"LTX1")  # damaged
+    assert wp.synced_position(tmp_path / "meta") is None
+    (level0 / "0000000000000003-0000000000000003.ltx").unlink()
+
+    wal = Path(f"{db}-wal")
+    assert wp.wal_position(db) is None
+    header = wp.WAL_HEADER.pack(0x377F0682, 3007000, 512, 0, 7, 8) + bytes(8)
+    wal.write_bytes(header[:31])
+    assert wp.wal_position(db) is None  # shorter than a header
+
+    def frame(commit: int, salt: tuple[int, int] = (7, 8)) -> bytes:
+        return wp.FRAME_HEADER.pack(5, commit, *salt) + bytes(8 + 512)
+
+    wal.write_bytes(header)
+    assert wp.wal_position(db) == ((7, 8), 32)
+    wal.write_bytes(header + frame(0) + frame(9) + frame(0))  # the last frame, uncommitted
+    assert wp.wal_position(db) == ((7, 8), 1104)
+    entry = {"meta-path": str(tmp_path / "meta")}
+    assert not wp.has_unread_commits(db, entry)  # litestream read up to there
+    wal.write_bytes(header + frame(0) + frame(9) + frame(9) + frame(9, (6, 1)))  # an old frame
+    assert wp.wal_position(db) == ((7, 8), 1640)
+    assert wp.has_unread_commits(db, entry)
+    wal.write_bytes(
+        wp.WAL_HEADER.pack(0x377F0682, 3007000, 512, 0, 8, 1) + bytes(8) + frame(9, (8, 1))
+    )
+    assert wp.wal_position(db) == ((8, 1), 568)  # restarted: shorter, but another salt
+    assert wp.has_unread_commits(db, entry)
+    assert not wp.has_unread_commits(db, {})  # no position: no gap
 
 
 # --- restore-if-missing -------------------------------------------------------------------------
@@ -652,7 +748,7 @@ def test_start_restores_a_missing_database_from_its_replica(
     create_db(db)
     insert_rows(db, ["a", "b"])
     config = config_for(home, db)
-    state.snapshot_after_unclean_stop(binary(), config)  # a backup: replicate -once
+    backup_once(config)
     shutil.rmtree(db.parent)  # the directory too: made again only because there is a backup
     second = replicator.Replicator(config)
     second.start()
@@ -803,9 +899,7 @@ def watched(home: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
 
     def watch(lives: list[Any], mode: str = "stop", stop_at_wait: int | None = None) -> Any:
         calls: list[tuple[Any, ...]] = []
-        monkeypatch.setattr(
-            replicator, "snapshot_after_unclean_stop", lambda *a: calls.append(("snapshot", *a))
-        )
+        monkeypatch.setattr(replicator, "close_wal_gaps", lambda *a: calls.append(("gaps", *a)))
         monkeypatch.setattr(replicator, "remove_state", lambda *a: calls.append(("remove", *a)))
         rep = fresh(home / "ls.yml", on_litestream_exit=mode,
                     on_stop=lambda code: calls.append(("on_stop", code)))  # fmt: skip
@@ -863,7 +957,7 @@ def test_watch_restarts_with_doubling_backoff_reset_by_a_long_life(
     rep, calls = watched([*lives, Life("asked_to_stop", 0, 99, "", 1.0)], mode="restart")
     assert rep._stopping.waits == [1, 2, 4, 1, 2, 4, 8, 16, 30, 30]
     assert rep.restarts == 10 and rep.died_with is None
-    assert calls == [("snapshot", binary(), home / "ls.yml")] * 10
+    assert calls == [("gaps", binary(), home / "ls.yml")] * 10
     assert messages(caplog)[0] == (
         "litestream (pid 0) exited with status 1; restarting it in 1 s (on-litestream-exit=restart)"
     )
@@ -992,9 +1086,7 @@ def test_replicator_starts_records_holds_the_lock_and_stops_cleanly(
     assert not rep._thread.is_alive()
     assert not process.pid_alive(pid)
     assert not state.state_path(config).exists()
-    fd, unclean = state.claim(config)
-    os.close(fd)
-    assert not unclean
+    os.close(state.claim(config))
     assert rep.stop() == 0  # again: nothing left to do
 
 
@@ -1609,7 +1701,7 @@ def test_replicator_restores_only_the_chosen_databases(home: Path) -> None:
     for db in dbs:
         create_db(db)
     config = config_for(home, *dbs)
-    state.snapshot_after_unclean_stop(binary(), config)  # a backup of both
+    backup_once(config)  # a backup of both
     for db in dbs:
         for name in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
             name.unlink(missing_ok=True)
@@ -1642,21 +1734,15 @@ def test_replicator_refuses_a_lone_wal_and_lets_the_lock_go(home: Path) -> None:
     assert lock_fds(config) == [] and not state.state_path(config).exists()
 
 
-def test_replicator_snapshots_first_after_an_unclean_stop(
-    replicated: tuple[Path, Path], snapshots: list[tuple[list[str], float | None]]
+def test_replicator_closes_wal_gaps_at_every_start(
+    replicated: tuple[Path, Path], gap_checks: list[Path]
 ) -> None:
     _, config = replicated
-    rep = replicator.Replicator(config)
-    rep.start()
-    rep.stop()
-    assert snapshots == []
-    state.write_state(config, dead_pid(), binary(), "run", None)  # a daemon that died
-    rep = replicator.Replicator(config)
-    rep.start()
-    rep.stop()
-    assert [args for args, _ in snapshots] == [
-        ["replicate", "-config", str(config), "-once", "-force-snapshot"]
-    ]
+    for _ in range(2):  # after a clean stop too: the app may have restarted the WAL since
+        rep = replicator.Replicator(config)
+        rep.start()
+        rep.stop()
+    assert gap_checks == [config, config]
 
 
 def test_replicator_whose_litestream_cannot_run(

@@ -172,6 +172,10 @@ REFUSED = [
     ("0.3", DB + "    replicas:\n      - type: s3\n        endpoint: minio:9000\n", 5,
      "endpoint 'minio:9000' has no scheme, and Litestream 0.3 then uses https://minio:9000; "
      "write http://minio:9000 or https://minio:9000"),
+    # 0.5 also speaks TLS to it: `ltx` then fails after its timeout, "is the replica reachable?"
+    ("0.5", DB + "    replica:\n      type: s3\n      endpoint: 127.0.0.1:5999\n", 5,
+     "endpoint '127.0.0.1:5999' has no scheme, and Litestream 0.5 then uses "
+     "https://127.0.0.1:5999; write http://127.0.0.1:5999 or https://127.0.0.1:5999"),
     # The control socket (0.5).
     ("0.5", "socket:\n  enabled: true\n  path: @/nosock/l.sock\n" + DB, 3,
      "directory @/nosock of the control socket path '@/nosock/l.sock' does not exist, so "
@@ -214,7 +218,7 @@ PASSING = [
     ("0.5", "dbs:\n  - dir: @/data\n    pattern: '*.db'\n", 1, ["@/data"]),
     ("0.5", DB + "    meta-path: 5\n    monitor-interval: 1s\n", 1, ["@/data"]),
     ("0.5", DB + "    replica:\n      type: s3\n      bucket: b\n      path: app\n"
-     "      endpoint: minio:9000\n      region: ''\n", 1, ["@/data"]),
+     "      endpoint: https://minio:9000\n      region: ''\n", 1, ["@/data"]),
     ("0.3", DB + "    replicas:\n      - type: s3\n        bucket: b\n        path: app\n"
      "        endpoint: http://minio:9000\n      - type: file\n        path: @/backup\n"
      "      - url: s3://b/app\n        path: rel\n      - type: gs\n        path: rel\n"

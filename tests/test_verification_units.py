@@ -7,6 +7,7 @@ test_verify.py run the same paths against the real binaries."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -30,6 +31,8 @@ from conftest import (
 from internals import verification
 
 import pylitestream
+from pylitestream.config.load import replicas_of
+from pylitestream.litestream.failures import classify
 
 LS05 = pytest.mark.parametrize("ls", ["0.5.17"], indirect=True)
 
@@ -145,6 +148,7 @@ def test_a_verify_polls_until_the_sentinel_arrives(
         "replica": f"file:{workspace.replica}",
         "litestream": launches.exe.parent.parent.name,
         "integrity": "ok",
+        "contents": "same",
         "method": "restore-poll",
     }
     assert tuple(record) == verification.RECORD_KEYS
@@ -236,7 +240,8 @@ def test_stale_after_polling_with_growing_waits_for_the_whole_timeout(
 def test_stale_when_the_copy_has_the_table_but_not_this_sentinel(
     launches: Launches, workspace: Workspace, private_tmp: Path, clock: Clock
 ) -> None:
-    verification.insert_sentinel(workspace.db)  # another verify's row, still in the table
+    with contextlib.closing(verification.live_connection(workspace.db)) as conn:
+        verification.insert_sentinel(conn)  # another verify's row, still in the table
     launches.restore = _as_before(workspace)
     record = _verify(workspace, clock, timeout=0.2)
     assert record["reason"] == "stale", record
@@ -298,43 +303,80 @@ def _hang(clock: Clock) -> Step:
     return hang
 
 
-def test_a_timeout_alone_is_unreachable(
+def test_a_timeout_alone_is_a_timeout(
     launches: Launches, workspace: Workspace, private_tmp: Path, clock: Clock
 ) -> None:
     launches.restore = _hang(clock)
     record = _verify(workspace, clock, timeout=0.3)
-    assert record["reason"] == "unreachable"
+    assert record["reason"] == "timeout"
     assert record["message"] == "the replica did not answer within 1.0 s"  # MIN_ATTEMPT
     assert len(launches.argvs) == 1
+
+
+REFUSED = "Error: dial tcp 127.0.0.1:9: connect: connection refused"
 
 
 def test_a_full_length_timeout_replaces_an_earlier_failure(
     launches: Launches, workspace: Workspace, private_tmp: Path, clock: Clock
 ) -> None:
-    def auth(out: Path) -> subprocess.CompletedProcess[str]:
+    def refused(out: Path) -> subprocess.CompletedProcess[str]:
         clock.now += 0.45
-        return _failed("Error: InvalidAccessKeyId: no such key")(out)
+        return _failed(REFUSED)(out)
 
-    launches.restore = in_turn(auth, _hang(clock))
+    launches.restore = in_turn(refused, _hang(clock))
     record = _verify(workspace, clock, timeout=5)
-    assert record["reason"] == "unreachable"
+    assert record["reason"] == "timeout"
     assert record["message"] == "the replica did not answer within 4.5 s"
 
 
 def test_a_last_timeout_cut_short_keeps_the_earlier_failure(
     launches: Launches, workspace: Workspace, private_tmp: Path, clock: Clock
 ) -> None:
-    launches.restore = in_turn(_failed("Error: InvalidAccessKeyId: no such key"), _hang(clock))
+    launches.restore = in_turn(_failed(REFUSED), _hang(clock))
     record = _verify(workspace, clock, timeout=0.5)
-    assert record["reason"] == "auth", record
-    assert record["message"] == "restore failed: InvalidAccessKeyId: no such key"
+    assert record["reason"] == "unreachable", record
+    assert record["message"] == "restore failed: dial tcp 127.0.0.1:9: connect: connection refused"
     assert len(launches.argvs) == 2 and launches.timeouts[0] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [("Error: InvalidAccessKeyId: no such key", "auth"),
+     ("Error: api error NoSuchBucket: The specified bucket does not exist", "not_found")],
+)  # fmt: skip
+def test_a_permanent_failure_fails_at_once(
+    launches: Launches, workspace: Workspace, private_tmp: Path, clock: Clock, error: str,
+    reason: str
+) -> None:  # fmt: skip
+    launches.restore = _failed(error)
+    record = _verify(workspace, clock, timeout=30)
+    assert record["reason"] == reason, record
+    assert len(launches.argvs) == 1  # no retry: waiting does not change it
+
+
+def test_a_timeout_against_a_dead_endpoint_is_unreachable() -> None:
+    import socket
+
+    from pylitestream.litestream.failures import timeout_reason
+
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        port = listening.getsockname()[1]
+        assert timeout_reason(f"http://127.0.0.1:{port}") == (
+            "unreachable",
+            f"127.0.0.1:{port}: connection refused",
+        )
+        listening.listen()
+        assert timeout_reason(f"http://127.0.0.1:{port}") == ("timeout", "")
+        assert timeout_reason(f"127.0.0.1:{port}") == ("timeout", "")  # no scheme: http
+    assert timeout_reason(None) == ("timeout", "")  # AWS: nothing to try
+    assert timeout_reason("http://no-such-host.invalid")[0] == "unreachable"
 
 
 @pytest.mark.parametrize(
     ("message", "reason"),
     [
-        ("NoSuchBucket: The specified bucket does not exist", "unreachable"),
+        ("NoSuchBucket: The specified bucket does not exist", "not_found"),
         ("api error AccessDenied: Access Denied", "auth"),
         ("InvalidAccessKeyId: invalid", "auth"),  # the code first, not the word "invalid"
         ("operation error S3: GetObject, StatusCode: 403, Forbidden", "auth"),
@@ -350,7 +392,7 @@ def test_a_last_timeout_cut_short_keeps_the_earlier_failure(
     ],
 )
 def test_classify_sorts_litestream_errors(message: str, reason: str) -> None:
-    assert verification.classify(message) == reason
+    assert classify(message) == reason
 
 
 def test_a_database_that_cannot_take_the_sentinel_is_left_as_it_was(
@@ -479,10 +521,10 @@ def test_replicas_and_their_secrets_in_both_config_layouts() -> None:
     single = {"replica": {"type": "s3", "secret-access-key": "s3cret", "access-key-id": "AKIA1"}}
     listed = {"replicas": [{"type": "sftp", "password": "pw-1234", "key-path": "/k"}, "junk",
                            {"type": "file", "path": "/x", "secret": ""}]}  # fmt: skip
-    assert verification._replicas(single) == [single["replica"]]
-    assert verification._replicas(listed) == [listed["replicas"][0], listed["replicas"][2]]
-    assert verification._replicas({"replica": None}) == []
-    assert verification._replicas({}) == []
+    assert replicas_of(single) == [single["replica"]]
+    assert replicas_of(listed) == [listed["replicas"][0], listed["replicas"][2]]
+    assert replicas_of({"replica": None}) == []
+    assert replicas_of({}) == []
     azure = {"replica": {"type": "abs", "account-name": "acct", "account-key": "az-key-1234"}}
     assert verification._config_secrets(azure) == ["az-key-1234"]  # secret by its _KEY ending
     assert verification._config_secrets(single) == ["s3cret"]
@@ -495,14 +537,15 @@ def test_replicas_and_their_secrets_in_both_config_layouts() -> None:
 def test_the_sentinel_never_creates_a_database(tmp_path: Path) -> None:
     missing = tmp_path / "missing.db"
     with pytest.raises(sqlite3.OperationalError):
-        verification.insert_sentinel(missing)
+        verification.live_connection(missing)
     assert not missing.exists()
 
 
 def test_a_sentinel_clears_rows_older_than_an_hour(tmp_path: Path) -> None:
     db = tmp_path / "app.db"
     create_db(db)
-    first = verification.insert_sentinel(db)
+    live = verification.live_connection(db)
+    first = verification.insert_sentinel(live)
     conn = sqlite3.connect(db)
     with conn:
         conn.execute(f"INSERT INTO {verification.TABLE} VALUES ('old', strftime("
@@ -510,7 +553,7 @@ def test_a_sentinel_clears_rows_older_than_an_hour(tmp_path: Path) -> None:
         conn.execute(f"INSERT INTO {verification.TABLE} VALUES ('recent', strftime("
                      "'%Y-%m-%dT%H:%M:%fZ', 'now', '-59 minutes'))")  # fmt: skip
     conn.close()
-    second = verification.insert_sentinel(db)
+    second = verification.insert_sentinel(live)
     assert len(first) == len(second) == 32 and first != second
     assert sorted(_sentinels(db)) == sorted([first, "recent", second])
     conn = sqlite3.connect(db)
@@ -518,7 +561,8 @@ def test_a_sentinel_clears_rows_older_than_an_hour(tmp_path: Path) -> None:
                            (second,)).fetchone()[0]  # fmt: skip
     conn.close()
     assert len(created) == 24 and created.endswith("Z") and created[10] == "T"
-    verification.delete_sentinel(db, first)
+    verification.delete_sentinel(live, first)
+    live.close()
     assert sorted(_sentinels(db)) == sorted(["recent", second])
     assert verification._has_sentinel(db, second) and not verification._has_sentinel(db, first)
     empty = tmp_path / "empty.db"
@@ -865,3 +909,24 @@ def test_0_3_has_no_socket_to_ask(
     record = verification._verify(workspace.db, workspace.config, 5, False, clock, False)
     assert record["ok"] is True and record["method"] == "restore-poll"
     assert FakeSocket.calls == []
+
+
+# Recorded: litestream 0.5.17 restore, moto on http://127.0.0.1, a bucket that does not exist.
+RECORDED_NO_BUCKET = (
+    "Error: get v0.3.x time bounds: s3: list generations: operation error S3: ListObjectsV2, "
+    "https response error StatusCode: 404, RequestID: ttAT4teSkZb5ULtUL3laY3fh6dLFTeXib7ILcZ2mP6"
+    "hKn01VB3eZ, HostID: 9Gjjt1m+cjU4OPvX9O9/8RuvnG41MRb/18Oux2o5H5MY7ISNTlXN+Dz9IG62/ILVxhAGI0q"
+    "yPfg=, NoSuchBucket: The specified bucket does not exist"
+)
+
+
+def test_an_aws_error_is_passed_on_as_what_it_says() -> None:
+    from pylitestream.litestream.failures import plain_message
+
+    assert plain_message(RECORDED_NO_BUCKET) == (
+        "S3 ListObjectsV2: HTTP 404: NoSuchBucket: The specified bucket does not exist"
+    )
+    assert classify(plain_message(RECORDED_NO_BUCKET)) == "not_found"
+    assert plain_message("Error: no matching backup files available") == (
+        "Error: no matching backup files available"
+    )

@@ -35,7 +35,8 @@ from conftest import (
 )
 
 import pylitestream
-from pylitestream.verification import RECORD_KEYS, classify
+from pylitestream.litestream.failures import classify
+from pylitestream.verification import RECORD_KEYS
 
 
 def sentinel_rows(db: Path) -> int:

@@ -25,7 +25,6 @@ from .services.listings import databases as databases
 from .services.listings import generations as generations
 from .services.listings import ltx as ltx
 from .services.listings import snapshots as snapshots
-from .services.listings import status as status
 from .services.listings import wal as wal
 from .services.prepare import checked_config as checked_config
 
@@ -74,6 +73,26 @@ def __getattr__(name: str) -> Any:
     return load(__name__, name, _SOURCES)
 
 
+def status(
+    db: PathLike | None = None,
+    *,
+    config: PathLike | None = None,
+    timeout: float | None = None,
+    validate: bool = True,
+) -> list[Record]:
+    """0.5 status per database: [{"database", "status", "local_txid", "wal_size"}]. litestream's
+    own `status` reads only the local files and says "ok" whether or not anything replicates;
+    here "status" is "not_running" when no litestream replicates the config (as `check` says)."""
+    from .services.listings import status as local_status
+    from .supervise.ps import daemon_status
+
+    rows = local_status(db, config=config, timeout=timeout, validate=validate)
+    if rows and not daemon_status(config=config)["running"]:
+        for row in rows:
+            row["status"] = "not_running"
+    return rows
+
+
 def check_config(
     config: str | os.PathLike[str] | None = None, *, line: str | None = None
 ) -> dict[str, Any]:
@@ -108,10 +127,17 @@ def init_config(
 
 
 def version() -> Record:
-    """{"pylitestream", "litestream", "line", "path", "source", "on_path", "note"}: on_path is the
-    litestream a shell runs (None if none), note says so when it is not `path`."""
+    """{"pylitestream", "litestream", "line", "path", "source", "on_path", "note", "warning"}:
+    on_path is the litestream a shell runs (None if none), note says so when it is not `path`;
+    warning says when running that litestream directly cannot work here."""
     binary = find_binary()
     on_path, note = path_note(binary.path)
+    warning = None
+    if binary.profile.ca_bundle_breaks_s3 and os.environ.get("AWS_CA_BUNDLE"):
+        warning = (
+            f"AWS_CA_BUNDLE is set: litestream {binary.version} run directly fails on every S3 "
+            "call; pylitestream's own commands move it aside (see README 'Install')"
+        )
     return {
         "pylitestream": __version__,
         "litestream": binary.version,
@@ -120,6 +146,7 @@ def version() -> Record:
         "source": binary.source,
         "on_path": on_path,
         "note": note,
+        "warning": warning,
     }
 
 

@@ -80,9 +80,10 @@ class AlreadyRunning(PylitestreamError):
 
 
 class VerificationFailure(PylitestreamError):
-    """A backup failed verification. `reason` is one of "unreachable", "auth", "no_backup", "stale",
-    "corrupt", "not_in_config", "no_database", "database_error", "restore_failed"; `record` is
-    the verify record (ok=False) with everything learned before it failed."""
+    """A backup failed verification. `reason` is one of "auth", "not_found", "unreachable",
+    "timeout" (litestream.failures), "no_backup", "stale", "corrupt", "incomplete",
+    "not_in_config", "no_database", "database_error", "restore_failed"; `record` is the verify
+    record (ok=False) with everything learned before it failed."""
 
     def __init__(self, message: str, *, reason: str, record: dict[str, object] | None = None):
         super().__init__(message)

@@ -41,6 +41,7 @@ from .litestream.control_socket import (
     parse_time,
     txid_number,
 )
+from .litestream.failures import classify, endpoint_of, timeout_reason
 
 Record = dict[str, Any]
 PathLike = str | os.PathLike[str]
@@ -114,7 +115,7 @@ def _judge(record: Record, seen: dict[str, Any], now: float, max_lag: float, loc
 
 
 def _check_through_socket(config: Path, dbs: list[str], max_lag: float, timeout: float,
-              seen: dict[str, Any]) -> list[Record]:  # fmt: skip
+              seen: dict[str, Any], endpoints: dict[str, str | None]) -> list[Record]:  # fmt: skip
     from .services.daemon import connect
 
     client = connect("sync", config, timeout)
@@ -128,7 +129,7 @@ def _check_through_socket(config: Path, dbs: list[str], max_lag: float, timeout:
     started = parse_time(info.get("started_at"))
 
     def one(db: str) -> Record:
-        return _one_05(client, db, listing.get(db), started, max_lag, seen)
+        return _one_05(client, db, listing.get(db), started, max_lag, seen, endpoints.get(db))
 
     with ThreadPoolExecutor(max_workers=max(len(dbs), 1)) as pool:
         return list(pool.map(one, dbs))
@@ -139,7 +140,7 @@ def _down(db: str, status: str, reason: str) -> Record:
 
 
 def _one_05(client: ControlSocket, db: str, listed: Record | None, started: dt.datetime | None,
-            max_lag: float, seen: dict[str, Any]) -> Record:  # fmt: skip
+            max_lag: float, seen: dict[str, Any], endpoint: str | None) -> Record:  # fmt: skip
     now = time.time()
     if listed is None:
         return _down(
@@ -165,17 +166,10 @@ def _one_05(client: ControlSocket, db: str, listed: Record | None, started: dt.d
     except (SocketTimeout, DaemonError) as exc:
         # /info and /list answered, so the daemon runs: its sync waits on the replica (0.5
         # retries an unreachable one for about two minutes before it says so).
-        problem = (
-            f"litestream's sync did not finish within {client.timeout:g} s"
-            if isinstance(exc, SocketTimeout)
-            else str(exc)
-        )
+        said = None if isinstance(exc, SocketTimeout) else str(exc)
+        status, reason = replica_failure(db, said, endpoint, client.timeout)
         record.update(
-            ok=False,
-            status="unreachable",
-            replica_reachable=False,
-            lag_seconds=floor,
-            reason=f"{db}: the replica is unreachable: {problem}",
+            ok=False, status=status, replica_reachable=False, lag_seconds=floor, reason=reason
         )
         try:
             record["local_txid"] = client.txid(db)["txid"]
@@ -234,8 +228,8 @@ def _changed_at(db: Path) -> float | None:
 
 
 def _one_03(config: Path, db: str, running: bool, max_lag: float, timeout: float,
-            seen: dict[str, Any]) -> Record:  # fmt: skip
-    from .errors import CommandFailed
+            seen: dict[str, Any], endpoint: str | None) -> Record:  # fmt: skip
+    from .errors import CommandFailed, CommandTimeout
     from .services.listings import generations
 
     now = time.time()
@@ -247,8 +241,12 @@ def _one_03(config: Path, db: str, running: bool, max_lag: float, timeout: float
     try:
         rows = generations(db, config=config, timeout=timeout, validate=False)
     except CommandFailed as exc:
-        record.update(ok=False, status=record["status"] or "unreachable", replica_reachable=False)
-        record["reason"] = record["reason"] or f"{db}: the replica is unreachable: {exc}"
+        said = None if isinstance(exc, CommandTimeout) else str(exc)
+        status, reason = replica_failure(db, said, endpoint, timeout)
+        record.update(ok=False, status=record["status"] or status, replica_reachable=False)
+        if record["reason"]:  # not running, and the replica fails too: say both
+            reason = f"{record['reason']}; {reason.removeprefix(f'{db}: ')}"
+        record["reason"] = reason
         return record
     record["replica_reachable"] = True
     if not rows:
@@ -267,11 +265,11 @@ def _one_03(config: Path, db: str, running: bool, max_lag: float, timeout: float
 
 
 def _check_through_listings(config: Path, dbs: list[str], max_lag: float, timeout: float,
-              seen: dict[str, Any]) -> list[Record]:  # fmt: skip
+              seen: dict[str, Any], endpoints: dict[str, str | None]) -> list[Record]:  # fmt: skip
     running = _daemon_running_03(config)
 
     def one(db: str) -> Record:
-        return _one_03(config, db, running, max_lag, timeout, seen)
+        return _one_03(config, db, running, max_lag, timeout, seen, endpoints.get(db))
 
     with ThreadPoolExecutor(max_workers=max(len(dbs), 1)) as pool:
         return list(pool.map(one, dbs))
@@ -315,9 +313,40 @@ def check(
     memory = _observations_path(path)
     seen = cache.read_json(memory) or {}
     check = _check_through_socket if binary.profile.control_socket else _check_through_listings
-    records = check(path, configured, max_lag, seconds, seen)
+    records = check(path, configured, max_lag, seconds, seen, _endpoints(path))
     _store_observations(memory, seen)
     return records
+
+
+def _endpoints(config: Path) -> dict[str, str | None]:
+    """Each database's S3-compatible endpoint (None for AWS or another replica type)."""
+    from .config.load import database_entries, load_config
+
+    return {
+        str(db): endpoint_of(entry) for db, entry in database_entries(load_config(config), config)
+    }
+
+
+REPLICA_FAILURES = {
+    "auth": "the replica refused the credentials",
+    "not_found": "the replica's bucket does not exist",
+    "timeout": "the replica did not answer in time",
+    "unreachable": "the replica is unreachable",
+}
+
+
+def replica_failure(db: str, said: str | None, endpoint: str | None,
+                    timeout: float) -> tuple[str, str]:  # fmt: skip
+    """(status, reason) when litestream could not reach the replica: what it `said`, or None
+    when it did not finish within `timeout` s. One classification with verify's
+    (litestream.failures)."""
+    if said is None:
+        status, why = timeout_reason(endpoint)
+        said = f"litestream did not finish within {timeout:g} s" + (f" ({why})" if why else "")
+    else:
+        status = classify(said)
+        status = status if status in REPLICA_FAILURES else "unreachable"
+    return status, f"{db}: {REPLICA_FAILURES[status]}: {said}"
 
 
 def summary(records: list[Record]) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shutil
 import sqlite3
 import tempfile
@@ -22,6 +21,7 @@ from typing import Any
 
 from . import cache
 from .config import configured_databases, database_entry, load_config, socket_path
+from .config.load import replicas_of
 from .config.settings import known_secrets
 from .errors import (
     CommandFailed,
@@ -32,6 +32,7 @@ from .errors import (
     VerificationFailure,
 )
 from .litestream.binary import find_binary
+from .litestream.failures import PERMANENT, classify, endpoint_of, timeout_reason
 from .masking import is_secret_name, mask_urls, redact
 from .services.prepare import checked_config, database_arg
 
@@ -40,9 +41,9 @@ PathLike = str | os.PathLike[str]
 
 TABLE = "_litestream_verification"
 RECORD_KEYS = ("database", "ok", "reason", "message", "seconds_to_visible", "restored_size",
-               "replica", "litestream", "integrity", "method")  # fmt: skip
+               "replica", "litestream", "integrity", "contents", "method")  # fmt: skip
 TABLE_KEYS = ("database", "ok", "reason", "seconds_to_visible", "restored_size", "integrity",
-              "method")  # fmt: skip
+              "contents", "method")  # fmt: skip
 
 BUSY_TIMEOUT = 5.0
 """Seconds to wait for a writer holding the live database's lock."""
@@ -51,52 +52,9 @@ MIN_ATTEMPT = 1.0
 rather than misreport a restore cut short as an unreachable replica."""
 FIRST_BACKOFF, MAX_BACKOFF = 0.05, 0.5
 
-# Error codes of S3 and its clones, as litestream passes them on (0.3: "InvalidAccessKeyId: ...",
-# 0.5: "api error InvalidAccessKeyId: ..."). Matched first and whole, case and all: the generic
-# words below would misread them ("InvalidAccessKeyId" contains "invalid").
-_AUTH_CODES = ("InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "InvalidToken",
-               "ExpiredToken", "InvalidClientTokenId", "AuthorizationHeaderMalformed",
-               "AccountProblem", "AllAccessDisabled", "NoCredentialProviders")  # fmt: skip
-_WHERE_CODES = ("NoSuchBucket", "PermanentRedirect", "InvalidBucketName")
-_S3_CODES = {**dict.fromkeys(_AUTH_CODES, "auth"), **dict.fromkeys(_WHERE_CODES, "unreachable")}
-_S3_CODE = re.compile(r"\b(" + "|".join(_S3_CODES) + r")\b")
-# litestream's other messages (0.3 and 0.5) sorted into reasons; the first match wins.
-_NO_BACKUP = ("no matching backup", "no generations", "no snapshots available")
-_AUTH = ("forbidden", "credentials", "status code: 401", "status code: 403", "statuscode: 401",
-         "statuscode: 403")  # fmt: skip
-_UNREACHABLE = ("connection refused", "dial tcp", "no such host", "i/o timeout", "timeout",
-                "connection reset", "tls:", "send request", "requesterror", "deadline exceeded",
-                "network is unreachable", "broken pipe",
-                # Go's url.Parse on the replica URL: the replica, as written, cannot be reached.
-                'parse "', "invalid port", "missing protocol scheme")  # fmt: skip
-_CORRUPT = ("decode", "lz4", "unexpected eof", "checksum", "corrupt", "malformed", "invalid",
-            "magic", "header", "cannot restore snapshot", "not a database")  # fmt: skip
-
 
 class Interrupted(KeyboardInterrupt):
     """A verify_all worker told to stop: its own cleanup runs, then it ends."""
-
-
-def classify(message: str) -> str:
-    """The failure reason for a litestream restore error message."""
-    code = _S3_CODE.search(message)
-    if code:
-        return _S3_CODES[code.group(1)]
-    text = message.lower()
-    if any(fragment in text for fragment in _NO_BACKUP):
-        return "no_backup"
-    if any(fragment in text for fragment in _AUTH):
-        return "auth"
-    if any(fragment in text for fragment in _UNREACHABLE):
-        return "unreachable"
-    if any(fragment in text for fragment in _CORRUPT):
-        return "corrupt"
-    return "restore_failed"
-
-
-def _replicas(entry: dict[str, Any]) -> list[dict[str, Any]]:
-    found = entry.get("replicas") or ([entry["replica"]] if entry.get("replica") else [])
-    return [r for r in found if isinstance(r, dict)]
 
 
 def describe_replica(replica: dict[str, Any]) -> str:
@@ -113,26 +71,27 @@ def describe_replica(replica: dict[str, Any]) -> str:
 def _config_secrets(entry: dict[str, Any]) -> list[str]:
     return [
         str(value)
-        for replica in _replicas(entry)
+        for replica in replicas_of(entry)
         for key, value in replica.items()
         if value and is_secret_name(str(key).replace("-", "_"))
     ]
 
 
-def _live_connection(db: Path) -> sqlite3.Connection:
+def live_connection(db: Path) -> sqlite3.Connection:
+    """verify's one connection to the live database, held from the sentinel to the comparison:
+    its `PRAGMA data_version` changes only when another connection commits."""
     # mode=rw: never create a database that is not there.
     return sqlite3.connect(
         f"{db.as_uri()}?mode=rw", uri=True, timeout=BUSY_TIMEOUT, isolation_level=None
     )
 
 
-def insert_sentinel(db: Path) -> str:
+def insert_sentinel(conn: sqlite3.Connection) -> str:
     """Commit a new sentinel row in one short transaction; return its id. Rows older than an
     hour (left by a verify that was killed outright) go in the same transaction."""
     sentinel = uuid.uuid4().hex
-    conn = _live_connection(db)
+    conn.execute("BEGIN IMMEDIATE")
     try:
-        conn.execute("BEGIN IMMEDIATE")
         conn.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} (id TEXT PRIMARY KEY, created_at TEXT)")
         conn.execute(
             f"DELETE FROM {TABLE} WHERE created_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', "
@@ -142,17 +101,40 @@ def insert_sentinel(db: Path) -> str:
             f"INSERT INTO {TABLE} VALUES (?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))", (sentinel,)
         )
         conn.execute("COMMIT")
-    finally:
-        conn.close()
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
     return sentinel
 
 
-def delete_sentinel(db: Path, sentinel: str) -> None:
-    conn = _live_connection(db)
+def delete_sentinel(conn: sqlite3.Connection, sentinel: str) -> None:
+    conn.execute(f"DELETE FROM {TABLE} WHERE id = ?", (sentinel,))
+
+
+def _data_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA data_version").fetchone()[0])
+
+
+def compare_contents(live: sqlite3.Connection, version: int, copy: Path) -> tuple[str, str]:
+    """("same" | "different" | "not compared", why) for the restored `copy` against the live
+    database. Compared only if no other connection committed since `version` was read, right
+    after the sentinel: then the latest restore must hold exactly what the database holds, and
+    any difference is rows that never reached the replica."""
+    from .services.contents import first_difference
+
     try:
-        conn.execute(f"DELETE FROM {TABLE} WHERE id = ?", (sentinel,))
-    finally:
-        conn.close()
+        live.execute("BEGIN")
+        try:
+            live.execute("SELECT count(*) FROM sqlite_master").fetchone()  # the read snapshot
+            if _data_version(live) != version:
+                return "not compared", "the database changed while verify waited"
+            difference = first_difference(live, copy)
+        finally:
+            live.execute("ROLLBACK")
+    except sqlite3.Error as exc:
+        return "not compared", f"the database could not be read: {exc}"
+    return ("same", "") if difference is None else ("different", difference)
 
 
 def _has_sentinel(copy: Path, sentinel: str) -> bool:
@@ -189,6 +171,7 @@ class _Attempt:
         self.record: Record = dict.fromkeys(RECORD_KEYS)
         self.record.update(database=str(db), ok=False)
         self.secrets: list[str] = []
+        self.endpoint: str | None = None
 
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
@@ -228,7 +211,7 @@ def _poll(config: Path, sentinel: str, workdir: Path, attempt: _Attempt) -> Path
 
     copy = workdir / "restore.db"
     backoff = FIRST_BACKOFF
-    reason, message = "unreachable", ""  # the latest failure
+    reason, message = "timeout", ""  # the latest failure
     restored_once = False
     while True:
         _clear(workdir)  # one restored copy at a time, 0.3's .tmp-* leftovers included
@@ -236,18 +219,20 @@ def _poll(config: Path, sentinel: str, workdir: Path, attempt: _Attempt) -> Path
         try:
             # The config was checked (or, asked for by name, not) before the first attempt.
             restored = restore(attempt.db, copy, config=config, timeout=seconds, validate=False)
-        except CommandTimeout:
-            # A last attempt cut short says nothing about the replica; a full-length one does.
-            if not message or seconds > MIN_ATTEMPT:
-                reason, message = (
-                    "unreachable",
-                    f"the replica did not answer within {seconds:.1f} s",
-                )
         except IntegrityCheckFailed as exc:
             # Permanent: waiting longer only restores the same broken chain again.
             raise attempt.fail("corrupt", str(exc)) from None
+        except CommandTimeout:
+            # A last attempt cut short says nothing about the replica; a full-length one does.
+            if not message or seconds > MIN_ATTEMPT:
+                reason, why = timeout_reason(attempt.endpoint)
+                message = f"the replica did not answer within {seconds:.1f} s" + (
+                    f" ({why})" if why else ""
+                )
         except CommandFailed as exc:
             reason, message = classify(str(exc)), f"restore failed: {exc}"
+            if reason in PERMANENT:
+                raise attempt.fail(reason, message) from None
         else:
             if restored is None:
                 reason, message = "no_backup", "no backup"
@@ -292,7 +277,8 @@ def _verify(db: PathLike, config: PathLike | None, timeout: float | None, quick:
     if entry is None:
         raise attempt.fail("not_in_config", f"{db_path} is not in {config_path}")
     attempt.secrets = _config_secrets(entry)
-    attempt.record["replica"] = ", ".join(describe_replica(r) for r in _replicas(entry)) or None
+    attempt.record["replica"] = ", ".join(describe_replica(r) for r in replicas_of(entry)) or None
+    attempt.endpoint = endpoint_of(entry)
     attempt.record["litestream"] = binary.version
     if not db_path.is_file():
         raise attempt.fail("no_database", f"{db_path} does not exist")
@@ -304,9 +290,12 @@ def _verify(db: PathLike, config: PathLike | None, timeout: float | None, quick:
     except OSError as exc:
         raise UsageError(f"cannot create a temporary directory ({exc}); set TMPDIR") from None
     sentinel: str | None = None
+    live: sqlite3.Connection | None = None
     try:
         try:
-            sentinel = insert_sentinel(db_path)
+            live = live_connection(db_path)
+            sentinel = insert_sentinel(live)
+            version = _data_version(live)
         except sqlite3.Error as exc:
             raise attempt.fail("database_error", f"cannot write the sentinel row: {exc}") from None
         written = time.monotonic()
@@ -319,16 +308,29 @@ def _verify(db: PathLike, config: PathLike | None, timeout: float | None, quick:
         attempt.record["integrity"] = integrity
         if integrity != "ok":
             raise attempt.fail("corrupt", f"the restored copy fails its check: {integrity}")
-        attempt.record.update(ok=True, reason=None, message="the sentinel row came back intact")
+        contents, why = compare_contents(live, version, copy)
+        attempt.record["contents"] = contents
+        if contents == "different":
+            raise attempt.fail(
+                "incomplete",
+                f"the latest restore is missing what the database held before it: {why} (rows "
+                "that never reached the replica; see README 'Holes in a replica')",
+            )
+        message = "the sentinel row came back intact"
+        if contents != "same":
+            message += f" (contents not compared: {why})"
+        attempt.record.update(ok=True, reason=None, message=message)
         return dict(attempt.record)
     finally:
         try:
-            if sentinel is not None:
-                delete_sentinel(db_path, sentinel)
+            if sentinel is not None and live is not None:
+                delete_sentinel(live, sentinel)
         except sqlite3.Error as exc:
             # Rare (locked for BUSY_TIMEOUT); the next verify removes it once an hour old.
             raise attempt.fail("database_error", f"cannot delete the sentinel row: {exc}") from None
         finally:
+            if live is not None:
+                live.close()
             shutil.rmtree(workdir, ignore_errors=True)
 
 

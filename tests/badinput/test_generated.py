@@ -134,7 +134,8 @@ TOKENS = st.one_of(
     st.sampled_from(["--", "-", "=", "--json", "-d", "--database", "-database", "--config",
                      "-c", "--timeout", "--no-validate", "--level", "--line", "-o", "-txid",
                      "-timestamp", "-if-db-not-exists=maybe", "-parallelism", "--all", "x.db",
-                     "app.db", "0", "-1", "nan", "inf", "9" * 40, "--databse", "--jsno", "-x"]),
+                     "app.db", "0", "-1", "nan", "inf", "9" * 40, "--databse", "--jsno", "-x",
+                     "\u0663", "\uff18", "1\u0660"]),  # digits Python's isdigit takes, Go not
     ENV_TEXT,
 )  # fmt: skip
 

@@ -247,6 +247,7 @@ for line in LINES:
 
 RESTORE_FLAGS = {
     "both": [["-if-replica-exists=maybe"], ["-if-db-not-exists=yes"], ["-parallelism", "0"],
+             ["-parallelism", "\u0663"], ["-parallelism", "\uff18"],  # non-ASCII digits
              ["-parallelism", "x"], ["-parallelism=-3"], ["-timestamp", "yesterday"],
              ["-timestamp", "2026-01-01"], ["-timestamp", "2026-13-45T99:00:00Z"],
              ["-o", "newdir/"], ["-o", "data"], ["-o"], ["---o", "x.db"], ["-=x"],
@@ -307,6 +308,13 @@ for line in LINES:
     add(Case(f"verify-not-in-config-{line}", ["verify", "-d", "other.db"], 1, line,
              fragments=("not_in_config",)))  # fmt: skip
     add(Case(f"ltx-level-{line}", ["ltx", "-d", "app.db", "--level", "10"], 2, line))
+    add(Case(f"demo-dir-a-file-{line}", ["demo", "--dir", "app.db"], 2, line,
+             fragments=("not a directory",)))  # fmt: skip
+    add(Case(f"demo-dir-under-a-file-{line}", ["demo", "--dir", "app.db/x"], 2, line,
+             fragments=("cannot create --dir",)))  # fmt: skip
+    add(Case(f"install-dir-holds-a-directory-{line}", ["databases"], 1, line,
+             env={"LITESTREAM_INSTALL_DIR": "bin"}, files={"bin/litestream/x": b""},
+             fragments=("is a directory",)))  # fmt: skip
     add(Case(f"no-config-{line}", ["databases", "-c", "nope.yml"], 2, line, fragments=("nope",)))
     add(Case(f"install-dir-missing-{line}", ["databases"], 1, line,
              env={"LITESTREAM_INSTALL_DIR": "/no/such/dir"},
@@ -314,6 +322,8 @@ for line in LINES:
 add(Case("status-not-in-config", ["status", "-d", "other.db"], 1, fragments=("not found",)))
 add(Case("generations-on-0.5", ["generations", "-d", "app.db"], 2, fragments=("ltx",)))
 add(Case("ltx-on-0.3", ["ltx", "-d", "app.db"], 2, "0.3", fragments=("snapshots",)))
+for digit in ("\u0663", "\uff13", "\u00b3"):  # Arabic-Indic 3, fullwidth 3, superscript 3
+    add(Case(f"ltx-level-U+{ord(digit):04X}", ["ltx", "-d", "app.db", "--level", digit], 2))
 add(Case("status-on-0.3", ["status"], 2, "0.3", fragments=("databases",)))
 
 assert len({case.id for case in CASES}) == len(CASES), "case ids must be unique"

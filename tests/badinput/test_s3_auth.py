@@ -1,6 +1,7 @@
 """Wrong credentials and missing buckets on a real S3 API: moto's server with authentication on
 (IAM users and keys created first, then /moto-api/reset-auth turns checking on). Credentials
-and permissions are `auth`, a missing bucket `unreachable`, never `corrupt`."""
+and permissions are `auth`, a missing bucket `not_found`, never `corrupt`. verify fails on them
+at once: they do not go away by waiting, so its 30 s timeout is never waited out (`bound`)."""
 
 from __future__ import annotations
 
@@ -54,7 +55,7 @@ EXPECTED = {
     "unknown-key": ("InvalidAccessKeyId", "auth"),
     "wrong-secret": ("SignatureDoesNotMatch", "auth"),
     "no-permission": ("AccessDenied", "auth"),
-    "no-bucket": ("NoSuchBucket", "unreachable"),
+    "no-bucket": ("NoSuchBucket", "not_found"),
 }
 
 
@@ -71,7 +72,7 @@ def _config(line: str, endpoint: str, key_id: str, secret: str, bucket: str) -> 
 
 COMMANDS = {
     "restore": (["restore", "-d", "app.db", "--", "-o", "restored.db"], "code"),
-    "verify": (["verify", "-d", "app.db", "--timeout", "2"], "reason"),
+    "verify": (["verify", "-d", "app.db", "--timeout", "30"], "reason"),
     "snapshots": (["snapshots", "-d", "app.db"], "code"),
     "wal": (["wal", "-d", "app.db"], "code"),
 }
@@ -92,7 +93,29 @@ def test_wrong_credentials(
     case = Case(
         f"s3-{variant}-{line}-{command}", argv, 1, line,
         files={"litestream.yml": _config(line, server.endpoint, key_id, secret, bucket)},
-        fragments=(fragment,), absent=("corrupt", WRONG_SECRET, secret), bound=20,
+        fragments=(fragment,), bound=20,
+        # litestream 0.5's call chain and the AWS SDK's "https" (said of an http:// endpoint)
+        absent=("corrupt", WRONG_SECRET, secret, "v0.3.x", "https response error"),
         may_change=("app.db",) if command == "verify" else (),
+    )  # fmt: skip
+    run_case(case, tmp_path)
+
+
+CHECK_SAYS = {"auth": "the replica refused the credentials", "not_found": "bucket does not exist"}
+
+
+@pytest.mark.parametrize("variant", EXPECTED)
+def test_check_names_the_failure_as_verify_does(
+    auth_s3: tuple[S3Server, dict[str, tuple[str, str, str]]], variant: str, tmp_path: Path
+) -> None:
+    """0.3's check lists the replica itself (0.5's asks the daemon, which needs one running):
+    the same words as verify's reason, not "unreachable"."""
+    server, credentials = auth_s3
+    key_id, secret, bucket = credentials[variant]
+    reason = EXPECTED[variant][1]
+    case = Case(
+        f"s3-{variant}-0.3-check", ["check", "-d", "app.db"], 1, "0.3",
+        files={"litestream.yml": _config("0.3", server.endpoint, key_id, secret, bucket)},
+        fragments=(CHECK_SAYS[reason],), absent=("unreachable", WRONG_SECRET, secret), bound=20,
     )  # fmt: skip
     run_case(case, tmp_path)

@@ -144,7 +144,9 @@ REPLICATOR_SCRIPT = textwrap.dedent(
     import signal, sys, time
     import pylitestream
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    with pylitestream.Replicator(config=sys.argv[1]):
+    restart = sys.argv[2:] == ["restart"]
+    with pylitestream.Replicator(config=sys.argv[1],
+                                 on_litestream_exit="restart" if restart else "stop"):
         print("ready", flush=True)
         time.sleep(3600)
     """
@@ -169,7 +171,7 @@ def start_supervisor(
         argv = [python, "-m", "pylitestream", "run", "-c", str(config), *extra, "--", python,
                 "-c", SLEEPER]  # fmt: skip
     else:
-        argv = [python, "-c", REPLICATOR_SCRIPT, str(config)]
+        argv = [python, "-c", REPLICATOR_SCRIPT, str(config), *extra]
     with log.open("ab") as out:
         return subprocess.Popen(
             argv, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
@@ -303,19 +305,33 @@ class Outcome:
     integrity: str = "ok"
 
 
-class _Background:
-    """Commits a row every 20 ms on a thread until stopped."""
+class Background:
+    """Commits a row every `pause` seconds (20 ms by default) on a thread until stopped, padded
+    to `pad` bytes: rows of half a page make every lost commit a missing row, where small rows
+    share pages and a later write of the same page would bring a lost one back."""
 
-    def __init__(self, writer: Writer) -> None:
+    def __init__(self, writer: Writer, pause: float = 0.02, pad: int = 0) -> None:
         self.writer = writer
+        self.pause = pause
+        self.pad = "-" + "x" * pad if pad else ""
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
         self._thread.start()
 
     def _loop(self) -> None:
-        while not self._stop.is_set():
-            self.writer.commit()
-            time.sleep(0.02)
+        conn = sqlite3.connect(self.writer.db, timeout=10)
+        try:
+            while not self._stop.is_set():
+                with conn:
+                    conn.execute(
+                        "INSERT INTO items (name) VALUES (?)",
+                        (f"row-{self.writer._next}{self.pad}",),
+                    )
+                self.writer.committed[self.writer._next] = time.monotonic()
+                self.writer._next += 1
+                time.sleep(self.pause)
+        finally:
+            conn.close()
 
     def stop(self) -> None:
         self._stop.set()
@@ -362,13 +378,13 @@ def run_cycle(
     log = root / "supervisor.log"
     outcome = Outcome(line, replica_kind, fault, supervisor)
     procs = [start_supervisor(supervisor, config, log)]
-    background: _Background | None = None
+    background: Background | None = None
     fault_at = 0.0
     try:
         daemon = wait_daemon(config)
         wait_for(lambda: "initialized db" in log.read_text(), 30)
         time.sleep(supervise.FIRST_LOOK)
-        background = _Background(writer)
+        background = Background(writer)
         time.sleep(1.5)
         fault_at = time.monotonic()
         if fault == "sigterm":
@@ -435,3 +451,79 @@ def cycle_plan(replicas: tuple[str, ...]) -> list[tuple[str, str, str]]:
                     continue
                 plan.append((replica_kind, fault, supervisor))
     return plan
+
+
+# --- SIGKILL of litestream, restarted by its own supervisor -------------------------------------
+
+
+@dataclass
+class RestartOutcome:
+    supervisor: str
+    kill_after: float
+    committed: int = 0
+    holes: int = 0
+    """Rows missing from the latest restore while a later row is present: a state the app
+    never had."""
+    missing: int = 0
+    """Rows the local database holds that the latest restore lacks."""
+    integrity: str = "ok"
+    orphans: int = 0
+
+
+def restart_cycle(
+    line: str, supervisor: str, root: Path, replica: dict[str, Any], kill_after: float
+) -> RestartOutcome:
+    """`run` or a Replicator with on-litestream-exit=restart; the app commits about 200 rows a
+    second of 2 KB each, one transaction each; litestream is SIGKILLed `kill_after` seconds
+    after it started and its supervisor restarts it; the app writes 3 s more, then everything
+    stops gracefully.
+    Replication is started once more and stopped gracefully, and the latest restore is
+    counted against the local database. The caller points LITESTREAM_INSTALL_DIR at the line's
+    binary."""
+    assert supervisor in ("run", "Replicator")
+    root.mkdir(parents=True)
+    db = root / "app.db"
+    writer = Writer(db)
+    writer.create()
+    config = fault_config(line, root, db, replica)
+    log = root / "supervisor.log"
+    outcome = RestartOutcome(supervisor, kill_after)
+    extra = ("--on-litestream-exit", "restart") if supervisor == "run" else ("restart",)
+    proc = start_supervisor(supervisor, config, log, extra=extra)
+    background: Background | None = None
+    try:
+        daemon = wait_daemon(config)
+        started = time.monotonic()
+        background = Background(writer, pause=0.005, pad=2000)
+        time.sleep(max(0.0, kill_after - (time.monotonic() - started)))
+        os.kill(daemon, signal.SIGKILL)
+        wait_for(lambda: set(litestream_pids(config)) - {daemon}, 40)
+        time.sleep(3.0)
+        background.stop()
+        background = None
+    finally:
+        if background is not None:
+            background.stop()
+        stop(proc)
+    again = start_supervisor(supervisor, config, log)
+    try:
+        wait_daemon(config)
+        time.sleep(2.5)
+    finally:
+        stop(again)
+    outcome.orphans = len(kill_all(config))
+    ids, outcome.integrity = restored_ids(db, config, root / "check.db")
+    local = local_ids(db)
+    outcome.committed = len(writer.committed)
+    outcome.missing = len(local - ids)
+    newest = max(ids, default=-1)
+    outcome.holes = sum(1 for i in local if i < newest and i not in ids)
+    return outcome
+
+
+def local_ids(db: Path) -> set[int]:
+    conn = sqlite3.connect(db)
+    try:
+        return {int(name.split("-")[1]) for (name,) in conn.execute("SELECT name FROM items")}
+    finally:
+        conn.close()

@@ -17,8 +17,12 @@ from .options import (
 def version(as_json: Json = False, timeout: Timeout = None) -> None:
     """Show pylitestream's and litestream's versions, and where the binary came from."""
     from .. import api
+    from . import output
 
-    show(api.version(), as_json, (), "")
+    record = api.version()
+    if record["warning"]:
+        output.warning(record["warning"])
+    show(record, as_json, (), "")
 
 
 @app.command()

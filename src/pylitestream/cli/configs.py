@@ -63,7 +63,9 @@ def init(
 
 
 config_app = typer.Typer(
-    help="Check, show and migrate the litestream config.", no_args_is_help=True
+    help="Check, show and migrate the litestream config.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
 )
 app.add_typer(config_app, name="config")
 

@@ -27,6 +27,19 @@ def is_loopback(host: str) -> bool:
     return bool(infos) and all(ipaddress.ip_address(str(i[4][0])).is_loopback for i in infos)
 
 
+def allowed_hosts(host: str, extra: list[str]) -> list[str]:
+    """The Host names the standalone server answers: loopback names, the address it listens on
+    (unless a wildcard), --allowed-host and PYLITESTREAM_DASHBOARD_ALLOWED_HOSTS."""
+    import os
+
+    from ..web.security import LOOPBACK_HOSTS
+
+    named = os.environ.get("PYLITESTREAM_DASHBOARD_ALLOWED_HOSTS", "").split(",")
+    own = [] if host.strip("[]") in ("0.0.0.0", "::", "") else [host.strip("[]")]
+    found = [*LOOPBACK_HOSTS, *own, *extra, *named]
+    return list(dict.fromkeys(name.strip().lower() for name in found if name.strip()))
+
+
 @app.command()
 def dashboard(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
@@ -34,6 +47,15 @@ def dashboard(
         int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")
     ] = 8765,
     config: Config = None,
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allowed-host",
+            help="Another Host header to answer (repeatable; also "
+            "PYLITESTREAM_DASHBOARD_ALLOWED_HOSTS, comma-separated). Loopback names and the "
+            "--host address are always allowed.",
+        ),
+    ] = None,
     actions: Annotated[
         bool | None,
         typer.Option(
@@ -46,9 +68,11 @@ def dashboard(
     """Serve the web dashboard (needs py-litestream[dashboard]); loopback unless credentials
     are set (PYLITESTREAM_DASHBOARD_USERNAME/PASSWORD or LITESTREAM_USERNAME/PASSWORD)."""
     from .. import web
+    from . import output
 
     web.require_extra()
     from ..web.app import credentials
+    from ..web.security import HostAllowList
 
     if not is_loopback(host) and credentials() is None:
         raise UsageError(
@@ -57,9 +81,22 @@ def dashboard(
             "--host 127.0.0.1"
         )
     application = web.create_app(config, allow_actions=actions)
+    served = application.state.settings
+    shown = f"[{host}]" if ":" in host else host
+    auth = (
+        f"basic auth as {served['username']}"
+        if served["username"]
+        else "no authentication (loopback only)"
+    )
+    output.info(
+        f"serving the dashboard for {served['config']} at http://{shown}:{port}/ ({auth}; "
+        f"actions {'on' if served['actions'] else 'off'}); Ctrl-C stops it"
+    )
+    hosts = allowed_hosts(host, allowed_host or [])
+    output.info(f"answering Host: {', '.join(hosts)} (others get 400)")
     import uvicorn
 
     try:
-        uvicorn.run(application, host=host, port=port, log_level="warning")
+        uvicorn.run(HostAllowList(application, hosts), host=host, port=port, log_level="warning")
     except SystemExit as exc:  # uvicorn exits 1 when it cannot bind, after logging why
         raise UsageError(f"cannot listen on {host}:{port} (see the line above)") from exc

@@ -10,6 +10,8 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # Plain help text: Rich markup would swallow "[dashboard]" of "py-litestream[dashboard]".
+    rich_markup_mode=None,
 )
 
 PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}

@@ -85,12 +85,17 @@ def _check_app(program: str) -> None:
 
 
 @app.command()
-def ps(as_json: Json = False) -> None:
+def ps(
+    as_json: Json = False,
+    prune: Annotated[
+        bool, typer.Option("--prune", help="Remove the state files of daemons that are gone.")
+    ] = False,
+) -> None:
     """Show the litestream daemons pylitestream started: state files checked against the live
     processes, and 0.5's control socket when the config enables it."""
     from .. import api
 
-    rows = api.processes()
+    rows = api.processes(prune=prune)
     columns = ("pid", "status", "started_by", "started_at", "litestream", "config", "socket")
     show(rows, as_json, columns, "no litestream started by pylitestream")
 

@@ -90,15 +90,25 @@ def socket_path(config: str | os.PathLike[str]) -> str | None:
 def configured_databases(config: Path) -> list[Path]:
     """Absolute paths of the config's databases (relative paths resolve against the CWD, as
     litestream does)."""
-    data = load_config(config)
-    entries = data.get("dbs") or []
+    return [db for db, _ in database_entries(load_config(config), config)]
+
+
+def database_entries(settings: dict[str, Any], config: Path) -> list[tuple[Path, dict[str, Any]]]:
+    """Each `path:` database of the loaded config `settings`, absolute, with its `dbs:` entry."""
+    entries = settings.get("dbs") or []
     if not isinstance(entries, list):
         raise UsageError(f"{config}: 'dbs' must be a list")
-    paths = []
-    for entry in entries:
-        if isinstance(entry, dict) and entry.get("path"):
-            paths.append(Path(str(entry["path"])).expanduser().absolute())
-    return paths
+    return [
+        (Path(str(entry["path"])).expanduser().absolute(), entry)
+        for entry in entries
+        if isinstance(entry, dict) and entry.get("path")
+    ]
+
+
+def replicas_of(entry: dict[str, Any]) -> list[dict[str, Any]]:
+    """The replica blocks of a `dbs:` entry: 0.5's `replica:`, or 0.3's `replicas:`."""
+    found = entry.get("replicas") or ([entry["replica"]] if entry.get("replica") else [])
+    return [r for r in found if isinstance(r, dict)]
 
 
 def database_entry(settings: dict[str, Any], db: Path) -> dict[str, Any] | None:

@@ -99,15 +99,13 @@ class Layout(NamedTuple):
     """One `replica:` per database (0.5); 0.3 reads only the `replicas:` list."""
     reads_url_query: bool
     """A replica url's `?endpoint=...` is read (0.5); 0.3 drops it and talks to AWS."""
-    endpoint_needs_scheme: bool
-    """An endpoint without http(s):// fails at the first upload (0.3)."""
 
 
 LAYOUTS = {
     "0.3": Layout(_TOP_03, _SECTIONS_03, _DB_03, _REPLICA_03, single_replica=False,
-                  reads_url_query=False, endpoint_needs_scheme=True),
+                  reads_url_query=False),
     "0.5": Layout(_TOP_05, _SECTIONS_05, _DB_05, _REPLICA_05, single_replica=True,
-                  reads_url_query=True, endpoint_needs_scheme=False),
+                  reads_url_query=True),
 }  # fmt: skip
 
 

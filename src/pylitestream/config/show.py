@@ -23,6 +23,8 @@ def _mask_value(key: str, value: Any, secrets: Sequence[str]) -> Any:
         return {k: _mask_value(str(k), v, secrets) for k, v in value.items()}
     if isinstance(value, list):
         return [_mask_value(key, v, secrets) for v in value]
+    if key == "permissions" and isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:04o}"  # YAML reads 0600 as the int 384: show the mode as written
     if not isinstance(value, str) or not value:
         return value
     name = key.upper().replace("-", "_")

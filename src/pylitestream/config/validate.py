@@ -200,14 +200,14 @@ class _Checker:
                     "Litestream 0.3 ignores the '?...' part of a replica url (an endpoint there "
                     "sends the data to AWS instead); write type, bucket, path and endpoint as keys",
                 )
-            if key == "endpoint" and self.layout.endpoint_needs_scheme:
+            if key == "endpoint":
                 endpoint = str(value.value or "")
                 if endpoint and "://" not in endpoint:
                     # Masked as the URL it becomes: without a scheme, mask_urls sees no password.
                     shown = mask_urls(f"https://{endpoint}").removeprefix("https://")
                     self.fail(
                         value,
-                        f"endpoint '{shown}' has no scheme, and Litestream 0.3 then uses "
+                        f"endpoint '{shown}' has no scheme, and Litestream {self.line} then uses "
                         f"https://{shown}; write http://{shown} or https://{shown}",
                     )
 

@@ -61,6 +61,8 @@ def _from_install_dir(value: str) -> Path:
     candidate = directory / EXE_NAME
     if not candidate.exists():
         raise BinaryNotFound(f"{INSTALL_DIR_VAR}={value} holds no '{EXE_NAME}' binary")
+    if candidate.is_dir():
+        raise BinaryNotFound(f"{candidate} is a directory, not the litestream binary")
     if not _is_executable(candidate):
         raise BinaryNotFound(f"{candidate} is not executable (chmod +x it)")
     return candidate

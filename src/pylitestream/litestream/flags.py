@@ -78,7 +78,10 @@ def check_flag_value(name: str, kind: str, value: str) -> str | bool:
         return value in _GO_TRUE
     if "|" in kind and value not in kind.split("|"):
         refuse(f"expected one of {kind.replace('|', ', ')}")
-    if kind == "count" and not (value.isdigit() and 0 < int(value) <= 1_000_000):
+    # ASCII digits only: str.isdigit() takes "٣", which Go's strconv refuses.
+    if kind == "count" and not (
+        value.isascii() and value.isdigit() and 0 < int(value) <= 1_000_000
+    ):
         refuse("expected a whole number of at least 1")
     if kind == "txid" and not re.fullmatch(r"[0-9a-fA-F]{16}", value):
         refuse("expected exactly 16 hex digits, e.g. 0000000000000005 (see 'pylitestream ltx')")

@@ -32,8 +32,10 @@ class Profile(NamedTuple):
     """The daemon serves the control socket (0.5): info, list, sync, register, ..."""
     ca_bundle_breaks_s3: bool
     """AWS_CA_BUNDLE breaks every S3 call (0.5), so it is moved aside (runner.move_ca_bundle)."""
-    force_snapshot: bool
-    """`replicate -once -force-snapshot` exists (0.5): used after an unclean stop."""
+    resumes_from_wal_position: bool
+    """After a restart, litestream resumes from the WAL position its newest LTX file records
+    (0.5), so a WAL restarted meanwhile needs a snapshot (supervise.state.close_wal_gaps); 0.3
+    starts a new generation by itself."""
     restore_checks_integrity: bool
     """`restore -integrity-check` is litestream's own (0.5); on 0.3 pylitestream runs the same
     PRAGMA on its private copy before placing it (services.integrity)."""
@@ -73,7 +75,7 @@ PROFILES: dict[str, Profile] = {
         errors_only_in_log=True,
         control_socket=False,
         ca_bundle_breaks_s3=False,
-        force_snapshot=False,
+        resumes_from_wal_position=False,
         restore_checks_integrity=False,
     ),
     "0.5": Profile(
@@ -114,7 +116,7 @@ PROFILES: dict[str, Profile] = {
         errors_only_in_log=False,
         control_socket=True,
         ca_bundle_breaks_s3=True,
-        force_snapshot=True,
+        resumes_from_wal_position=True,
         restore_checks_integrity=True,
     ),
 }

@@ -9,6 +9,7 @@ from typing import NamedTuple, NoReturn
 
 from ..errors import CommandFailed, CommandTimeout
 from .binary import Binary
+from .failures import plain_message
 from .records import error_line
 from .timeouts import TIMEOUT_VAR, check_timeout, default_timeout
 
@@ -108,7 +109,7 @@ def run_litestream(
         raise CommandFailed(f"cannot run {binary.path}: {exc.strerror or exc}", argv=argv) from None
     completed = Completed(argv, result.returncode, result.stdout, result.stderr)
     if result.returncode != 0:
-        message = error_line(result.stdout, result.stderr) or _last_line(result)
+        message = plain_message(error_line(result.stdout, result.stderr) or _last_line(result))
         raise CommandFailed(
             message,
             argv=argv,
@@ -120,7 +121,11 @@ def run_litestream(
         logged = error_line(result.stdout, result.stderr)
         if logged:
             raise CommandFailed(
-                logged, argv=argv, returncode=0, stdout=result.stdout, stderr=result.stderr
+                plain_message(logged),
+                argv=argv,
+                returncode=0,
+                stdout=result.stdout,
+                stderr=result.stderr,
             )
     return completed
 

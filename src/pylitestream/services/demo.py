@@ -54,6 +54,13 @@ def _workdir(directory: Path | None) -> Iterator[Path]:
             shutil.rmtree(made, ignore_errors=True)
         return
     root = directory.absolute()
+    form = placement.existing_form(root)
+    if form not in (None, "a directory"):
+        raise UsageError(f"--dir {root} is {form}, not a directory: pick an empty or new directory")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create --dir {root}: {exc.strerror or exc}") from None
     taken = [
         f"{path.name} ({form})"
         for name in FILES
@@ -64,7 +71,6 @@ def _workdir(directory: Path | None) -> Iterator[Path]:
             f"--dir {root} already holds {', '.join(taken)}; the demo never touches existing "
             "files: pick an empty or new directory"
         )
-    root.mkdir(parents=True, exist_ok=True)
     yield root
 
 

@@ -34,13 +34,17 @@ whole restore, and a replica broken further back than this needs a person lookin
 POINT_FLAGS = ("txid", "timestamp", "index", "generation")
 
 
+def immutable_uri(path: Path) -> str:
+    """A URI opening the private copy at `path` immutable: nobody else writes it, and reading
+    it must neither create -wal/-shm nor change it."""
+    return f"{path.absolute().as_uri()}?immutable=1"
+
+
 def sqlite_check(path: Path, check: str) -> str:
-    """'ok', or SQLite's first complaint about the database at `path` (quick_check for
-    "quick", integrity_check for "full"). The file is opened immutable: it is a private copy
-    nobody else writes, and the check must neither create -wal/-shm nor change it."""
-    uri = f"{path.absolute().as_uri()}?immutable=1"
+    """'ok', or SQLite's first complaint about the private copy at `path` (quick_check for
+    "quick", integrity_check for "full")."""
     try:
-        conn = sqlite3.connect(uri, uri=True)
+        conn = sqlite3.connect(immutable_uri(path), uri=True)
         try:
             rows = [str(row[0]) for row in conn.execute(f"PRAGMA {_PRAGMA[check]}")]
         finally:

@@ -125,7 +125,8 @@ def ltx(
     """0.5 LTX files at `level` (0-9 or "all"): [{"level", "min_txid", "max_txid", "size",
     "created"}]."""
     database_arg(db)
-    if str(level) != "all" and not (str(level).isdigit() and 0 <= int(level) <= 9):
+    # ASCII digits only: str.isdigit() takes "٣", which litestream (Go) refuses.
+    if str(level) != "all" and str(level) not in tuple("0123456789"):
         raise UsageError(f"--level must be 0-9 or 'all', not {level!r}")
     _require(find_binary(), "ltx")
     return records.ltx_05(_ltx_level(db, level, config, timeout, validate))

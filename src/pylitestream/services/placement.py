@@ -29,7 +29,7 @@ def existing_form(path: Path) -> str | None:
     None when nothing is. Looks at the name itself: a symlink is never followed."""
     try:
         info = os.lstat(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # a parent that is a file: nothing there
         return None
     mode = info.st_mode
     if stat.S_ISLNK(mode):
@@ -74,6 +74,12 @@ def sibling(db: Path, now: dt.datetime | None = None) -> Path:
     """app.db -> app-20261127093000.db: where a restore goes when the database exists."""
     stamp = (now or dt.datetime.now()).strftime("%Y%m%d%H%M%S")
     return db.with_name(f"{db.stem}-{stamp}{db.suffix}")
+
+
+def default_target(db: Path) -> Path:
+    """Where a restore without -o goes: the database's path if nothing is there, else a
+    timestamped sibling, so that the live database is never touched."""
+    return sibling(db) if os.path.lexists(db) else db
 
 
 @contextlib.contextmanager

@@ -87,12 +87,10 @@ def _restore_safely(
     at the target, or at its -wal/-shm/.tmp, is ever replaced (see placement)."""
     force = bool(flags.pop("force", False))
     skip_if_exists = bool(flags.pop("if-db-not-exists", False))
-    if os.path.lexists(target):
-        if skip_if_exists:
-            return None
-        if not named_output and not force:
-            # Without -o the live database is never touched: restore beside it instead.
-            target = placement.sibling(target)
+    if skip_if_exists and os.path.lexists(target):
+        return None
+    if not named_output and not force:
+        target = placement.default_target(target)
     if force:
         # Asked for by name: a regular file may be replaced, and its -wal/-shm moved aside.
         form = placement.existing_form(target)

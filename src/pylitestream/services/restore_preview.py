@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 Record = dict[str, Any]
@@ -37,6 +38,7 @@ def restore_plan(
     from ..litestream.binary import find_binary
     from ..litestream.flags import check_flag_value
     from ..litestream.runner import run_litestream
+    from .placement import default_target
     from .prepare import checked_config, database_arg
 
     db_path = database_arg(db)
@@ -70,9 +72,14 @@ def restore_plan(
             }
             for entry in data.get("files") or []
         ]
+        # Without -o litestream names the database itself; pylitestream's restore never
+        # writes there when it exists, so the plan names where the restore really goes.
+        target = (
+            data.get("target_path") if output is not None else str(default_target(Path(db_path)))
+        )
         return {
             "database": data.get("source") or db_path,
-            "target": data.get("target_path"),
+            "target": target,
             "replica": data.get("replica"),
             "min_txid": data.get("min_txid"),
             "max_txid": data.get("max_txid"),

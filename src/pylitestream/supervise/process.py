@@ -48,7 +48,7 @@ def _child_setup(deathsig: bool = True) -> Callable[[], None]:
 
 
 GUARD = """\
-import os, select, signal, sys, time
+import json, os, select, signal, socket, sys, time
 signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
 signal.signal(signal.SIGINT, lambda *_: os._exit(0))
 supervisor, litestream = int(sys.argv[1]), os.getppid()
@@ -61,20 +61,42 @@ except (AttributeError, OSError):
         except ProcessLookupError:
             break
         time.sleep(0.2)
+deadline = time.monotonic() + 10
+for db in sys.argv[3:] if os.getppid() == litestream else []:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        break
+    body = json.dumps({"path": db, "wait": True, "timeout": max(1, int(left))}).encode()
+    try:
+        with socket.socket(socket.AF_UNIX) as conn:
+            conn.settimeout(left + 1)
+            conn.connect(sys.argv[2])
+            conn.sendall(b"POST /sync HTTP/1.0\\r\\nContent-Type: application/json\\r\\n"
+                         + b"Content-Length: %d\\r\\n\\r\\n" % len(body) + body)
+            while conn.recv(65536):
+                pass
+    except OSError:
+        pass
 """
 """litestream's `-exec` child: it exits when the supervisor (pid argv[1]) dies, and litestream
-then shuts down with its final sync, exactly once. It also exits when litestream itself dies
-(SIGKILL), so it never outlives it holding litestream's log pipes open. PR_SET_PDEATHSIG is not
-used for litestream: in a multi-threaded supervisor killed by SIGKILL, the kernel re-parents the
-child to each dying thread in turn and sends the signal every time, and Litestream 0.5 takes a
-second SIGTERM as "skip the shutdown sync" (it logs "shutdown sync skipped, interrupted by
-signal")."""
+then shuts down with its final sync, exactly once. On 0.5 with the control socket (argv[2],
+then the databases), it first has litestream sync each database and waits for the upload
+(10 s in all): the final sync covers only databases litestream has looked at, once per monitor
+interval. It also exits when litestream itself dies (SIGKILL), so it never outlives it holding
+litestream's log pipes open. PR_SET_PDEATHSIG is not used for litestream: in a multi-threaded
+supervisor killed by SIGKILL, the kernel re-parents the child to each dying thread in turn and
+sends the signal every time, and Litestream 0.5 takes a second SIGTERM as "skip the shutdown
+sync" (it logs "shutdown sync skipped, interrupted by signal")."""
 
 
 def guarded_argv(binary: Binary, config: Path, supervisor: int) -> list[str]:
     import shlex
 
-    guard = shlex.join([sys.executable, "-c", GUARD, str(supervisor)])
+    from ..config import configured_databases, socket_path
+
+    socket = socket_path(config) if binary.profile.control_socket else None
+    synced = [socket, *map(str, configured_databases(config))] if socket else []
+    guard = shlex.join([sys.executable, "-c", GUARD, str(supervisor), *synced])
     return [str(binary.path), "replicate", "-config", str(config), "-exec", guard]
 
 

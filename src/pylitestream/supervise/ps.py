@@ -8,20 +8,24 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .. import logs
 from ..litestream.binary import find_binary
 from .process import is_litestream
-from .state import STATE_KEYS, read_state, state_dir, state_path
+from .state import STATE_KEYS, read_state, remove_stale_state, state_dir, state_path
 
 Record = dict[str, Any]
+
+log = logs.get(__name__)
 
 
 # --- ps -----------------------------------------------------------------------------------------
 
 
-def processes(*, timeout: float = 5.0) -> list[Record]:
+def processes(*, timeout: float = 5.0, prune: bool = False) -> list[Record]:
     """What pylitestream started: each state file checked against the live process, plus 0.5's
     control socket when the config enables it. Keys: STATE_KEYS + "socket", "info",
-    "databases"."""
+    "databases". With prune, the state files of daemons that are gone (status "stale") are
+    removed, and left out."""
     directory = state_dir()
     rows = []
     for path in sorted(directory.glob("*.json")) if directory.is_dir() else []:
@@ -31,6 +35,9 @@ def processes(*, timeout: float = 5.0) -> list[Record]:
         pid = record.get("pid")
         alive = isinstance(pid, int) and is_litestream(pid, record.get("config"))
         row: Record = {key: record.get(key) for key in STATE_KEYS}
+        if not alive and prune and remove_stale_state(path):
+            log.info(f"removed stale state file {path} (pid {pid} is not running)")
+            continue
         row["status"] = "running" if alive else "stale"
         row["state_file"] = str(path)
         row.update(_socket_view(record.get("config"), timeout) if alive else _NO_SOCKET)

@@ -20,14 +20,14 @@ from typing import Literal, NamedTuple
 from .. import logs
 from ..config import configured_databases, load_config
 from ..config.settings import known_secrets
-from ..errors import CommandFailed, CommandTimeout, UsageError
+from ..errors import CommandFailed, CommandTimeout, PylitestreamError, UsageError
 from ..litestream.binary import Binary, find_binary
 from ..litestream.records import error_line
 from ..litestream.runner import litestream_env
 from ..litestream.timeouts import default_timeout
 from ..services.prepare import checked_config
 from .process import FORWARDED, STOP_TIMEOUT, _child_setup, exit_status, guarded_argv
-from .state import claim, remove_state, snapshot_after_unclean_stop, write_state
+from .state import claim, close_wal_gaps, remove_state, write_state
 
 PathLike = str | os.PathLike[str]
 
@@ -53,6 +53,8 @@ FIRST_LOOK = 2.0
 """Seconds. litestream looks at each database once a second and its final sync on SIGTERM
 covers only the databases it has looked at: a stop sooner than this after start would lose
 the writes of a short-lived app."""
+SYNC_BEFORE_STOP = 10.0
+"""Seconds a stop waits, in all, for the daemon's sync of every database (0.5, socket)."""
 # --- configured databases -----------------------------------------------------------------------
 
 
@@ -257,13 +259,12 @@ class Replicator:
         chosen = _choose(configured, self._databases)
         self._expected = len(configured) if _logs_opening(config) else 0
         timeout = default_timeout() if self._ready_timeout is None else self._ready_timeout
-        self._lock_fd, unclean = claim(config)
+        self._lock_fd = claim(config)
         try:
             if self._restore:
                 self.restored = restore_missing(config, chosen)
                 require_directories(configured)
-            if unclean:
-                snapshot_after_unclean_stop(self.binary, config)
+            close_wal_gaps(self.binary, config)
         except BaseException:
             self._release()
             raise
@@ -293,6 +294,7 @@ class Replicator:
         atexit.unregister(self.stop)
         if self._proc is not None and self._proc.poll() is None and not self._stopping.is_set():
             self._wait_first_look()
+            self._sync_before_stop()
         self._stopping.set()
         with self._lock:
             proc = self._proc
@@ -318,6 +320,30 @@ class Replicator:
         fd, self._lock_fd = self._lock_fd, None
         if fd is not None:
             os.close(fd)
+
+    def _sync_before_stop(self) -> None:
+        """0.5 with the control socket: have the daemon sync every database and wait for the
+        upload, so that a stop ships what the app committed even where litestream has not looked
+        yet (it looks once per monitor interval, and its final sync covers only what it has
+        seen). Bounded by SYNC_BEFORE_STOP s in all; a failure leaves the final sync to do what
+        it can."""
+        from ..config import socket_path
+        from ..litestream.control_socket import ControlSocket
+
+        if self.binary is None or self.config is None or not self.binary.profile.control_socket:
+            return
+        socket = socket_path(self.config)
+        if socket is None:
+            return
+        deadline = time.monotonic() + SYNC_BEFORE_STOP
+        for db in self._configured:
+            left = deadline - time.monotonic()
+            if left <= 0 or not db.exists():
+                continue
+            try:
+                ControlSocket(socket, timeout=left).sync(str(db), wait=True, timeout=left)
+            except PylitestreamError as exc:
+                log.info(f"could not sync {db} before the stop ({exc}); the final sync still runs")
 
     def _wait_first_look(self) -> None:
         """Give litestream its first look at every database before SIGTERM, so the final sync
@@ -364,7 +390,7 @@ class Replicator:
                 backoff = min(backoff * 2, MAX_BACKOFF)
                 self.restarts += 1
                 assert self.binary is not None and self.config is not None
-                snapshot_after_unclean_stop(self.binary, self.config)
+                close_wal_gaps(self.binary, self.config)
                 continue
             log.info(
                 f"litestream (pid {life.pid}) exited with status {life.code}; stopping the app "

@@ -1,5 +1,6 @@
 """The state file and the lock: what each way of starting replicate records, so a second daemon for
-one config is refused and `ps` can tell what runs; and the snapshot after an unclean stop."""
+one config is refused and `ps` can tell what runs; and the snapshot litestream 0.5 needs when
+the app wrote while it was not running."""
 
 from __future__ import annotations
 
@@ -13,9 +14,8 @@ from typing import Any
 
 from .. import cache, logs
 from ..config.settings import known_secrets
-from ..errors import AlreadyRunning, CommandFailed
+from ..errors import AlreadyRunning
 from ..litestream.binary import Binary
-from ..litestream.timeouts import default_timeout
 from .process import STOP_TIMEOUT, is_litestream, pid_alive
 
 PathLike = str | os.PathLike[str]
@@ -75,6 +75,28 @@ def remove_state(config: Path, pid: int) -> None:
         path.unlink(missing_ok=True)
 
 
+def remove_stale_state(path: Path) -> bool:
+    """Remove the state file at `path` if no daemon holds its config's lock (a daemon starting
+    now holds it before it writes its state file) and the pid it records is not a litestream
+    for that config. The lock file stays: removing it could let two daemons lock two files."""
+    try:
+        fd = os.open(path.with_suffix(".lock"), os.O_RDWR | os.O_CLOEXEC)
+    except FileNotFoundError:
+        fd = None  # never locked: written by hand, or by an older pylitestream
+    try:
+        if fd is not None and not _locked(fd):
+            return False
+        record = read_state(path) or {}
+        pid = record.get("pid")
+        if isinstance(pid, int) and is_litestream(pid, record.get("config")):
+            return False
+        path.unlink(missing_ok=True)
+        return True
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+
 def lock_path(config: PathLike) -> Path:
     return state_path(config).with_suffix(".lock")
 
@@ -89,23 +111,22 @@ def _locked(fd: int) -> bool:
     return True
 
 
-def claim(config: Path) -> tuple[int, bool]:
+def claim(config: Path) -> int:
     """Take the daemon lock for `config`: an exclusive flock on its lock file, whose descriptor
     the litestream we start inherits and holds for its whole life (across exec, and after a
     killed supervisor), so "a daemon is alive" means "the lock is held" and no race can start a
-    second one. Returns (the lock's fd, whether the previous daemon stopped uncleanly: its state
-    file was left behind). Raises AlreadyRunning if another daemon holds the lock."""
+    second one. Returns the lock's fd. Raises AlreadyRunning if another daemon holds the lock."""
     path = lock_path(config)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         if not _locked(fd):
             _wait_for_orphan(config, fd)
-        unclean = _previous_stopped_uncleanly(config)
+        _replace_previous_state(config)
     except BaseException:
         os.close(fd)
         raise
-    return fd, unclean
+    return fd
 
 
 def _already_running(config: Path, record: Record) -> AlreadyRunning:
@@ -147,24 +168,23 @@ def _wait_for_orphan(config: Path, fd: int) -> None:
     raise _already_running(config, record)
 
 
-def _previous_stopped_uncleanly(config: Path) -> bool:
-    """With the lock held: a state file left behind means its daemon did not stop cleanly. A
+def _replace_previous_state(config: Path) -> None:
+    """With the lock held: a state file left behind is stale (its daemon did not stop cleanly). A
     daemon that runs without our lock (started by hand, or by an older pylitestream) is still
     refused, or stopped if it is the orphan of a dead supervisor."""
 
     path = state_path(config)
     record = read_state(path)
     if record is None:
-        return path.exists()
+        return
     pid = record.get("pid")
     if isinstance(pid, int) and is_litestream(pid, record.get("config")):
         orphan = _orphan(record)
         if orphan is None:
             raise _already_running(config, record)
         _stop_orphan(orphan, record["supervisor_pid"])
-        return True
+        return
     log.info(f"replacing stale state file {path} (pid {pid} is not running)")
-    return True
 
 
 def _stop_orphan(pid: int, supervisor: int) -> None:
@@ -183,10 +203,9 @@ def claim_for_exec(config: Path, binary: Binary) -> None:
     """For `replicate`, which execs litestream: take the lock, leave its descriptor open across
     exec (litestream then holds it), and record this process, whose pid litestream keeps."""
     logs.to_terminal_unless_configured(known_secrets)
-    fd, unclean = claim(config)
+    fd = claim(config)
     try:
-        if unclean:
-            snapshot_after_unclean_stop(binary, config)
+        close_wal_gaps(binary, config)
         write_state(config, os.getpid(), binary, "replicate", None)
         os.set_inheritable(fd, True)
     except BaseException:
@@ -194,9 +213,11 @@ def claim_for_exec(config: Path, binary: Binary) -> None:
         raise
 
 
-# --- after an unclean stop ----------------------------------------------------------------------
+# --- before litestream starts ------------------------------------------------------------------
 
-SNAPSHOT_VAR = "PYLITESTREAM_SNAPSHOT_AFTER_UNCLEAN_STOP"
+SNAPSHOT_VAR = "PYLITESTREAM_SNAPSHOT_AFTER_WAL_RESTART"
+CHECKPOINT_BUSY_SECONDS = 10.0
+"""How long the checkpoint waits for the app's own transactions to finish."""
 
 
 def snapshot_enabled(environ: dict[str, str] | None = None) -> bool:
@@ -204,25 +225,57 @@ def snapshot_enabled(environ: dict[str, str] | None = None) -> bool:
     return source.get(SNAPSHOT_VAR, "1").strip().lower() not in ("0", "false", "no", "off")
 
 
-def snapshot_after_unclean_stop(binary: Binary, config: Path) -> None:
-    """Litestream 0.5 can leave a permanent gap in the replica when the database was
-    checkpointed while no daemon ran (upstream PR #761: "not fixed in all cases"). A full
-    snapshot (`replicate -once -force-snapshot`) before the daemon starts again closes it. It
-    costs one upload of every database; PYLITESTREAM_SNAPSHOT_AFTER_UNCLEAN_STOP=0 skips it.
-    0.3 starts a new generation by itself (tests/faults measure both)."""
-    from ..litestream.runner import run_litestream
+def close_wal_gaps(binary: Binary, config: Path) -> None:
+    """Before litestream 0.5 starts: make it snapshot every database whose WAL holds commits it
+    has not read, instead of resuming past a gap.
 
-    if not binary.profile.force_snapshot or not snapshot_enabled():
+    0.5 resumes from the WAL offset and salt its newest LTX file records. If, while no
+    litestream ran (killed, or stopped cleanly while the app kept writing), the app checkpointed
+    and its next write restarted the WAL, the old frames still sit past that offset, so 0.5 takes
+    the new salt for a checkpoint of its own and carries on from the start of the new WAL
+    (db.go, DB.verifyWithExecutor, the salt-mismatch branch after lastPageMatch): the commits
+    between its last sync and that checkpoint are in no LTX file, a later compaction folds that
+    chain over any snapshot, and the latest restore misses rows the database holds. The WAL can
+    also restart after this check, in the second or so before litestream first reads it, so a
+    WAL that merely grew past litestream's position is treated the same way. A TRUNCATE
+    checkpoint empties the WAL: litestream then finds it shorter than its position (or frames
+    of another salt there, if the app wrote again meanwhile) and snapshots the whole database.
+    It costs one full upload of that database, and only when the app wrote while litestream was
+    not running; PYLITESTREAM_SNAPSHOT_AFTER_WAL_RESTART=0 skips it. 0.3 starts a new generation
+    by itself (tests/faults measure both lines)."""
+    from ..config.load import database_entries, load_config
+    from ..litestream.wal_position import has_unread_commits
+
+    if not binary.profile.resumes_from_wal_position or not snapshot_enabled():
         return
-    log.info(
-        f"the previous litestream for {config} did not stop cleanly: taking a full snapshot "
-        f"first (replicate -once -force-snapshot; {SNAPSHOT_VAR}=0 skips it)"
-    )
+    for db, entry in database_entries(load_config(config), config):
+        if has_unread_commits(db, entry):
+            log.info(
+                f"{db}: its WAL holds commits litestream has not read: checkpointing it "
+                f"(TRUNCATE) so that litestream starts from a full snapshot ({SNAPSHOT_VAR}=0 "
+                "skips this)"
+            )
+            truncate_wal(db)
+
+
+def truncate_wal(db: Path) -> None:
+    """`PRAGMA wal_checkpoint(TRUNCATE)` on `db`: SQLite's own checkpoint, which moves every
+    committed page into the database file. Never creates a database (mode=rw)."""
+    import sqlite3
+
     try:
-        run_litestream(
-            binary,
-            ["replicate", "-config", str(config), "-once", "-force-snapshot"],
-            timeout=default_timeout(),
+        conn = sqlite3.connect(f"{db.as_uri()}?mode=rw", uri=True,
+                               timeout=CHECKPOINT_BUSY_SECONDS)  # fmt: skip
+        try:
+            busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        busy, reason = 1, str(exc)
+    else:
+        reason = "the app kept a transaction open"
+    if busy:
+        log.warning(
+            f"could not checkpoint {db} ({reason}); litestream may resume past a gap: run "
+            "'pylitestream verify' once it is up"
         )
-    except CommandFailed as exc:
-        log.info(f"the snapshot failed ({exc}); starting litestream anyway")

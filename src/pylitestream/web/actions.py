@@ -45,8 +45,13 @@ def run_action(kind: str, db: str, config: str, profile: Profile) -> tuple[str, 
         if kind == "verify":
             record = pylitestream.verify(db, config=config)
             seconds = record.get("seconds_to_visible")
-            return (f"verified: a fresh restore shows the sentinel row after {seconds} s and "
-                    f"passes its integrity check", record)  # fmt: skip
+            contents = (
+                "holds exactly what the database holds"
+                if record.get("contents") == "same"
+                else "was not compared with the database"
+            )
+            return (f"verified: a fresh restore shows the sentinel row after {seconds} s, "
+                    f"passes its integrity check and {contents}", record)  # fmt: skip
         if kind == "sync":
             synced = pylitestream.sync(db, wait=True, config=config)
             record = synced[0] if isinstance(synced, list) else synced

@@ -19,6 +19,7 @@ from urllib.parse import parse_qs
 import jinja2
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -31,6 +32,7 @@ from ..errors import UsageError
 from ..litestream.profile import PROFILES
 from .actions import KINDS, Jobs
 from .overview import KeptCheck, RestorePoints, gather
+from .security import FailedLogins, SecurityHeaders
 
 HERE = Path(__file__).parent
 PACKAGED = HERE / "templates"
@@ -135,10 +137,17 @@ def build(config: Any, *, template_dirs: Sequence[str | os.PathLike[str]] = (),
     jobs = Jobs(config_path, profile, on_done=points.refresh)
     templates = Jinja2Templates(env=template_environment(template_dirs))
 
+    logins = FailedLogins()
+
     async def denied(request: Request) -> Response | None:
-        if wanted is not None and not basic_auth_ok(request.headers.get("authorization"), wanted):
-            challenge = {"WWW-Authenticate": 'Basic realm="pylitestream"'}
-            return PlainTextResponse("authentication required", 401, headers=challenge)
+        if wanted is not None:
+            client = request.client.host if request.client else "unknown"
+            await logins.wait(client)
+            if not basic_auth_ok(request.headers.get("authorization"), wanted):
+                logins.failed(client)
+                challenge = {"WWW-Authenticate": 'Basic realm="pylitestream"'}
+                return PlainTextResponse("authentication required", 401, headers=challenge)
+            logins.succeeded(client)
         if authorize is not None:
             verdict = authorize(request)
             if inspect.isawaitable(verdict):
@@ -216,7 +225,7 @@ def build(config: Any, *, template_dirs: Sequence[str | os.PathLike[str]] = (),
             return PlainTextResponse("no such job", status_code=404)
         return JSONResponse(job)
 
-    return Starlette(routes=[
+    app = Starlette(middleware=[Middleware(SecurityHeaders)], routes=[
         Route("/", index),
         Route("/overview", overview_partial),
         Route("/overview.json", overview_json),
@@ -224,3 +233,11 @@ def build(config: Any, *, template_dirs: Sequence[str | os.PathLike[str]] = (),
         Route("/jobs/{job_id:int}", job_json),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ])  # fmt: skip
+    # What the CLI says when it starts serving (never the password).
+    app.state.settings = {
+        "config": config_path,
+        "username": wanted[0] if wanted else None,
+        "custom_authorize": authorize is not None,
+        "actions": bool(allow_actions),
+    }
+    return app
