@@ -270,3 +270,15 @@ def test_bracketed_help_text_survives_in_every_command() -> None:
             assert text.strip(".,;:'\"()") in result.stdout, (path, text)
         checked += 1
     assert checked  # the dashboard's at least
+
+
+@pytest.mark.parametrize("argv", [[], ["config"]])
+def test_no_command_shows_the_help_and_one_error_line(argv: list[str]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "pylitestream", *argv], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 2
+    assert result.stdout.startswith("Usage: pylitestream") and "Commands" in result.stdout
+    assert result.stderr.splitlines() == [
+        "pylitestream: error: no command given; choose one of the commands listed above"
+    ]

@@ -120,6 +120,41 @@ def test_renders_every_database_and_health_matches_check(browser: Any, site: Sit
             context.close()
 
 
+def test_the_page_works_under_its_content_security_policy(browser: Any, site: Site) -> None:
+    """The CSP allows only the dashboard's own files: the packaged stylesheet and script must
+    still apply and run (no inline script or style), with no violation in the console."""
+    context, page = open_page(browser, site)
+    violations: list[str] = []
+    errors: list[str] = []
+    page.on("console", lambda message: violations.append(message.text)
+            if "Content Security Policy" in message.text else None)  # fmt: skip
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        response = page.goto(site.url + "/")
+        assert response.status == 200
+        assert response.headers["content-security-policy"] == (
+            "default-src 'self'; frame-ancestors 'none'"
+        )
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["referrer-policy"] == "no-referrer"
+        radius = "e => getComputedStyle(e).borderTopLeftRadius"
+        assert page.locator("article.database").first.evaluate(radius) == "8px"  # the CSS
+        assert page.evaluate("typeof window.pylitestreamRefresh") == "function"  # the script
+        # Its self-refresh (a fetch of ./overview) replaces the overview every few seconds.
+        first = page.locator("p.generated").inner_text()
+        page.wait_for_function("t => document.querySelector('p.generated').innerText !== t",
+                               arg=first, timeout=30_000)  # fmt: skip
+        page.wait_for_timeout(500)  # a late violation report still arrives
+        assert violations == [] and errors == []
+        # The listener does see a violation: an image from another origin is refused.
+        page.evaluate("document.body.insertAdjacentHTML('beforeend', "
+                      "'<img src=\"http://192.0.2.1/x.png\">')")  # fmt: skip
+        wait_for(lambda: violations, 10)
+        assert "img-src" in violations[0] or "default-src" in violations[0], violations
+    finally:
+        context.close()
+
+
 def test_verify_now_runs_and_its_result_appears(browser: Any, site: Site) -> None:
     context, page = open_page(browser, site)
     try:

@@ -245,11 +245,23 @@ def test_is_litestream_needs_litestream_replicate_for_the_config(tmp_path: Path)
         assert not process.is_litestream(nothing)
 
 
-def test_guard_argv_runs_litestream_with_the_guard_as_its_exec_child(tmp_path: Path) -> None:
-    ls = binary()
-    argv = process.guarded_argv(ls, tmp_path / "ls.yml", 4242)
-    guard = shlex.join([sys.executable, "-c", process.GUARD, "4242"])
-    assert argv == [str(ls.path), "replicate", "-config", str(tmp_path / "ls.yml"), "-exec", guard]
+@pytest.mark.parametrize("line", [LS03, LS05])
+def test_guard_argv_runs_litestream_with_the_guard_as_its_exec_child(
+    line: str, tmp_path: Path
+) -> None:
+    """On 0.5 the guard also gets the socket and the databases, to sync them if the supervisor
+    dies first."""
+    ls = binary(line)
+    db, config = tmp_path / "app.db", tmp_path / "ls.yml"
+    _write_config(config, ls.line, [(db, {"path": str(tmp_path / "r")})])
+    synced: list[str] = []
+    if ls.line == "0.5":
+        socket = str(tmp_path / "ls.sock")
+        config.write_text(config.read_text() + f"socket:\n  enabled: true\n  path: {socket}\n")
+        synced = [socket, str(db)]
+    argv = process.guarded_argv(ls, config, 4242)
+    guard = shlex.join([sys.executable, "-c", process.GUARD, "4242", *synced])
+    assert argv == [str(ls.path), "replicate", "-config", str(config), "-exec", guard]
 
 
 CHILD_REPORT = """\

@@ -76,7 +76,8 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:
         if hasattr(exc, "format_message"):
             # Typer/click usage errors: one line instead of a boxed usage message.
-            if not exc.format_message():  # bare `pylitestream`: the help is already printed
+            if type(exc).__name__ == "NoArgsIsHelpError":  # bare `pylitestream` or `config`
+                sys.stdout.write(exc.format_message() + "\n")
                 _fail("no command given; choose one of the commands listed above", 2)
             hint = " (see --help)" if getattr(exc, "exit_code", 1) == 2 else ""
             _fail(f"{exc.format_message()}{hint}", getattr(exc, "exit_code", 2))

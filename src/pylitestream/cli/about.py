@@ -17,12 +17,9 @@ from .options import (
 def version(as_json: Json = False, timeout: Timeout = None) -> None:
     """Show pylitestream's and litestream's versions, and where the binary came from."""
     from .. import api
-    from . import output
 
-    record = api.version()
-    if record["warning"]:
-        output.warning(record["warning"])
-    show(record, as_json, (), "")
+    # The warning is one of the fields, on stdout: it describes this install, like `note`.
+    show(api.version(), as_json, (), "")
 
 
 @app.command()
