@@ -366,3 +366,18 @@ def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
     monkeypatch.setattr(tempfile, "tempdir", str(tmp))
     yield tmp
     assert list(tmp.iterdir()) == [], "a temporary file or directory was left behind"
+
+
+# The slow layer, left out by `scripts/test --fast`: tests that start the real litestream, an S3
+# server, a browser, a web server or a fresh Python, found by the fixtures and helpers they use.
+E2E_FIXTURES = {"ls", "s3_server", "s3_bucket", "workspace", "replicating", "browser", "site"}
+E2E_DIRS = {"faults", "badinput"}  # real processes, hundreds of them
+E2E_FILES = {"test_wheels.py", "test_qemu_aarch64.py"}  # wheels built, an emulator run
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        path = item.path
+        if fixtures & E2E_FIXTURES or path.parent.name in E2E_DIRS or path.name in E2E_FILES:
+            item.add_marker(pytest.mark.e2e)

@@ -46,7 +46,7 @@ def run_litestream(*args: str, timeout: float) -> object:
 
 
 def record_keys() -> dict[str, tuple[str, ...]]:
-    """The record keys in code, by the README table row (or section) that documents them."""
+    """The record keys in code, by the docs table row (or section) that documents them."""
     from pylitestream import health
     from pylitestream.litestream import records
     from pylitestream.services import daemon, restore_preview
@@ -69,9 +69,9 @@ def record_keys() -> dict[str, tuple[str, ...]]:
         "unregister": control,
         "start": control,
         "stop": control,
-        "### Python API and JSON keys": verification.RECORD_KEYS,
-        "## Check: are the backups current?": health.RECORD_KEYS,
-        "### The state file and `pylitestream ps`": (
+        "## Python API and JSON keys": verification.RECORD_KEYS,
+        "# Check: are the backups current?": health.RECORD_KEYS,
+        "# The state file and `pylitestream ps`": (
             *supervise_state.STATE_KEYS,
             "socket",
             "info",

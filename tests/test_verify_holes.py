@@ -125,7 +125,7 @@ def test_the_dashboard_shows_the_hole(holed: Holed, monkeypatch: pytest.MonkeyPa
 
 @LS05
 def test_the_readmes_repair_fills_the_hole(holed: Holed, tmp_path: Path) -> None:
-    """README "Holes in a replica": stop, a TRUNCATE checkpoint, start again."""
+    """docs/verify.md, "Holes in a replica": stop, a TRUNCATE checkpoint, start again."""
     db, config, daemon = holed
     stop_process(daemon)
     with contextlib.closing(sqlite3.connect(db)) as conn:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from .about import __version__
+from .about import __version__, docs
 from .config import find_config, known_line, validate_config
 from .config.settings import configure as configure
 from .lazy import load
@@ -136,7 +136,7 @@ def version() -> Record:
     if binary.profile.ca_bundle_breaks_s3 and os.environ.get("AWS_CA_BUNDLE"):
         warning = (
             f"AWS_CA_BUNDLE is set: litestream {binary.version} run directly fails on every S3 "
-            "call; pylitestream's own commands move it aside (see README 'Install')"
+            f"call; pylitestream's own commands move it aside (see {docs('install/')})"
         )
     return {
         "pylitestream": __version__,

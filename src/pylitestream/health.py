@@ -1,7 +1,7 @@
 """`check`: are the backups current? One record per database, from what the Litestream line can
 tell, without writing to the database (that is `verify`'s job).
 
-How each number is found (README "check" documents the same):
+How each number is found (docs/check.md documents the same):
 
 - 0.5, through the control socket: `/info` and `/list` (daemon up? database stopped? last
   successful sync), then per database one `/sync` without wait, which moves the WAL into local

@@ -2,7 +2,7 @@
 
 A verification never touches anything but one row of `_litestream_verification` in the live
 database and a private temporary directory, and it removes both whatever happens (success,
-failure, timeout, Ctrl-C). See README "verify" for the record keys and failure reasons.
+failure, timeout, Ctrl-C). docs/verify.md has the record keys and failure reasons.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from . import cache
+from .about import docs
 from .config import configured_databases, database_entry, load_config, socket_path
 from .config.load import replicas_of
 from .config.settings import known_secrets
@@ -314,7 +315,7 @@ def _verify(db: PathLike, config: PathLike | None, timeout: float | None, quick:
             raise attempt.fail(
                 "incomplete",
                 f"the latest restore is missing what the database held before it: {why} (rows "
-                "that never reached the replica; see README 'Holes in a replica')",
+                f"that never reached the replica; see {docs('verify/#holes-in-a-replica')})",
             )
         message = "the sentinel row came back intact"
         if contents != "same":

@@ -51,7 +51,7 @@ def _verbosity(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: every failure becomes one line on stderr and an exit code (see README
+    """Entry point: every failure becomes one line on stderr and an exit code (see docs/errors.md,
     "Errors and exit codes"), never a traceback. Each failure is classified where it happens;
     this only turns the exception into the line."""
     from ..errors import PylitestreamError

@@ -1,7 +1,7 @@
 """Turning litestream's output into plain records with the same keys on 0.3 and 0.5.
 
 Every record is a dict of JSON types. Keys a Litestream line has no concept for are None, so a
-program reading --json sees one schema whatever binary produced it. See README "JSON output".
+program reading --json sees one schema whatever binary produced it. See docs/json.md.
 """
 
 from __future__ import annotations

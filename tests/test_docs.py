@@ -1,6 +1,9 @@
-"""The README is a contract (as sqlite-utils tests its docs): its command table lists exactly
-the CLI's commands, and each table of JSON keys lists exactly the keys the code produces. A
-command or key added, renamed or dropped on one side only fails here."""
+"""The documentation is a contract (as sqlite-utils tests its docs): the command table lists
+exactly the CLI's commands, each table of JSON keys lists exactly the keys the code produces, and
+the exceptions table gives every exception and the exit code the CLI gives it. A command, key,
+exception or exit code added, renamed or dropped on one side only fails here. (The CLI reference
+page and the site's links are checked by scripts/test: scripts/cli_reference.py --check and
+mkdocs build --strict.)"""
 
 from __future__ import annotations
 
@@ -16,15 +19,16 @@ from internals import app, record_keys
 
 import pylitestream
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+DOCS_DIR = Path(__file__).resolve().parent.parent / "docs"
+DOCS = "\n\n".join(page.read_text() for page in sorted(DOCS_DIR.rglob("*.md")))
 CODE = re.compile(r"`([^`]+)`")
 
 
 def _tables() -> list[tuple[str, list[list[str]]]]:
-    """(the heading above it, rows of cells) for every table in the README."""
+    """(the heading above it, rows of cells) for every table in the docs."""
     found: list[tuple[str, list[list[str]]]] = []
     heading, rows = "", []
-    for line in [*README.splitlines(), ""]:
+    for line in [*DOCS.splitlines(), ""]:
         if line.startswith("#"):
             heading = line.strip()
         if line.startswith("|"):
@@ -117,9 +121,9 @@ def test_each_json_key_row_is_the_code() -> None:
 @pytest.mark.parametrize(
     "heading",
     [
-        "### Python API and JSON keys",
-        "## Check: are the backups current?",
-        "### The state file and `pylitestream ps`",
+        "## Python API and JSON keys",
+        "# Check: are the backups current?",
+        "# The state file and `pylitestream ps`",
     ],
 )
 def test_each_key_table_is_the_code(heading: str) -> None:
@@ -140,13 +144,13 @@ def _row(command: str) -> tuple[str, ...]:
     return next(_keys(keys) for cell, keys in rows[1:] if f"`{command}`" in cell)
 
 
-def test_version_and_env_records_are_the_readme(ls: Litestream) -> None:
+def test_version_and_env_records_are_the_docs(ls: Litestream) -> None:
     assert tuple(pylitestream.version()) == _row("version")
     assert all(tuple(r) == _row("env") for r in pylitestream.env_vars({"LITESTREAM_X": "1"}))
     assert pylitestream.env_vars({"LITESTREAM_X": "1"})
 
 
-def test_restore_record_is_the_readme(
+def test_restore_record_is_the_docs(
     launches: Launches,
     workspace: Workspace,
     capsys: pytest.CaptureFixture[str],
@@ -166,3 +170,62 @@ def test_restore_record_is_the_readme(
     )
     assert result.code == 0, result
     assert tuple(json.loads(result.out)) == _row("restore")
+
+
+def _error_classes() -> set[type[BaseException]]:
+    """Every PylitestreamError subclass the package defines (its modules imported first)."""
+    import importlib
+    import pkgutil
+
+    for module in pkgutil.walk_packages(pylitestream.__path__, "pylitestream."):
+        if module.name != "pylitestream.__main__":
+            importlib.import_module(module.name)
+    found: set[type[BaseException]] = set()
+    todo: list[type[BaseException]] = [pylitestream.PylitestreamError]
+    while todo:
+        cls = todo.pop()
+        found.add(cls)
+        todo.extend(cls.__subclasses__())
+    return found - {pylitestream.PylitestreamError}
+
+
+def test_the_exceptions_table_is_every_exception_and_its_exit_code() -> None:
+    _, rows = _table("exception", "when")
+    by_name = {cls.__name__: cls for cls in _error_classes()}
+    documented: dict[str, int] = {}
+    for cell, _when, code in rows[1:]:
+        for name in _keys(cell):
+            if not name.startswith("."):
+                documented[name] = int(code)
+    if "SocketError" in by_name:  # the base class the text names, not a row of its own
+        documented.setdefault("SocketError", by_name["SocketError"].exit_code)
+    assert set(documented) == set(by_name)
+    assert {name: by_name[name].exit_code for name in documented} == documented
+
+
+def test_every_exit_code_the_cli_gives_is_documented() -> None:
+    _, rows = _table("code", "meaning")
+    codes = {row[0] for row in rows[1:]}
+    assert {str(cls.exit_code) for cls in _error_classes()} <= codes
+    assert {"0", "1", "2", "126", "127", "130"} <= codes  # success, Ctrl-C and run's shell codes
+
+
+def _slugs(page: Path) -> set[str]:
+    """The anchors MkDocs gives the page's headings (its toc extension's default slugify)."""
+    headings = re.findall(r"^#+ (.+)$", page.read_text(), flags=re.M)
+    return {re.sub(r"[-\s]+", "-", re.sub(r"[^\w\s-]", "", h.replace("`", "")).strip()).lower()
+            for h in headings}  # fmt: skip
+
+
+def test_every_docs_link_in_a_message_exists() -> None:
+    """Messages point at pages of the site (pylitestream.about.docs): each page and anchor must be
+    in docs/."""
+    source = Path(pylitestream.__file__).parent
+    links = [m for path in source.rglob("*.py") for m in re.findall(r"docs\('([^']+)'\)",
+             path.read_text())]  # fmt: skip
+    assert len(links) >= 2
+    for link in links:
+        page, _, anchor = link.partition("#")
+        path = DOCS_DIR / (page.rstrip("/") + ".md")
+        assert path.is_file(), link
+        assert not anchor or anchor in _slugs(path), link
