@@ -28,7 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "helpers"))
 import fetch_litestream  # noqa: E402
 from dashboard_support import PASSWORD, USERNAME, start_site  # noqa: E402
 from support import start_s3  # noqa: E402

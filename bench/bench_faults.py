@@ -40,10 +40,9 @@ from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
-sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT / "tests" / "faults"))
+sys.path.insert(0, str(ROOT / "tests" / "helpers"))
+import faults_harness as harness  # noqa: E402
 import fetch_litestream  # noqa: E402
-import harness  # noqa: E402
 from support import s3_replica, start_s3  # noqa: E402
 
 LINES = {"0.3": "0.3.13", "0.5": "0.5.17"}

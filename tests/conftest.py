@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -16,7 +17,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
+# Every helper module lives in tests/helpers/ (bench/ imports support.py from there too).
+sys.path.insert(0, str(ROOT / "tests" / "helpers"))
 import fetch_litestream  # noqa: E402
+from servers import Daemon, socket_config  # noqa: E402
 from support import (  # noqa: E402  (re-exported: tests import them from conftest)
     S3_KEY_ID,
     S3_SECRET,
@@ -202,6 +206,13 @@ def _fresh_module_state() -> Iterator[None]:
 # --- the fast layer: pylitestream in process, the launch of litestream intercepted ---------------
 
 DATA = Path(__file__).parent / "data"
+
+
+def recorded(name: str) -> str:
+    """An output recorded from a real litestream binary (tests/data/)."""
+    return (DATA / name).read_text()
+
+
 # (line, command) -> recorded real stdout
 CANNED = {
     ("0.3", "databases"): "0.3-databases.txt",
@@ -369,15 +380,38 @@ def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
 
 
 # The slow layer, left out by `scripts/test --fast`: tests that start the real litestream, an S3
-# server, a browser, a web server or a fresh Python, found by the fixtures and helpers they use.
-E2E_FIXTURES = {"ls", "s3_server", "s3_bucket", "workspace", "replicating", "browser", "site"}
+# server, a browser, a web server or many processes, found by the fixtures they use and where they
+# live. A test with `launches` runs in process with litestream intercepted: that is the fast layer.
+E2E_FIXTURES = {"s3_server", "s3_bucket", "replicating", "daemon", "browser", "site"}
 E2E_DIRS = {"faults", "badinput"}  # real processes, hundreds of them
-E2E_FILES = {"test_wheels.py", "test_qemu_aarch64.py"}  # wheels built, an emulator run
+E2E_FILES = {"test_wheels.py", "test_aarch64_binary.py"}  # wheels built, an emulator run
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
+        runs_litestream = "ls" in fixtures and "launches" not in fixtures
         path = item.path
-        if fixtures & E2E_FIXTURES or path.parent.name in E2E_DIRS or path.name in E2E_FILES:
+        if (runs_litestream or fixtures & E2E_FIXTURES or path.parent.name in E2E_DIRS
+                or path.name in E2E_FILES):  # fmt: skip
             item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture
+def daemon(ls: Litestream, tmp_path: Path) -> Iterator[Daemon]:
+    """`pylitestream replicate` (0.5, which execs litestream) with its control socket on."""
+    db = tmp_path / "app.db"
+    create_db(db)
+    config = socket_config(tmp_path, ls.line, [db])
+    log = tmp_path / "replicate.log"
+    proc = start_replicate(config, log)
+    running = Daemon(config, db, tmp_path / "replica" / db.name, tmp_path / "ls.sock", proc, log)
+    try:
+        wait_for(running.socket.exists)
+        yield running
+    finally:
+        for started in {proc, running.proc}:  # a test may have restarted it
+            if started.poll() is None:
+                os.kill(started.pid, signal.SIGCONT)  # in case a test froze it
+            stop_process(started)
+            assert not pid_alive(started.pid)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlparse
 
-import harness
+import faults_harness as harness
 import pytest
 from conftest import Litestream, S3Server, s3_replica
 

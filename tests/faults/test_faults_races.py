@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-import harness
+import faults_harness as harness
 from conftest import Litestream, Workspace, assert_one_error_line, cli, pid_alive, wait_for
 
 from pylitestream import supervise

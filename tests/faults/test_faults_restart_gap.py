@@ -11,7 +11,7 @@ import os
 import signal
 import sqlite3
 
-import harness
+import faults_harness as harness
 import pytest
 from conftest import Litestream, Workspace, wait_for
 

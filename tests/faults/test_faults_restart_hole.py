@@ -18,7 +18,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-import harness
+import faults_harness as harness
 import pytest
 from conftest import Litestream, S3Server
 from support import s3_replica

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
-import harness
+import faults_harness as harness
 from conftest import (
     Litestream,
     S3Server,

@@ -11,11 +11,11 @@ import os
 import signal
 import time
 
-import harness
+import faults_harness as harness
 import pytest
 import yaml
 from conftest import Litestream, Workspace, wait_for
-from test_daemon import socket_config
+from servers import socket_config
 
 LS05 = pytest.mark.parametrize("ls", ["0.5.17"], indirect=True)
 

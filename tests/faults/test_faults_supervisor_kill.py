@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import harness
+import faults_harness as harness
 import pytest
 from conftest import VERSIONS, binary_dir, pid_alive, wait_for
-from test_gunicorn import WSGI_APP, Server
+from servers import WSGI_APP, Server
 
 SUPERVISORS = ("run", "Replicator", "gunicorn")
 

@@ -6,7 +6,7 @@ module holds the entry point (main) and the global -q/-v; each command group has
 
 The modules that define commands do without `from __future__ import annotations`: Typer would
 then evaluate every annotation from its string at each start, 10 ms of every command's start-up
-(bench/bench_cli.py; tests/test_unit_core.py keeps it so).
+(bench/bench_cli.py; tests/test_package.py keeps it so).
 """
 
 import sys

@@ -1,9 +1,9 @@
 """The platforms the wheels carry a litestream binary for, and this machine's name among them.
 
 The one copy: binary lookup imports it, and hatch_build.py, scripts/fetch_litestream.py and
-tests/wheel_helpers.py load this file by path (a build runs where the package is not installed),
-so it imports nothing but the standard library. hatch_build.py checks that TARGETS matches the
-pins in vendor/litestream.json.
+tests/helpers/wheel_helpers.py load this file by path (a build runs where the package is not
+installed), so it imports nothing but the standard library. hatch_build.py checks that TARGETS
+matches the pins in vendor/litestream.json.
 """
 
 from __future__ import annotations

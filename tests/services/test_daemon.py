@@ -8,8 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -21,13 +19,13 @@ from conftest import (
     cli,
     create_db,
     insert_rows,
-    pid_alive,
     read_rows,
     start_replicate,
     stop_process,
     wait_for,
     write_config,
 )
+from servers import Daemon, socket_config
 
 import pylitestream
 from pylitestream.litestream.control_socket import (
@@ -39,49 +37,6 @@ from pylitestream.litestream.control_socket import (
 )
 
 LS05 = pytest.mark.parametrize("ls", ["0.5.17"], indirect=True)
-
-
-@dataclass
-class Daemon:
-    config: Path
-    db: Path
-    replica: Path
-    socket: Path
-    proc: subprocess.Popen[bytes]
-    log: Path
-
-
-def socket_config(root: Path, line: str, dbs: list[Path], **replica: str) -> Path:
-    """A config replicating `dbs` to file replicas under root/replica, socket enabled."""
-    config = write_config(
-        root / "litestream.yml",
-        line,
-        [(db, {"type": "file", "path": str(root / "replica" / db.name), **replica}) for db in dbs],
-    )
-    settings = yaml.safe_load(config.read_text())
-    settings["socket"] = {"enabled": True, "path": str(root / "ls.sock")}
-    config.write_text(yaml.safe_dump(settings))
-    return config
-
-
-@pytest.fixture
-def daemon(ls: Litestream, tmp_path: Path) -> Iterator[Daemon]:
-    """`pylitestream replicate` (0.5, which execs litestream) with its control socket on."""
-    db = tmp_path / "app.db"
-    create_db(db)
-    config = socket_config(tmp_path, ls.line, [db])
-    log = tmp_path / "replicate.log"
-    proc = start_replicate(config, log)
-    running = Daemon(config, db, tmp_path / "replica" / db.name, tmp_path / "ls.sock", proc, log)
-    try:
-        wait_for(running.socket.exists)
-        yield running
-    finally:
-        for started in {proc, running.proc}:  # a test may have restarted it
-            if started.poll() is None:
-                os.kill(started.pid, signal.SIGCONT)  # in case a test froze it
-            stop_process(started)
-            assert not pid_alive(started.pid)
 
 
 def run_json(*args: str) -> object:

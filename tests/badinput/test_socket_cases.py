@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import Litestream, assert_one_error_line, cli, create_db, stop_process, wait_for
-from test_daemon import socket_config
+from servers import socket_config
 
 LS05 = pytest.mark.parametrize("ls", ["0.5.17"], indirect=True)
 

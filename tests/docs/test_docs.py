@@ -19,7 +19,7 @@ from internals import app, record_keys
 
 import pylitestream
 
-DOCS_DIR = Path(__file__).resolve().parent.parent / "docs"
+DOCS_DIR = Path(__file__).resolve().parents[2] / "docs"
 DOCS = "\n\n".join(page.read_text() for page in sorted(DOCS_DIR.rglob("*.md")))
 CODE = re.compile(r"`([^`]+)`")
 
@@ -229,3 +229,15 @@ def test_every_docs_link_in_a_message_exists() -> None:
         path = DOCS_DIR / (page.rstrip("/") + ".md")
         assert path.is_file(), link
         assert not anchor or anchor in _slugs(path), link
+
+
+README = DOCS_DIR.parent / "README.md"
+
+
+def test_every_readme_link_into_the_docs_exists() -> None:
+    links = re.findall(r"\]\((docs/[^)#]+)(?:#([^)]+))?\)", README.read_text())
+    assert links
+    for page, anchor in links:
+        path = DOCS_DIR.parent / page
+        assert path.is_file(), page
+        assert not anchor or anchor in _slugs(path), (page, anchor)

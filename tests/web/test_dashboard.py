@@ -6,7 +6,6 @@ test_dashboard_browser.py."""
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,51 +13,17 @@ from typing import Any
 
 import pytest
 from conftest import Litestream, assert_one_error_line, cli, create_db, wait_for
-from test_daemon import (
-    Daemon,
-    daemon,  # noqa: F401 (a fixture)
-    socket_config,
-)
+from dashboard_client import PASSWORD, SECRET, basic, client, csrf, run_job, two_databases
+from servers import Daemon, socket_config
 
 import pylitestream
 
 LS05 = pytest.mark.parametrize("ls", ["0.5.17"], indirect=True)
-SECRET = "wJalrXUtnFEMI-dashboard-test-secret"
-PASSWORD = "correct-horse-battery-dashboard"
 
 
 @pytest.fixture
 def config(ls: Litestream, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Two databases; real secrets in the environment; no daemon."""
-    root = tmp_path / "site"
-    root.mkdir(mode=0o700)
-    dbs = [root / "orders.db", root / "users.db"]
-    for db in dbs:
-        create_db(db)
-    monkeypatch.setenv("LITESTREAM_SECRET_ACCESS_KEY", SECRET)
-    monkeypatch.setenv("PYLITESTREAM_DASHBOARD_USERNAME", "ops")
-    monkeypatch.setenv("PYLITESTREAM_DASHBOARD_PASSWORD", PASSWORD)
-    monkeypatch.delenv("PYLITESTREAM_TEMPLATES", raising=False)
-    monkeypatch.delenv("PYLITESTREAM_DASHBOARD_ACTIONS", raising=False)
-    return socket_config(root, ls.line, dbs)
-
-
-def basic(user: str, password: str) -> dict[str, str]:
-    import base64
-
-    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
-
-
-def client(app: Any, auth: tuple[str, str] | None = ("ops", PASSWORD)) -> Any:
-    from starlette.testclient import TestClient
-
-    return TestClient(app, headers=basic(*auth) if auth else None)
-
-
-def csrf(page: str) -> str:
-    found = re.search(r'name="csrf-token" content="([^"]+)"', page)
-    assert found
-    return found.group(1)
+    return two_databases(ls.line, tmp_path, monkeypatch)
 
 
 def test_import_never_loads_the_extra() -> None:
@@ -128,7 +93,7 @@ def test_actions_need_authentication(config: Path, monkeypatch: pytest.MonkeyPat
 
 
 @LS05
-def test_csrf(config: Path, daemon: Daemon) -> None:  # noqa: F811
+def test_csrf(config: Path, daemon: Daemon) -> None:
     from pylitestream.web import create_app
 
     web = client(create_app(daemon.config, allow_actions=True))
@@ -309,17 +274,6 @@ def test_non_loopback_without_credentials_is_refused(config: Path) -> None:
         assert_one_error_line(result, 2, f"refusing to serve the dashboard on {host}")
 
 
-def run_job(web: Any, kind: str, db: Path, token: str) -> dict[str, Any]:
-    from conftest import wait_for
-
-    started = web.post(f"/actions/{kind}", data={"database": str(db), "csrf_token": token},
-                       headers={"accept": "application/json"})  # fmt: skip
-    assert started.status_code == 202, started.text
-    job_id = started.json()["id"]
-    return wait_for(lambda: (job := web.get(f"/jobs/{job_id}").json())["state"] != "running"
-                    and job, 120)  # fmt: skip
-
-
 @LS05
 def test_failed_actions_show_litestreams_line(
     config: Path, monkeypatch: pytest.MonkeyPatch
@@ -348,7 +302,7 @@ def test_failed_actions_show_litestreams_line(
 @LS05
 def test_restore_that_fails_quick_check_is_not_reported_restored(
     config: Path,
-    daemon: Daemon,  # noqa: F811
+    daemon: Daemon,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A fault injected between litestream's restore and the dashboard's check: the real

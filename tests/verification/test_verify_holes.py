@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Litestream, Workspace, cli, create_db, stop_process, wait_for, write_config
-from test_dashboard import PASSWORD, client, csrf, run_job
+from dashboard_client import PASSWORD, client, csrf, run_job
 
 import pylitestream
 from pylitestream import verification

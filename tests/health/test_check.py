@@ -28,12 +28,10 @@ from conftest import (
     wait_for,
     write_config,
 )
-from test_daemon import Daemon, daemon, socket_config
+from servers import Daemon, socket_config
 
 import pylitestream
 from pylitestream.health import RECORD_KEYS
-
-__all__ = ["daemon"]  # the fixture, shared with test_daemon
 
 LS05 = pytest.mark.parametrize("ls", ["0.5.17"], indirect=True)
 LS03 = pytest.mark.parametrize("ls", ["0.3.13"], indirect=True)

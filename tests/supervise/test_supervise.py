@@ -10,10 +10,12 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from conftest import (
     Litestream,
     Workspace,
@@ -326,3 +328,112 @@ def test_opened_path_reads_both_log_formats() -> None:
     assert supervise.opened_path(quoted) == "/tmp/a b/c.db"
     assert supervise.opened_path(as_json) == "/srv/x.db"
     assert supervise.opened_path(other) is None
+
+
+LS05 = pytest.mark.parametrize("ls", ["0.5.17"], indirect=True)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGUSR1], ids=["SIGKILL", "SIGUSR1"])
+def test_run_exits_128_plus_n_when_a_signal_kills_the_app(
+    ls: Litestream, workspace: Workspace, signum: int
+) -> None:
+    app = f"import os; os.kill(os.getpid(), {int(signum)})"
+    result = cli("run", "-c", str(workspace.config), "--", sys.executable, "-c", app)
+    assert result.code == 128 + signum, result
+    assert "Traceback" not in result.err
+
+
+def test_exit_status_maps_signals_to_128_plus_n() -> None:
+    from internals import exit_status
+
+    assert exit_status(0) == 0
+    assert exit_status(3) == 3
+    assert exit_status(-signal.SIGKILL) == 137
+    assert exit_status(-signal.SIGTERM) == 143
+
+
+@LS05
+def test_replicator_starts_when_litestream_logs_only_warnings(
+    ls: Litestream, workspace: Workspace
+) -> None:
+    """At log level warn litestream never says 'initialized db': start() must not wait for it."""
+    settings = yaml.safe_load(workspace.config.read_text())
+    settings["logging"] = {"level": "warn"}
+    workspace.config.write_text(yaml.safe_dump(settings))
+    started = time.monotonic()
+    with pylitestream.Replicator(config=workspace.config, ready_timeout=20) as rep:
+        pid = rep.pid
+        assert pid is not None
+        assert time.monotonic() - started < 15
+    assert not pid_alive(pid)
+
+
+def test_replicator_ready_timeout_stops_litestream(ls: Litestream, workspace: Workspace) -> None:
+    rep = pylitestream.Replicator(config=workspace.config, ready_timeout=0.001)
+    with pytest.raises(pylitestream.CommandTimeout, match=r"within 0\.001 s"):
+        rep.start()
+    assert rep.pid is None and not rep.running
+    rows = [r for r in pylitestream.processes() if r["config"] == str(workspace.config)]
+    assert all(r["status"] != "running" and not pid_alive(r["pid"]) for r in rows), rows
+    # The lock is released: a second Replicator starts at once.
+    with pylitestream.Replicator(config=workspace.config, ready_timeout=20) as again:
+        assert again.running
+
+
+def test_replicator_stop_falls_back_to_sigkill(ls: Litestream, workspace: Workspace) -> None:
+    rep = pylitestream.Replicator(config=workspace.config, ready_timeout=20).start()
+    pid = rep.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGSTOP)  # a frozen litestream: SIGTERM stays pending
+    started = time.monotonic()
+    try:
+        code = rep.stop(timeout=0.5)
+    finally:
+        if pid_alive(pid):
+            os.kill(pid, signal.SIGKILL)
+    assert code == 128 + signal.SIGKILL
+    assert not pid_alive(pid)
+    assert time.monotonic() - started < 10  # FIRST_LOOK + 0.5 s, not STOP_TIMEOUT's 30 s
+
+
+def test_the_atexit_hook_stops_a_forgotten_replicator(ls: Litestream, workspace: Workspace) -> None:
+    report = workspace.root / "report.json"
+    script = textwrap.dedent(
+        f"""
+        import json, pylitestream
+        rep = pylitestream.Replicator(config={str(workspace.config)!r}, ready_timeout=20).start()
+        json.dump({{"pid": rep.pid}}, open({str(report)!r}, "w"))
+        # no stop(): the interpreter exits, and the atexit hook must stop litestream cleanly
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    pid = json.loads(report.read_text())["pid"]
+    wait_for(lambda: not pid_alive(pid), 10)
+    # A clean stop (status 0) removes the state file; without the hook it would stay behind.
+    assert [r for r in pylitestream.processes() if r["config"] == str(workspace.config)] == []
+
+
+@LS05
+def test_ps_json_shows_the_daemons_socket_view(ls: Litestream, tmp_path: Path) -> None:
+    from conftest import start_replicate
+    from servers import socket_config
+
+    db = tmp_path / "app.db"
+    create_db(db)
+    config = socket_config(tmp_path, ls.line, [db])
+    proc = start_replicate(config, tmp_path / "rep.log")
+    try:
+        result = cli("ps", "--json")
+    finally:
+        from conftest import stop_process
+
+        stop_process(proc)
+    assert result.code == 0, result
+    mine = [r for r in json.loads(result.out) if r["config"] == str(config)]
+    assert len(mine) == 1
+    assert mine[0]["socket"] == str(tmp_path / "ls.sock")
+    assert mine[0]["info"]["pid"] == proc.pid
+    assert [d["database"] for d in mine[0]["databases"]] == [str(db)]

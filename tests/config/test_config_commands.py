@@ -10,6 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import (
     Litestream,
     assert_one_error_line,
@@ -18,6 +19,7 @@ from conftest import (
     pid_alive,
     stop_process,
     wait_for,
+    write_config,
 )
 
 import pylitestream
@@ -649,3 +651,40 @@ def test_config_migrate_refuses_age(tmp_path: Path) -> None:
         "database; nothing was changed"
     )
     assert cfg.read_text() == text
+
+
+def test_config_migrate_to_another_file_and_force(tmp_path: Path) -> None:
+    db = tmp_path / "a.db"
+    create_db(db)
+    config = write_config(tmp_path / "ls.yml", "0.3", [(db, {"type": "file", "path": "/r"})])
+    original = config.read_text()
+    out = tmp_path / "out.yml"
+    first = cli("config", "migrate", "-c", str(config), "-o", str(out))
+    assert first.code == 0 and first.out.strip() == f"wrote {out}", first
+    assert config.read_text() == original and not Path(f"{config}.bak").exists()
+    migrated = yaml.safe_load(out.read_text())
+    assert migrated["dbs"][0]["replica"] == {"type": "file", "path": "/r"}
+    assert "replicas" not in migrated["dbs"][0]
+
+    out.write_text("# mine\n")
+    refused = cli("config", "migrate", "-c", str(config), "-o", str(out))
+    assert refused.code == 2 and out.read_text() == "# mine\n"
+    assert refused.err == f"pylitestream: error: {out} already exists; nothing was changed " \
+        "(pass --force)\n"  # fmt: skip
+    forced = cli("config", "migrate", "-c", str(config), "-o", str(out), "--force")
+    assert forced.code == 0 and yaml.safe_load(out.read_text()) == migrated
+    assert config.read_text() == original
+
+
+def test_an_unknown_key_in_tool_pylitestream_is_named(tmp_path: Path) -> None:
+    db = tmp_path / "a.db"
+    create_db(db)
+    config = write_config(tmp_path / "ls.yml", "0.5", [(db, {"type": "file", "path": "/r"})])
+    (tmp_path / "pyproject.toml").write_text('[tool.pylitestream]\nreplica_bukcet = "x"\n')
+    result = cli("config", "check", "--line", "0.5", "-c", str(config), cwd=tmp_path)
+    assert result.code == 2, result
+    assert result.err == (
+        f"pylitestream: error: {tmp_path}/pyproject.toml: unknown key 'replica_bukcet' in "
+        "[tool.pylitestream]; known: replica_bucket, replica_region, replica_endpoint, "
+        "config_path\n"
+    )

@@ -28,7 +28,7 @@ from conftest import (
 import pylitestream
 from pylitestream.errors import IntegrityCheckFailed
 
-FIXTURE = Path(__file__).parent / "data" / "replica-malformed-l0"
+FIXTURE = Path(__file__).parents[1] / "data" / "replica-malformed-l0"
 SOUND_TXID = "0000000000000005"  # the fixture's README: TXID 5 restores to 1,021 sound rows
 
 

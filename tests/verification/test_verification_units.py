@@ -10,9 +10,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import socket
 import sqlite3
 import subprocess
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -28,7 +31,7 @@ from conftest import (
     index_out_of_step,
     write_config,
 )
-from internals import verification
+from internals import VERIFY_RECORD_KEYS, verification
 
 import pylitestream
 from pylitestream.config.load import replicas_of
@@ -355,7 +358,6 @@ def test_a_permanent_failure_fails_at_once(
 
 
 def test_a_timeout_against_a_dead_endpoint_is_unreachable() -> None:
-    import socket
 
     from pylitestream.litestream.failures import timeout_reason
 
@@ -930,3 +932,188 @@ def test_an_aws_error_is_passed_on_as_what_it_says() -> None:
     assert plain_message("Error: no matching backup files available") == (
         "Error: no matching backup files available"
     )
+
+
+# Written to kill mutants scripts/mutation found surviving: each pins one rule no faster
+# test held.
+def _done_to(out: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.CompletedProcess(["litestream"], 0, "", "")
+
+
+def _verify_public(ws: Workspace, timeout: float = 1.5) -> dict[str, Any]:
+    try:
+        return dict(pylitestream.verify(ws.db, config=ws.config, timeout=timeout))
+    except pylitestream.VerificationFailure as exc:
+        assert exc.record["ok"] is False
+        assert f"verify {ws.db}: {exc.reason}: " in str(exc)
+        return dict(exc.record)
+
+
+def _sentinel_count(db: Path) -> int:
+    conn = sqlite3.connect(db)
+    try:
+        tables = conn.execute("SELECT name FROM sqlite_master WHERE name LIKE '_litestream%'")
+        if not [t for t in tables if t[0] == "_litestream_verification"]:
+            return 0
+        return int(conn.execute("SELECT count(*) FROM _litestream_verification").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def test_verify_ok_when_the_restored_copy_has_the_sentinel(
+    launches: Launches, workspace: Workspace, private_tmp: Path
+) -> None:
+    launches.restore = lambda out: (backup_of(workspace.db, out), _done_to(out))[1]
+    record = _verify_public(workspace)
+    assert tuple(record) == VERIFY_RECORD_KEYS
+    assert record["ok"] is True and record["reason"] is None and record["integrity"] == "ok"
+    assert record["method"] == "restore-poll"
+    assert record["replica"] == f"file:{workspace.replica}"
+    assert record["litestream"] == launches.exe.parent.parent.name
+    assert 0 <= record["seconds_to_visible"] < 1.5
+    assert record["restored_size"] > 0
+    assert "sentinel" in record["message"]
+    assert _sentinel_count(workspace.db) == 0  # removed again
+    argv = launches.argvs[0]
+    assert argv[:3] == ["restore", "-config", str(workspace.config)]
+    assert argv[-1] == str(workspace.db)
+
+
+def test_verify_stale_when_the_sentinel_never_arrives(
+    launches: Launches, workspace: Workspace, private_tmp: Path
+) -> None:
+    before = workspace.root / "before.db"
+    backup_of(workspace.db, before)  # the replica as it was: no sentinel will ever reach it
+    launches.restore = lambda out: (backup_of(before, out), _done_to(out))[1]
+    started = time.monotonic()
+    record = _verify_public(workspace, timeout=0.5)
+    assert record["reason"] == "stale", record
+    assert "did not reach it within 0.5 s" in record["message"]
+    assert record["integrity"] == "ok" and record["seconds_to_visible"] is None
+    assert 0.45 < time.monotonic() - started < 5
+    assert len(launches.argvs) >= 2  # it polled, not gave up at once
+    assert _sentinel_count(workspace.db) == 0
+
+
+@pytest.mark.parametrize(
+    ("stderr", "reason"),
+    [
+        ("Error: dial tcp 127.0.0.1:9: connect: connection refused", "unreachable"),
+        ("Error: InvalidAccessKeyId: The AWS Access Key Id you provided does not exist", "auth"),
+        ("Error: cannot restore snapshot: unexpected EOF", "corrupt"),
+        ("Error: something else went wrong", "restore_failed"),
+    ],
+)
+def test_verify_names_the_reason_of_a_failed_restore(
+    launches: Launches, workspace: Workspace, private_tmp: Path, stderr: str, reason: str
+) -> None:
+    launches.restore = _failed(stderr)
+    record = _verify_public(workspace, timeout=0.3)
+    assert record["reason"] == reason, record
+    assert record["message"] == f"restore failed: {stderr.removeprefix('Error: ')}"
+    assert record["integrity"] is None and record["seconds_to_visible"] is None
+    assert _sentinel_count(workspace.db) == 0
+
+
+def test_verify_no_backup_when_litestream_restores_nothing(
+    launches: Launches, workspace: Workspace, private_tmp: Path
+) -> None:
+    launches.restore = _done_to  # exit 0 and no file: 0.3's -if-replica-exists with no backup
+    record = _verify_public(workspace, timeout=0.3)
+    assert record["reason"] in ("no_backup",), record
+    assert record["message"] == f"no backup of this database on file:{workspace.replica}"
+
+
+def test_verify_corrupt_when_the_copy_cannot_be_read(
+    launches: Launches, workspace: Workspace, private_tmp: Path
+) -> None:
+    launches.restore = lambda out: (out.write_bytes(b"not a database" * 100), _done_to(out))[1]
+    record = _verify_public(workspace, timeout=0.3)
+    assert record["reason"] == "corrupt", record
+    if launches.line == "0.3":  # restore's own check (0.5's runs inside the litestream played here)
+        assert "fails its integrity check (quick): file is not a database" in record["message"]
+    else:
+        assert record["message"].startswith("the restored copy cannot be read: ")
+
+
+def test_verify_timeout_when_litestream_times_out(
+    launches: Launches, workspace: Workspace, private_tmp: Path
+) -> None:
+    def hang(out: Path) -> subprocess.CompletedProcess[str]:
+        raise subprocess.TimeoutExpired(["litestream"], 1.0)
+
+    launches.restore = hang
+    record = _verify_public(workspace, timeout=0.3)
+    assert record["reason"] == "timeout", record  # a file replica: no endpoint to try
+    assert record["message"].startswith("the replica did not answer within ")
+
+
+def test_verify_refuses_before_touching_anything(
+    launches: Launches, workspace: Workspace, private_tmp: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "other.db"
+    record = _verify_public(Workspace(workspace.root, other, workspace.replica, workspace.config))
+    assert record["reason"] == "not_in_config"
+    assert record["message"] == f"{other} is not in {workspace.config}"
+    assert not other.exists()
+    workspace.db.unlink()
+    record = _verify_public(workspace)
+    assert record["reason"] == "no_database"
+    assert not workspace.db.exists()
+    assert launches.argvs == []
+
+
+def test_verify_redacts_a_secret_litestream_prints(
+    launches: Launches, workspace: Workspace, private_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LITESTREAM_SECRET_ACCESS_KEY", "wJalrXUtnFEMI-secret")
+    launches.restore = _failed("Error: bad key wJalrXUtnFEMI-secret: connection refused")
+    record = _verify_public(workspace, timeout=0.3)
+    assert record["message"] == "restore failed: bad key ****: connection refused"
+
+
+@pytest.mark.parametrize("quick", [False, True], ids=["integrity_check", "quick_check"])
+def test_verify_runs_the_integrity_check_it_was_asked_for(
+    launches: Launches, workspace: Workspace, private_tmp: Path, quick: bool
+) -> None:
+    conn = sqlite3.connect(workspace.db)
+    with conn:
+        conn.execute("CREATE INDEX by_name ON items(name)")
+        conn.executemany("INSERT INTO items (name) VALUES (?)", [("row-aaaa",), ("row-bbbb",)])
+    conn.close()
+    launches.restore = lambda out: (index_out_of_step(workspace.db, out), _done_to(out))[1]
+    try:
+        record = dict(pylitestream.verify(workspace.db, config=workspace.config, timeout=1,
+                                          quick=quick))  # fmt: skip
+    except pylitestream.VerificationFailure as exc:
+        record = dict(exc.record)
+    if quick:
+        assert record["ok"] is True and record["integrity"] == "ok", record
+    else:
+        assert record["reason"] == "corrupt", record
+        assert record["integrity"] != "ok" and "by_name" in record["integrity"], record
+        assert record["message"] == f"the restored copy fails its check: {record['integrity']}"
+
+
+def _stale_copy(ws: Workspace) -> Callable[[Path], subprocess.CompletedProcess[str]]:
+    before = ws.root / "before.db"
+    backup_of(ws.db, before)
+    return lambda out: (backup_of(before, out), _done_to(out))[1]
+
+
+def test_verify_keeps_the_last_failure_after_a_stale_restore(
+    launches: Launches, workspace: Workspace, private_tmp: Path
+) -> None:
+    refused = _failed("Error: dial tcp 127.0.0.1:9: connect: connection refused")
+    launches.restore = in_turn(_stale_copy(workspace), refused)
+    record = _verify_public(workspace, timeout=0.5)
+    assert record["reason"] == "unreachable", record
+
+
+def test_verify_gives_each_restore_the_time_left(
+    launches: Launches, workspace: Workspace, private_tmp: Path
+) -> None:
+    launches.restore = lambda out: (backup_of(workspace.db, out), _done_to(out))[1]
+    assert _verify_public(workspace, timeout=20)["ok"]
+    first = launches.timeouts[0]
+    assert first is not None and 15 < first <= 20, launches.timeouts

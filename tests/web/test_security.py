@@ -13,12 +13,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import stop_process, wait_for
-from test_dashboard import LS05, PASSWORD, basic, client, config  # noqa: F401 (a fixture)
+from conftest import Litestream, stop_process, wait_for
+from dashboard_client import PASSWORD, basic, client, two_databases
 
 from pylitestream.web.security import HEADERS, FailedLogins, HostAllowList
 
 SURFACES = ("/", "/overview", "/overview.json", "/static/dashboard.css", "/static/dashboard.js")
+
+
+LS05 = pytest.mark.parametrize("ls", ["0.5.17"], indirect=True)
+
+
+@pytest.fixture
+def config(ls: Litestream, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    return two_databases(ls.line, tmp_path, monkeypatch)
 
 
 def assert_headers(response: Any) -> None:
@@ -27,7 +35,7 @@ def assert_headers(response: Any) -> None:
 
 
 @LS05
-def test_every_response_carries_the_security_headers(config: Path) -> None:  # noqa: F811
+def test_every_response_carries_the_security_headers(config: Path) -> None:
     from pylitestream.web import create_app
 
     app = create_app(config)
@@ -45,7 +53,7 @@ def test_every_response_carries_the_security_headers(config: Path) -> None:  # n
 
 
 @LS05
-def test_a_foreign_host_gets_400_on_every_surface(config: Path) -> None:  # noqa: F811
+def test_a_foreign_host_gets_400_on_every_surface(config: Path) -> None:
     from pylitestream.web import create_app
 
     app = HostAllowList(create_app(config), ["localhost", "127.0.0.1", "::1", "dash.example"])
@@ -59,7 +67,7 @@ def test_a_foreign_host_gets_400_on_every_surface(config: Path) -> None:  # noqa
 
 @LS05
 def test_the_command_answers_only_its_allowed_hosts(
-    config: Path,  # noqa: F811
+    config: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("PYLITESTREAM_DASHBOARD_ALLOWED_HOSTS", "env.example, ")
@@ -118,7 +126,7 @@ def test_failed_logins_slow_down_and_never_lock_out() -> None:
 
 @LS05
 def test_twenty_wrong_passwords_slow_the_next_attempt(
-    config: Path,  # noqa: F811
+    config: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from pylitestream.web import create_app
