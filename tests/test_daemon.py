@@ -30,13 +30,13 @@ from conftest import (
 )
 
 import pylitestream
-from pylitestream.litestream.control_socket import (
-    ControlSocket,
+from pylitestream.errors import (
     DaemonNotRunning,
     SocketPermissionDenied,
     SocketTimeout,
     UnknownDatabase,
 )
+from pylitestream.litestream.control_socket import ControlSocket
 
 LS05 = pytest.mark.parametrize("ls", ["0.5.17"], indirect=True)
 

@@ -11,7 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from pylitestream.errors import BinaryNotFound, UnsupportedPlatform, UnsupportedVersion
+from pylitestream.errors import (
+    BinaryNotFound,
+    ParseError,
+    UnsupportedPlatform,
+    UnsupportedVersion,
+)
 from pylitestream.litestream import binary, records
 from pylitestream.masking import mask_env_value, redact
 
@@ -70,9 +75,9 @@ def test_go_durations(text: str, ms: int) -> None:
 
 
 def test_bad_values_raise_parse_error() -> None:
-    with pytest.raises(records.ParseError):
+    with pytest.raises(ParseError):
         records.duration_ms("soon")
-    with pytest.raises(records.ParseError):
+    with pytest.raises(ParseError):
         records.generations_03("name  generation  lag  start  end\nfile  abc  1ms  never  never\n")
     assert records.humanized_bytes("1.2 MB") == 1_200_000
     assert records.humanized_bytes("-") is None
