@@ -16,6 +16,7 @@ from pylitestream.errors import (
     ParseError,
     UnsupportedPlatform,
     UnsupportedVersion,
+    UsageError,
 )
 from pylitestream.litestream import binary, records
 from pylitestream.masking import mask_env_value, redact
@@ -209,3 +210,17 @@ def test_masking() -> None:
     assert mask_env_value("LITESTREAM_REPLICA_BUCKET", "b") == "b"
     assert mask_env_value("LITESTREAM_REPLICA_URL", "sftp://u:pw@h/x") == "sftp://u:****@h/x"
     assert redact("error: key hunter2 bad", ["hunter2"]) == "error: key **** bad"
+
+
+def test_the_front_doors_helpers_for_the_cli_resolve() -> None:
+    """The CLI and the dashboard reach the library only through pylitestream.api (an
+    import-linter contract): every lazily loaded name and every command's columns must load."""
+    from pylitestream import api
+
+    for name in api._SOURCES:
+        assert getattr(api, name) is not None, name
+    for command in api._COLUMNS:
+        assert api.columns(command) and all(isinstance(c, str) for c in api.columns(command))
+    assert api.profile("0.5").control_socket and not api.profile("0.3").control_socket
+    with pytest.raises(UsageError):
+        api.profile("0.4")

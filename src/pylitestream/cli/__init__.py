@@ -32,9 +32,9 @@ from . import dashboard  # noqa: F401
 
 
 def _secrets() -> list[str]:
-    from ..config.settings import known_secrets
+    from .. import api
 
-    return known_secrets()
+    return api.known_secrets()
 
 
 @app.callback()
@@ -54,12 +54,12 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: every failure becomes one line on stderr and an exit code (see README
     "Errors and exit codes"), never a traceback. Each failure is classified where it happens;
     this only turns the exception into the line."""
+    from .. import api
     from ..errors import PylitestreamError
-    from ..litestream.timeouts import use_timeout
 
     args = sys.argv[1:] if argv is None else argv
     options.argv = list(args)
-    use_timeout(None)  # a --timeout is for the command it was given to (main may run again)
+    api.use_timeout(None)  # a --timeout is for the command it was given to (main may run again)
     logs.to_terminal(_secrets)  # -q / -v (the callback above) change the level
     command = typer.main.get_command(app)
     try:

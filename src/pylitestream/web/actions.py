@@ -13,8 +13,8 @@ from typing import Any
 
 import pylitestream
 
+from ..api import Profile
 from ..errors import ActionFailed
-from ..litestream.profile import Profile
 from .overview import now_iso
 
 Record = dict[str, Any]

@@ -28,8 +28,8 @@ from starlette.templating import Jinja2Templates
 
 import pylitestream
 
+from .. import api
 from ..errors import UsageError
-from ..litestream.profile import PROFILES
 from .actions import KINDS, Jobs
 from .overview import KeptCheck, RestorePoints, gather
 from .security import FailedLogins, SecurityHeaders
@@ -121,7 +121,7 @@ def build(config: Any, *, template_dirs: Sequence[str | os.PathLike[str]] = (),
           authorize: Callable[[Any], Any] | None = None) -> Starlette:  # fmt: skip
     config_path = pylitestream.show_config(config)["config"]  # found and readable, or one line
     line = pylitestream.version()["line"]
-    profile = PROFILES[line]
+    profile = api.profile(line)
     wanted = credentials()
     if allow_actions is None:
         allow_actions = os.environ.get("PYLITESTREAM_DASHBOARD_ACTIONS", "").lower() in _TRUE
