@@ -1,5 +1,5 @@
 """Tests that pin behaviour the earlier suite let go: each one fails when the rule it names is
-removed (see issue 11's mutation probes). Real binaries, real processes."""
+removed (found by mutation testing: scripts/mutation). Real binaries, real processes."""
 
 from __future__ import annotations
 

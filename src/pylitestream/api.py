@@ -222,7 +222,7 @@ def env_vars(environ: dict[str, str] | None = None) -> list[Record]:
     return [{"name": name, "value": mask_env_value(name, source[name])} for name in names]
 
 
-# --- verify (issue 5) ---------------------------------------------------------------------------
+# --- verify: proof that a backup restores ---------------------------------------------------------
 
 
 def verify(
@@ -281,7 +281,7 @@ def last_verify(db: PathLike) -> Record | None:
     return verification.last_verify(db)
 
 
-# --- the daemon, as the dashboard shows it (issue 14) -------------------------------------------
+# --- the daemon, as the dashboard shows it --------------------------------------------------------
 
 
 def daemon_status(*, config: PathLike | None = None, timeout: float = 5.0) -> Record:

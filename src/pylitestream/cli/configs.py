@@ -10,7 +10,7 @@ from .options import (
     app,
 )
 
-# --- configuration: init, config check/show/migrate (issue 4) ---------------------------------
+# --- configuration: init, config check/show/migrate -----------------------------------------------
 
 Line = Annotated[
     str | None,
