@@ -47,6 +47,9 @@ def _verbosity(
     ] = False,
 ) -> None:
     """Litestream for Python: continuous SQLite backups, restores, and proof they work."""
+    from .. import api  # here, not in main: `pylitestream --help` need not load the API
+
+    api.use_timeout(None)  # a --timeout is for the command it was given to (main may run again)
     logs.to_terminal(_secrets, logs.WARNING if quiet else logs.DEBUG if verbose else logs.INFO)
 
 
@@ -54,12 +57,10 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: every failure becomes one line on stderr and an exit code (see README
     "Errors and exit codes"), never a traceback. Each failure is classified where it happens;
     this only turns the exception into the line."""
-    from .. import api
     from ..errors import PylitestreamError
 
     args = sys.argv[1:] if argv is None else argv
     options.argv = list(args)
-    api.use_timeout(None)  # a --timeout is for the command it was given to (main may run again)
     logs.to_terminal(_secrets)  # -q / -v (the callback above) change the level
     command = typer.main.get_command(app)
     try:
