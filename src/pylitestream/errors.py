@@ -1,7 +1,7 @@
 """Every failure pylitestream reports is one of these; the CLI turns each into one line and
 exits with the class's `exit_code` (1 unless noted below).
 
-    PylitestreamError                     exit 1
+    PylitestreamError (Exception)         exit 1
     ├── UsageError                        exit 2: the request itself is wrong
     │   ├── ConfigNotFound
     │   ├── ConfigError
@@ -27,11 +27,10 @@ exits with the class's `exit_code` (1 unless noted below).
     ├── VerificationFailure
     ├── OutputError
     └── MissingExtra
-    ActionFailed                          a dashboard action's outcome, never leaves the web app
 
-    KeyboardInterrupt
-    ├── Terminated                        SIGTERM, reported as such (exit 130)
-    └── Interrupted                       a verify_all worker told to stop
+    ActionFailed (Exception)              a dashboard action's outcome; never leaves the web app
+    Terminated (KeyboardInterrupt)        SIGTERM, raised like Ctrl-C, reported as such (exit 130)
+    Interrupted (KeyboardInterrupt)       a verify_all worker told to stop
 
 Nothing here imports anything, so `except pylitestream.UsageError` stays cheap.
 """
