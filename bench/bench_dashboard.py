@@ -76,7 +76,7 @@ def main() -> None:
                 return (time.perf_counter() - start) * 1000
 
             command = "ltx" if options.line == "0.5" else "generations"
-            # As pylitestream runs it: 0.5 cannot use AWS_CA_BUNDLE (litestream-cli.md).
+            # As pylitestream runs it: 0.5 cannot use AWS_CA_BUNDLE (runner.move_ca_bundle).
             cli_env = {k: v for k, v in site.env.items() if k != "AWS_CA_BUNDLE"}
 
             def cli_per_database() -> list[float]:

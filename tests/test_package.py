@@ -37,3 +37,18 @@ def test_every_public_name_resolves_and_unknown_names_raise_attribute_error() ->
         _ = pylitestream.nope  # type: ignore[attr-defined]
     with pytest.raises(AttributeError, match=r"module 'pylitestream\.api' has no attribute 'nope'"):
         _ = api.nope  # type: ignore[attr-defined]
+
+
+def test_the_front_doors_helpers_for_the_cli_resolve() -> None:
+    """The CLI and the dashboard reach the library only through pylitestream.api (an
+    import-linter contract): every lazily loaded name and every command's columns must load."""
+    from pylitestream import api
+    from pylitestream.errors import UsageError
+
+    for name in api._SOURCES:
+        assert getattr(api, name) is not None, name
+    for command in api._COLUMNS:
+        assert api.columns(command) and all(isinstance(c, str) for c in api.columns(command))
+    assert api.profile("0.5").control_socket and not api.profile("0.3").control_socket
+    with pytest.raises(UsageError):
+        api.profile("0.4")

@@ -62,7 +62,7 @@ _ERRORS = (
     "VerificationFailure",
     "AlreadyRunning",
 )
-# Litestream 0.5's control socket (litestream/control_socket.py).
+# The errors of Litestream 0.5's control socket (litestream/control_socket.py raises them).
 _SOCKET_ERRORS = (
     "SocketNotConfigured",
     "SocketError",
@@ -113,28 +113,28 @@ if TYPE_CHECKING:
     from .errors import CommandTimeout as CommandTimeout
     from .errors import ConfigError as ConfigError
     from .errors import ConfigNotFound as ConfigNotFound
+    from .errors import DaemonError as DaemonError
+    from .errors import DaemonNotRunning as DaemonNotRunning
     from .errors import DatabaseRequired as DatabaseRequired
     from .errors import IntegrityCheckFailed as IntegrityCheckFailed
     from .errors import PylitestreamError as PylitestreamError
+    from .errors import SocketError as SocketError
+    from .errors import SocketNotConfigured as SocketNotConfigured
+    from .errors import SocketPermissionDenied as SocketPermissionDenied
+    from .errors import SocketTimeout as SocketTimeout
+    from .errors import UnknownDatabase as UnknownDatabase
     from .errors import UnsupportedOnVersion as UnsupportedOnVersion
     from .errors import UnsupportedPlatform as UnsupportedPlatform
     from .errors import UnsupportedVersion as UnsupportedVersion
     from .errors import UsageError as UsageError
     from .errors import VerificationFailure as VerificationFailure
-    from .litestream.control_socket import DaemonError as DaemonError
-    from .litestream.control_socket import DaemonNotRunning as DaemonNotRunning
-    from .litestream.control_socket import SocketError as SocketError
-    from .litestream.control_socket import SocketNotConfigured as SocketNotConfigured
-    from .litestream.control_socket import SocketPermissionDenied as SocketPermissionDenied
-    from .litestream.control_socket import SocketTimeout as SocketTimeout
-    from .litestream.control_socket import UnknownDatabase as UnknownDatabase
 
 
 # Exceptions load from their own small modules, so `except pylitestream.UsageError` stays cheap.
 _SOURCES = {
     **dict.fromkeys(_API, "pylitestream.api"),
     **dict.fromkeys(_ERRORS, "pylitestream.errors"),
-    **dict.fromkeys(_SOCKET_ERRORS, "pylitestream.litestream.control_socket"),
+    **dict.fromkeys(_SOCKET_ERRORS, "pylitestream.errors"),
 }
 
 

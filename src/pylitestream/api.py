@@ -2,12 +2,16 @@
 functions returning plain data (the --json keys).
 
 It only imports downward (services, supervise, verification, config, litestream; scripts/test
-checks this with import-linter), and every public name of the package maps here. The heavier
-parts (supervision, verification, the daemon's commands, check) load on first use.
+checks this with import-linter), and every public name of the package maps here. The CLI and
+the dashboard reach the library only through this module (an import-linter contract forbids
+them the layers below), so the few helpers they need beside the API proper (table columns,
+summary lines, the timeout and secrets of the process) are here too. The heavier parts
+(supervision, verification, the daemon's commands, check) load on first use.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -16,10 +20,15 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from .about import __version__, docs
 from .config import find_config, known_line, validate_config
 from .config.settings import configure as configure
+from .config.settings import known_secrets as known_secrets
+from .errors import VerificationFailure
 from .lazy import load
 from .litestream.binary import find_binary, path_note
+from .litestream.profile import PROFILES
+from .litestream.profile import Profile as Profile
 from .litestream.records import Record
 from .litestream.runner import exec_litestream, litestream_env
+from .litestream.timeouts import use_timeout as use_timeout
 from .masking import mask_env_value
 from .services.listings import databases as databases
 from .services.listings import generations as generations
@@ -29,6 +38,7 @@ from .services.listings import wal as wal
 from .services.prepare import checked_config as checked_config
 
 if TYPE_CHECKING:
+    from .config.migrate import dump_yaml as dump_yaml
     from .config.migrate import migrate_config as migrate_config
     from .config.show import show_config as show_config
     from .health import check as check
@@ -46,7 +56,9 @@ if TYPE_CHECKING:
     from .services.restore import replicate_argv as replicate_argv
     from .services.restore import restore as restore
     from .services.restore_preview import restore_plan as restore_plan
+    from .services.restore_preview import restore_plan_from_args as restore_plan_from_args
     from .supervise import Replicator as Replicator
+    from .supervise import on_exit_mode as on_exit_mode
     from .supervise import processes as processes
     from .supervise import run as run
 
@@ -60,17 +72,48 @@ _SOURCES = {
     **dict.fromkeys(("restore", "replicate_argv"), "pylitestream.services.restore"),
     **dict.fromkeys(("check_flag_value", "parse_go_flags"), "pylitestream.litestream.flags"),
     "show_config": "pylitestream.config.show",
-    "migrate_config": "pylitestream.config.migrate",
-    **dict.fromkeys(("Replicator", "processes", "run"), "pylitestream.supervise"),
+    **dict.fromkeys(("migrate_config", "dump_yaml"), "pylitestream.config.migrate"),
+    **dict.fromkeys(("Replicator", "processes", "run", "on_exit_mode"), "pylitestream.supervise"),
     **dict.fromkeys(_DAEMON, "pylitestream.services.daemon"),
     "check": "pylitestream.health",
-    "restore_plan": "pylitestream.services.restore_preview",
+    **dict.fromkeys(
+        ("restore_plan", "restore_plan_from_args"), "pylitestream.services.restore_preview"
+    ),
     "run_demo": "pylitestream.services.demo",
 }
 
 
 def __getattr__(name: str) -> Any:
     return load(__name__, name, _SOURCES)
+
+
+# The columns of each command's table (--json prints every key), where the records are made.
+_COLUMNS = {
+    "databases": ("pylitestream.litestream.records", "DATABASE_KEYS"),
+    "generations": ("pylitestream.litestream.records", "GENERATION_KEYS"),
+    "snapshots": ("pylitestream.litestream.records", "SNAPSHOT_KEYS"),
+    "wal": ("pylitestream.litestream.records", "WAL_KEYS"),
+    "ltx": ("pylitestream.litestream.records", "LTX_KEYS"),
+    "status": ("pylitestream.litestream.records", "STATUS_KEYS"),
+    "list": ("pylitestream.services.daemon", "LIST_KEYS"),
+    "sync": ("pylitestream.services.daemon", "SYNC_KEYS"),
+    "check": ("pylitestream.health", "TABLE_KEYS"),
+    "verify": ("pylitestream.verification", "TABLE_KEYS"),
+    "restore --dry-run": ("pylitestream.services.restore_preview", "FILE_KEYS"),
+}
+
+
+def columns(command: str) -> tuple[str, ...]:
+    """The columns `pylitestream COMMAND` shows in its table, from the module that makes the
+    records (loaded here only if the command has not loaded it already)."""
+    module, name = _COLUMNS[command]
+    return tuple(getattr(importlib.import_module(module), name))
+
+
+def profile(line: str | None = None) -> Profile:
+    """What the Litestream line `line` ("0.3" or "0.5"; default: the binary in use's) has,
+    lacks and how it behaves."""
+    return find_binary().profile if line is None else PROFILES[known_line(line)]
 
 
 def status(
@@ -164,6 +207,14 @@ def replicate(
     exec_litestream(binary, argv)
 
 
+def check_summary(records: list[Record]) -> str:
+    """One line about check's records: the failing databases with their reasons, or how many
+    are current."""
+    from .health import summary
+
+    return summary(records)
+
+
 def env_vars(environ: dict[str, str] | None = None) -> list[Record]:
     """The LITESTREAM_* (and AWS_*) variables in effect, secrets masked: [{"name", "value"}]."""
     source = os.environ if environ is None else environ
@@ -171,7 +222,7 @@ def env_vars(environ: dict[str, str] | None = None) -> list[Record]:
     return [{"name": name, "value": mask_env_value(name, source[name])} for name in names]
 
 
-# --- verify (issue 5) ---------------------------------------------------------------------------
+# --- verify: proof that a backup restores ---------------------------------------------------------
 
 
 def verify(
@@ -206,6 +257,22 @@ def verify_all(
     return verification.verify_all(config=config, timeout=timeout, quick=quick, validate=validate)
 
 
+def verify_summary(records: list[Record]) -> str:
+    """One line about verify records: the failed databases with their reasons, or how many
+    passed."""
+    from .verification import summary
+
+    return summary(records)
+
+
+def verify_failure(records: list[Record]) -> VerificationFailure | None:
+    """What a set of verify records fails with (the summary line, the first failed database's
+    reason and record), or None when every one passed."""
+    from .verification import failure_of
+
+    return failure_of(records)
+
+
 def last_verify(db: PathLike) -> Record | None:
     """The latest verify outcome for `db` (the verify record plus "finished_at"), or None if it
     was never verified on this machine. Kept in the user's state dir, never in the database."""
@@ -214,7 +281,7 @@ def last_verify(db: PathLike) -> Record | None:
     return verification.last_verify(db)
 
 
-# --- the daemon, as the dashboard shows it (issue 14) -------------------------------------------
+# --- the daemon, as the dashboard shows it --------------------------------------------------------
 
 
 def daemon_status(*, config: PathLike | None = None, timeout: float = 5.0) -> Record:

@@ -1,4 +1,39 @@
-"""Every failure pylitestream reports is one of these; the CLI turns each into one line."""
+"""Every failure pylitestream reports is one of these; the CLI turns each into one line and
+exits with the class's `exit_code` (1 unless noted below).
+
+    PylitestreamError (Exception)         exit 1
+    ├── UsageError                        exit 2: the request itself is wrong
+    │   ├── ConfigNotFound
+    │   ├── ConfigError
+    │   ├── DatabaseRequired
+    │   ├── UnsupportedOnVersion
+    │   ├── SocketNotConfigured
+    │   ├── UnknownDatabase
+    │   ├── AppNotFound                   exit 127
+    │   └── AppNotExecutable              exit 126
+    ├── BinaryNotFound
+    │   └── UnsupportedPlatform
+    ├── UnsupportedVersion
+    ├── CommandFailed
+    │   ├── IntegrityCheckFailed
+    │   ├── CommandTimeout
+    │   └── ParseError                    (also a ValueError)
+    ├── SocketError                       Litestream 0.5's control socket
+    │   ├── DaemonNotRunning
+    │   ├── SocketPermissionDenied
+    │   ├── SocketTimeout
+    │   └── DaemonError
+    ├── AlreadyRunning
+    ├── VerificationFailure
+    ├── OutputError
+    └── MissingExtra
+
+    ActionFailed (Exception)              a dashboard action's outcome; never leaves the web app
+    Terminated (KeyboardInterrupt)        SIGTERM, raised like Ctrl-C, reported as such (exit 130)
+    Interrupted (KeyboardInterrupt)       a verify_all worker told to stop
+
+Nothing here imports anything, so `except pylitestream.UsageError` stays cheap.
+"""
 
 from __future__ import annotations
 
@@ -75,6 +110,10 @@ class CommandTimeout(CommandFailed):
     """litestream did not finish in time (0.5 retries a dead endpoint for about two minutes)."""
 
 
+class ParseError(CommandFailed, ValueError):
+    """litestream's answer is not what its version prints; the message names the command."""
+
+
 class AlreadyRunning(PylitestreamError):
     """A litestream replicate for this config is already running (see `pylitestream ps`)."""
 
@@ -110,3 +149,49 @@ class Terminated(KeyboardInterrupt):
 class OutputError(PylitestreamError):
     """stdout or stderr could not be written (a full disk, /dev/full); a closed pipe is not
     this, it ends the command quietly."""
+
+
+class MissingExtra(PylitestreamError):
+    """The dashboard's dependencies are not installed."""
+
+
+# Litestream 0.5's control socket (litestream/control_socket.py).
+
+
+class SocketNotConfigured(UsageError):
+    """The config does not enable the control socket (`socket: {enabled: true, path: ...}`)."""
+
+
+class SocketError(PylitestreamError):
+    """The control socket could not answer the request."""
+
+
+class DaemonNotRunning(SocketError):
+    """No litestream listens on the socket: the file is missing, or stale after a crash."""
+
+
+class SocketPermissionDenied(SocketError):
+    """The socket exists but belongs to another user (it is created with mode 0600)."""
+
+
+class SocketTimeout(SocketError):
+    """litestream accepted the connection but did not answer in time (frozen, or overloaded)."""
+
+
+class UnknownDatabase(UsageError):
+    """The daemon does not replicate that database."""
+
+
+class DaemonError(SocketError):
+    """litestream answered with an error of its own (e.g. 409: the database is stopped)."""
+
+
+# Internal signals: they never reach the CLI or a caller of the API.
+
+
+class Interrupted(KeyboardInterrupt):
+    """A verify_all worker told to stop: its own cleanup runs, then it ends."""
+
+
+class ActionFailed(Exception):
+    """A dashboard action's honest failure, one line; the job shows it as its outcome."""

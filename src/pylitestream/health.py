@@ -33,14 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from . import cache
-from .litestream.control_socket import (
-    ControlSocket,
-    DaemonError,
-    DaemonNotRunning,
-    SocketTimeout,
-    parse_time,
-    txid_number,
-)
+from .errors import DaemonError, DaemonNotRunning, SocketTimeout
+from .litestream.control_socket import ControlSocket, parse_time, txid_number
 from .litestream.failures import classify, endpoint_of, timeout_reason
 
 Record = dict[str, Any]

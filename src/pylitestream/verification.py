@@ -28,6 +28,7 @@ from .errors import (
     CommandFailed,
     CommandTimeout,
     IntegrityCheckFailed,
+    Interrupted,
     PylitestreamError,
     UsageError,
     VerificationFailure,
@@ -52,10 +53,6 @@ MIN_ATTEMPT = 1.0
 """The last restore gets at least this long, so a verify may end up to a second past its timeout
 rather than misreport a restore cut short as an unreachable replica."""
 FIRST_BACKOFF, MAX_BACKOFF = 0.05, 0.5
-
-
-class Interrupted(KeyboardInterrupt):
-    """A verify_all worker told to stop: its own cleanup runs, then it ends."""
 
 
 def describe_replica(replica: dict[str, Any]) -> str:
@@ -191,7 +188,8 @@ class _Attempt:
 
 def _sync_wait(socket: str, attempt: _Attempt) -> bool:
     """0.5: ask the running daemon to upload now and wait until it has. False if it could not."""
-    from .litestream.control_socket import ControlSocket, SocketError
+    from .errors import SocketError
+    from .litestream.control_socket import ControlSocket
 
     seconds = max(attempt.remaining(), MIN_ATTEMPT)
     try:

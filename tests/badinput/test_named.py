@@ -1,5 +1,6 @@
-"""Named bad-input cases, one group per class of issue 10, over every command and both
-Litestream lines. Each runs in-process through cli.main (see harness.invoke) in its own sandbox."""
+"""Named bad-input cases, one group per kind of bad input (files, numbers, a litestream that
+answers oddly, options), over every command and both Litestream lines. Each runs in-process
+through cli.main (see harness.invoke) in its own sandbox."""
 
 from __future__ import annotations
 
@@ -335,7 +336,7 @@ def test_named(case: Case, tmp_path: Path) -> None:
 
 
 def test_case_count() -> None:
-    """The issue asks for at least 500 cases over every command and both lines."""
+    """At least 500 cases, over every command and both lines: the bad-input suite's breadth."""
     assert len(CASES) >= 500
     assert {case.line for case in CASES} == set(LINES)
     commands = {case.argv[0] for case in CASES}

@@ -1,4 +1,4 @@
-"""Issue 4: config validation (one test per rule, exact message and exit code), init, migrate,
+"""The config work: validation (one test per rule, exact message and exit code), init, migrate,
 show, settings precedence and the AWS_CA_BUNDLE handling, against the real binaries."""
 
 from __future__ import annotations

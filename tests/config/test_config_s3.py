@@ -1,6 +1,7 @@
-"""Issue 4 end to end against moto's S3 API on 127.0.0.1, both binaries: `init` with its default
-S3 placeholders, credentials through the environment or through configure(), replicate, list,
-restore. AWS_CA_BUNDLE stays set throughout: pylitestream keeps it away from 0.5 itself."""
+"""The config work (init, settings, validation) end to end against moto's S3 API on 127.0.0.1, both
+binaries: `init` with its default S3 placeholders, credentials through the environment or through
+configure(), replicate, list, restore. AWS_CA_BUNDLE stays set throughout: pylitestream keeps it
+away from 0.5 itself."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
-"""Fault cycles against real processes (issue 9, item 7): both lines, file and S3 replicas (moto
-behind a loopback fault proxy that resets or stalls connections), `replicate`, `run` and
+"""Fault cycles against real processes, the backup surviving each: both lines, file and S3 replicas
+(moto behind a loopback fault proxy that resets or stalls connections), `replicate`, `run` and
 `Replicator`; SIGTERM, SIGKILL of litestream, of the supervisor and of the app, and S3 outages.
-Each cycle writes rows continuously, injects its fault, recovers, stops gracefully, restores
-and counts. bench/bench_faults.py runs the full plan many times."""
+Each cycle writes rows continuously, injects its fault, recovers, stops gracefully, restores and
+counts. bench/bench_faults.py runs the full plan many times."""
 
 from __future__ import annotations
 

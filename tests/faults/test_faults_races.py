@@ -1,4 +1,4 @@
-"""One daemon per config, whatever races (issue 9, item 3): pairs of starters launched at the
+"""One daemon per config, whatever races: pairs of starters launched at the
 same moment, in every combination of `replicate`, `run` and `Replicator`, on both lines; /proc
 is the judge, not our state files. PYLITESTREAM_RACE_ROUNDS (default 1) repeats each combination:
 the closing note's >= 20 pairs per line ran with PYLITESTREAM_RACE_ROUNDS=4."""

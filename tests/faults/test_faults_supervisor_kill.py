@@ -1,4 +1,4 @@
-"""A SIGKILLed supervisor still gets litestream's final sync (issue 9, item 2), deterministic:
+"""A SIGKILLed supervisor still gets litestream's final sync, deterministic:
 sync and monitor intervals of 30 s, so the only way a row committed 0.5 s before the kill reaches
 the replica is litestream's final sync. Before the fix litestream logged to a pipe whose reader
 was the dead supervisor (SIGPIPE), and 0.5 took PR_SET_PDEATHSIG's repeated SIGTERMs as "skip the

@@ -90,7 +90,9 @@ def start_site(root: Path, line: str, install_dir: Path, s3: S3Server, bucket: s
             site.procs.append(subprocess.Popen(
                 [sys.executable, "-m", "pylitestream", "dashboard", "--port", str(port),
                  "-c", str(config)], stdout=out, stderr=subprocess.STDOUT, env=env))  # fmt: skip
-        wait_for(lambda: http_status(site.url + "/static/dashboard.css") == 200, 30)
+        # The static files need the password too, like every page.
+        ready = site.url + "/static/dashboard.css"
+        wait_for(lambda: http_status(ready, (USERNAME, PASSWORD)) == 200, 30)
     except BaseException:
         site.stop()
         raise

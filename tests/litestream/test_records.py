@@ -8,6 +8,7 @@ import json
 import pytest
 from conftest import recorded
 
+from pylitestream.errors import ParseError
 from pylitestream.litestream import records
 
 
@@ -59,9 +60,9 @@ def test_go_durations(text: str, ms: int) -> None:
 
 
 def test_bad_values_raise_parse_error() -> None:
-    with pytest.raises(records.ParseError):
+    with pytest.raises(ParseError):
         records.duration_ms("soon")
-    with pytest.raises(records.ParseError):
+    with pytest.raises(ParseError):
         records.generations_03("name  generation  lag  start  end\nfile  abc  1ms  never  never\n")
     assert records.humanized_bytes("1.2 MB") == 1_200_000
     assert records.humanized_bytes("-") is None

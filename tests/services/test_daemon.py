@@ -28,13 +28,13 @@ from conftest import (
 from servers import Daemon, socket_config
 
 import pylitestream
-from pylitestream.litestream.control_socket import (
-    ControlSocket,
+from pylitestream.errors import (
     DaemonNotRunning,
     SocketPermissionDenied,
     SocketTimeout,
     UnknownDatabase,
 )
+from pylitestream.litestream.control_socket import ControlSocket
 
 LS05 = pytest.mark.parametrize("ls", ["0.5.17"], indirect=True)
 

@@ -1,5 +1,5 @@
 """`pylitestream demo` never touches existing files, starts from an empty replica, fails in one
-line, and removes the temporary directory it made (issue 9, item 6)."""
+line, and removes the temporary directory it made."""
 
 from __future__ import annotations
 

@@ -214,10 +214,11 @@ def test_verify_fails_at_once_as_corrupt(ls: Litestream, broken: Broken) -> None
 
 
 def test_the_dashboards_restore_refuses_it(ls: Litestream, broken: Broken) -> None:
+    from pylitestream.errors import ActionFailed
     from pylitestream.litestream.binary import find_binary
-    from pylitestream.web.actions import Failed, run_action
+    from pylitestream.web.actions import run_action
 
     broken.db.write_bytes(b"live")
-    with pytest.raises(Failed, match="integrity check"):
+    with pytest.raises(ActionFailed, match="integrity check"):
         run_action("restore", str(broken.db), str(broken.config), find_binary().profile)
     assert sorted(p.name for p in broken.root.glob("app*")) == ["app.db"]

@@ -1,4 +1,4 @@
-"""Restore never replaces anything that exists (issue 9, item 1), on the real 0.3.13 and 0.5.17:
+"""Restore never replaces anything that exists, on the real 0.3.13 and 0.5.17:
 every kind of file at the target or at its -wal/-shm/.tmp is refused and left as it was; -force
 (0.5) replaces only a regular file and moves its stale -wal/-shm aside; `run` follows the same
 rules, creates a database directory only to restore into it, and reports litestream's errors."""

@@ -34,6 +34,7 @@ from conftest import (
 from internals import VERIFY_RECORD_KEYS, verification
 
 import pylitestream
+from pylitestream import errors
 from pylitestream.config.load import replicas_of
 from pylitestream.litestream.failures import classify
 
@@ -589,9 +590,9 @@ def test_a_cancelled_attempt_stops_at_its_next_wait(tmp_path: Path) -> None:
     attempt = verification._Attempt(tmp_path / "a.db", 5.0, False, cancel)
     attempt.sleep(0)  # not cancelled: returns
     cancel.set()
-    with pytest.raises(verification.Interrupted):
+    with pytest.raises(errors.Interrupted):
         attempt.sleep(5)
-    assert issubclass(verification.Interrupted, KeyboardInterrupt)
+    assert issubclass(errors.Interrupted, KeyboardInterrupt)
     assert 4 < attempt.remaining() <= 5
 
 
@@ -630,7 +631,7 @@ def test_with_a_socket_verify_asks_the_daemon_to_sync_first(
     monkeypatch.setattr(
         FakeSocket,
         "error",
-        {None: None, "socket": control_socket.SocketError("gone"),
+        {None: None, "socket": errors.SocketError("gone"),
          "usage": pylitestream.UsageError("timed out")}[error],
     )  # fmt: skip
     launches.restore = _fresh(workspace.db)

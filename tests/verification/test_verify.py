@@ -380,7 +380,7 @@ def test_verify_not_in_config_and_usage(
 
 
 def test_classify_recorded_messages() -> None:
-    # Real messages from litestream 0.3.13 / 0.5.17 (litestream-cli.md §4, §6 and this issue).
+    # Real messages from litestream 0.3.13 / 0.5.17, as their restores printed them.
     assert classify("no matching backups found") == "no_backup"
     assert classify("no matching backup files available") == "no_backup"
     assert classify("cannot restore snapshot: unexpected EOF") == "corrupt"

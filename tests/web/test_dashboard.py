@@ -228,7 +228,8 @@ def test_mount_in_flask(config: Path) -> None:
     page = web.get("/ops/litestream/", headers=auth)
     assert page.status_code == 200 and "orders.db" in page.text
     assert 'href="/ops/litestream/static/dashboard.css"' in page.text
-    assert web.get("/ops/litestream/static/dashboard.css").status_code == 200
+    assert web.get("/ops/litestream/static/dashboard.css").status_code == 401
+    assert web.get("/ops/litestream/static/dashboard.css", headers=auth).status_code == 200
     assert web.get("/ops/litestream/overview.json", headers=auth).json["databases"]
 
 
@@ -263,7 +264,7 @@ def test_mount_in_django(config: Path) -> None:
     page = web.get("/ops/litestream/", headers=auth)
     assert page.status_code == 200 and "orders.db" in page.text
     assert 'href="/ops/litestream/static/dashboard.css"' in page.text
-    assert web.get("/ops/litestream/static/dashboard.css").status_code == 200
+    assert web.get("/ops/litestream/static/dashboard.css", headers=auth).status_code == 200
 
 
 @LS05

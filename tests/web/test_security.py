@@ -1,10 +1,12 @@
 """The dashboard hardened like a public web app: security headers on every response, a Host
-allow-list on the standalone server (no DNS rebinding of a loopback dashboard), and a slow-down
-after repeated failed basic-auth attempts that never locks out the right password."""
+allow-list on the standalone server (no DNS rebinding of a loopback dashboard), authentication on
+every route (static files included), and a slow-down after repeated failed basic-auth attempts
+that never locks out the right password."""
 
 from __future__ import annotations
 
 import http.client
+import re
 import socket
 import subprocess
 import sys
@@ -150,3 +152,75 @@ def test_twenty_wrong_passwords_slow_the_next_attempt(
     right = timed(client(app))
     assert right[0] == 200 and right[1] >= 0.5  # waited, then let in
     assert timed(client(app))[1] < 0.5  # and the count is cleared
+
+
+def _a_request_for_each_route(app: Any) -> list[tuple[str, str]]:
+    """(method, path) for every route of the app: each method of each Route, with its path
+    parameters filled in, and a file under each Mount (static files)."""
+    from starlette.routing import Mount, Route
+
+    requests = []
+    for route in app.routes:
+        # A WebSocket route would not be an HTTP request the middleware sees: refuse it here, so
+        # it cannot be added without deciding how it is authenticated.
+        assert isinstance(route, (Route, Mount)), f"{route!r}: authenticate it, then list it here"
+        if isinstance(route, Mount):
+            requests.append(("GET", f"{route.path}/dashboard.css"))
+            continue
+        path = re.sub(r"\{[^}]*\}", "1", route.path_format)
+        requests += [(method, path) for method in sorted(route.methods or ["GET"])]
+    return requests
+
+
+@LS05
+def test_every_route_refuses_an_unauthenticated_request(
+    config: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Authentication wraps the router: a route added later cannot be served without it."""
+    from pylitestream.web import create_app
+
+    monkeypatch.setattr(FailedLogins, "MAX_DELAY", 0.0)  # many refusals here, none slowed
+    app = create_app(config, allow_actions=True)
+    requests = _a_request_for_each_route(app)
+    assert ("POST", "/actions/1") in requests and ("GET", "/static/dashboard.css") in requests
+    for method, path in [*requests, ("GET", "/no-such-page")]:
+        for auth in (None, ("ops", "wrong")):
+            refused = client(app, auth).request(method, path)
+            assert refused.status_code == 401, (method, path, auth)
+            assert refused.headers["www-authenticate"] == 'Basic realm="pylitestream"'
+            assert refused.text == ("" if method == "HEAD" else "authentication required")
+            assert_headers(refused)
+
+
+@LS05
+def test_every_route_asks_authorize_first(
+    config: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With no password, a host's `authorize` gates every route, static files included."""
+    from pylitestream.web import create_app
+
+    monkeypatch.delenv("PYLITESTREAM_DASHBOARD_PASSWORD")
+    asked: list[str] = []
+
+    def nobody(request: Any) -> bool:
+        asked.append(request.url.path)
+        return False
+
+    app = create_app(config, authorize=nobody)
+    for method, path in _a_request_for_each_route(app):
+        refused = client(app, auth=None).request(method, path)
+        assert refused.status_code == 403, (method, path)
+    assert "/static/dashboard.css" in asked
+
+
+@LS05
+def test_the_static_files_need_the_password_like_the_page(config: Path) -> None:
+    from pylitestream.web import create_app
+
+    app = create_app(config)
+    for path in ("/static/dashboard.css", "/static/dashboard.js"):
+        assert client(app, auth=None).get(path).status_code == 401
+        served = client(app).get(path)
+        assert served.status_code == 200 and served.text

@@ -32,9 +32,9 @@ from . import dashboard  # noqa: F401
 
 
 def _secrets() -> list[str]:
-    from ..config.settings import known_secrets
+    from .. import api
 
-    return known_secrets()
+    return api.known_secrets()
 
 
 @app.callback()
@@ -47,6 +47,9 @@ def _verbosity(
     ] = False,
 ) -> None:
     """Litestream for Python: continuous SQLite backups, restores, and proof they work."""
+    from .. import api  # here, not in main: `pylitestream --help` need not load the API
+
+    api.use_timeout(None)  # a --timeout is for the command it was given to (main may run again)
     logs.to_terminal(_secrets, logs.WARNING if quiet else logs.DEBUG if verbose else logs.INFO)
 
 
@@ -55,11 +58,9 @@ def main(argv: list[str] | None = None) -> None:
     "Errors and exit codes"), never a traceback. Each failure is classified where it happens;
     this only turns the exception into the line."""
     from ..errors import PylitestreamError
-    from ..litestream.timeouts import use_timeout
 
     args = sys.argv[1:] if argv is None else argv
     options.argv = list(args)
-    use_timeout(None)  # a --timeout is for the command it was given to (main may run again)
     logs.to_terminal(_secrets)  # -q / -v (the callback above) change the level
     command = typer.main.get_command(app)
     try:

@@ -10,7 +10,7 @@ from .options import (
     app,
 )
 
-# --- configuration: init, config check/show/migrate (issue 4) ---------------------------------
+# --- configuration: init, config check/show/migrate -----------------------------------------------
 
 Line = Annotated[
     str | None,
@@ -90,14 +90,13 @@ def config_check(config: Config = None, line: Line = None, as_json: Json = False
 def config_show(config: Config = None, as_json: Json = False) -> None:
     """Print the config as litestream reads it, variables expanded, secrets masked."""
     from .. import api
-    from ..config import dump_yaml
     from . import output
 
     result = api.show_config(config)
     if as_json:
         output.print_json(result)
     else:
-        output.info(f"# {result['config']}\n{dump_yaml(result['settings']).rstrip()}")
+        output.info(f"# {result['config']}\n{api.dump_yaml(result['settings']).rstrip()}")
 
 
 @config_app.command("migrate")

@@ -1,7 +1,8 @@
 """The commands that talk to the running daemon (Litestream 0.5's control socket) and `check`.
 
-They register themselves on cli.app; cli.py imports this module last. Like every command, each
-is a few lines over an API function (pylitestream.daemon, pylitestream.health) and output.
+They register themselves on cli.options.app when cli/__init__.py imports this module. Like every
+command, each is a few lines over a function of pylitestream.api (daemon_info, sync, check, ...)
+and cli/output.py.
 """
 
 from typing import Annotated, Any
@@ -39,10 +40,9 @@ def list_databases(
 ) -> None:
     """List the daemon's databases, their state and last sync (Litestream 0.5 socket)."""
     from .. import api
-    from ..services.daemon import LIST_KEYS
 
     rows = api.daemon_databases(config=config, timeout=timeout)
-    _emit(rows, as_json, LIST_KEYS, "the daemon replicates no database")
+    _emit(rows, as_json, api.columns("list"), "the daemon replicates no database")
 
 
 @app.command()
@@ -57,10 +57,9 @@ def sync(
 ) -> None:
     """Sync a database (default: all) now; --wait uploads and waits (Litestream 0.5 socket)."""
     from .. import api
-    from ..services.daemon import SYNC_KEYS
 
     rows = api.sync(database, wait=wait, config=config, timeout=timeout)
-    _emit(rows, as_json, SYNC_KEYS, "the daemon replicates no database")
+    _emit(rows, as_json, api.columns("sync"), "the daemon replicates no database")
 
 
 @app.command()
@@ -156,11 +155,10 @@ def check(
     litestream is not running."""
     from .. import api
     from ..errors import PylitestreamError
-    from ..health import TABLE_KEYS, summary
     from . import output
 
     rows = api.check(database, config=config, max_lag=max_lag, timeout=timeout)
-    line = summary(rows)
+    line = api.check_summary(rows)
     ok = all(row["ok"] for row in rows)
     if ping_url:
         from .ping import ping
@@ -168,18 +166,6 @@ def check(
         problem = ping(ping_url, ok=ok, body=line)
         if problem:
             output.warning(problem)
-    _emit(rows, as_json, TABLE_KEYS, "no databases")
+    _emit(rows, as_json, api.columns("check"), "no databases")
     if not ok:
         raise PylitestreamError(line)
-
-
-def show_restore_plan(plan: dict[str, Any], as_json: bool) -> None:
-    """`restore --dry-run`: the plan's summary, then the files it would fetch."""
-    from ..services.restore_preview import FILE_KEYS
-    from . import output
-
-    if as_json:
-        output.print_json(plan)
-        return
-    output.print_fields({key: value for key, value in plan.items() if key != "files"})
-    output.print_table(plan["files"], FILE_KEYS, empty="no files to fetch")

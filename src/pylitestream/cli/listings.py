@@ -24,10 +24,9 @@ def databases(
 ) -> None:
     """List the databases in the config and their replicas."""
     from .. import api
-    from ..litestream import records
 
     rows = api.databases(config=config, timeout=timeout, validate=not no_validate)
-    show(rows, as_json, records.DATABASE_KEYS, "no databases in the config")
+    show(rows, as_json, api.columns("databases"), "no databases in the config")
 
 
 @app.command()
@@ -40,10 +39,9 @@ def generations(
 ) -> None:
     """List a database's generations (Litestream 0.3)."""
     from .. import api
-    from ..litestream import records
 
     rows = api.generations(database, config=config, timeout=timeout, validate=not no_validate)
-    show(rows, as_json, records.GENERATION_KEYS, "no generations")
+    show(rows, as_json, api.columns("generations"), "no generations")
 
 
 @app.command()
@@ -56,10 +54,9 @@ def snapshots(
 ) -> None:
     """List a database's snapshots (on 0.5: LTX level 9)."""
     from .. import api
-    from ..litestream import records
 
     rows = api.snapshots(database, config=config, timeout=timeout, validate=not no_validate)
-    show(rows, as_json, records.SNAPSHOT_KEYS, "no snapshots")
+    show(rows, as_json, api.columns("snapshots"), "no snapshots")
 
 
 @app.command()
@@ -72,10 +69,9 @@ def wal(
 ) -> None:
     """List a database's WAL segments (on 0.5: LTX level 0)."""
     from .. import api
-    from ..litestream import records
 
     rows = api.wal(database, config=config, timeout=timeout, validate=not no_validate)
-    show(rows, as_json, records.WAL_KEYS, "no WAL segments")
+    show(rows, as_json, api.columns("wal"), "no WAL segments")
 
 
 @app.command()
@@ -89,10 +85,9 @@ def ltx(
 ) -> None:
     """List a database's LTX files (Litestream 0.5)."""
     from .. import api
-    from ..litestream import records
 
     rows = api.ltx(database, level=level, config=config, timeout=timeout, validate=not no_validate)
-    show(rows, as_json, records.LTX_KEYS, "no LTX files")
+    show(rows, as_json, api.columns("ltx"), "no LTX files")
 
 
 @app.command()
@@ -105,7 +100,6 @@ def status(
 ) -> None:
     """Show each database's local replication status (Litestream 0.5)."""
     from .. import api
-    from ..litestream import records
 
     rows = api.status(database, config=config, timeout=timeout, validate=not no_validate)
-    show(rows, as_json, records.STATUS_KEYS, "no databases")
+    show(rows, as_json, api.columns("status"), "no databases")

@@ -32,9 +32,9 @@ NoValidate = Annotated[
 
 def apply_timeout(value: float | None) -> float | None:
     """--timeout applies to every litestream call of the command, the version check included."""
-    from ..litestream.timeouts import use_timeout
+    from .. import api
 
-    use_timeout(value)
+    api.use_timeout(value)
     return value
 
 

@@ -11,10 +11,16 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from ..config.settings import known_secrets
 from ..masking import redact
 
 Record = dict[str, Any]
+
+
+def _secrets() -> list[str]:
+    """The values to redact; the API loads here, on the first line written, not at import."""
+    from .. import api
+
+    return api.known_secrets()
 
 
 def _write(text: str, *, stderr: bool = False) -> None:
@@ -39,7 +45,7 @@ def print_json(data: Any) -> None:
 
 def _stderr_line(prefix: str, message: str) -> None:
     """One line on stderr, whatever newlines the message held, secrets redacted."""
-    line = " ".join(redact(str(message), known_secrets()).split())
+    line = " ".join(redact(str(message), _secrets()).split())
     _write(f"{prefix}{line}\n", stderr=True)
 
 
@@ -48,7 +54,7 @@ def error(message: str) -> None:
 
 
 def info(message: str) -> None:
-    _write(redact(message, known_secrets()) + "\n")
+    _write(redact(message, _secrets()) + "\n")
 
 
 def warning(message: str) -> None:
@@ -63,7 +69,7 @@ def status(message: str, *, quiet: bool = False) -> Iterator[None]:
     if sys.stderr.isatty():
         from rich.console import Console
 
-        with Console(stderr=True).status(redact(message, known_secrets())):
+        with Console(stderr=True).status(redact(message, _secrets())):
             yield
         return
     if not quiet:

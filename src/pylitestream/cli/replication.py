@@ -48,13 +48,16 @@ def restore(
     from . import output
 
     if dry_run:
-        from ..services.restore_preview import plan_from_args
-        from .daemon import show_restore_plan
-
-        plan = plan_from_args(
+        plan = api.restore_plan_from_args(
             database, ctx.args, config=config, timeout=timeout, validate=not no_validate
         )
-        show_restore_plan(plan, as_json)
+        if as_json:
+            output.print_json(plan)
+            return
+        output.print_fields({key: value for key, value in plan.items() if key != "files"})
+        output.print_table(
+            plan["files"], api.columns("restore --dry-run"), empty="no files to fetch"
+        )
         return
 
     restored = api.restore(

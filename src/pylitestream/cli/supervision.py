@@ -16,8 +16,6 @@ from .options import (
     show,
 )
 
-# --- supervision: run, ps (issue 6) -------------------------------------------------------------
-
 
 @app.command(context_settings=PASS_THROUGH)
 def run(
@@ -45,10 +43,9 @@ def run(
     exits with the command's own exit code, after litestream's final sync."""
     from .. import api
     from ..errors import UsageError
-    from ..supervise import on_exit_mode
 
     command = forwarded_args(ctx)
-    on_exit_mode(on_litestream_exit, "--on-litestream-exit")
+    api.on_exit_mode(on_litestream_exit, "--on-litestream-exit")
     if not command:
         raise UsageError("run needs a command after --, e.g. pylitestream run -- gunicorn app:app")
     _check_app(command[0])

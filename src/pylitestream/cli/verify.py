@@ -13,8 +13,6 @@ from .options import (
     apply_timeout,
 )
 
-# --- verify (issue 5) ---------------------------------------------------------------------------
-
 
 @app.command()
 def verify(
@@ -44,7 +42,7 @@ def verify(
 ) -> None:
     """Prove a backup is restorable, fresh and intact: write a sentinel row, restore until it
     shows up, integrity-check the copy. Exit 1 if any database fails."""
-    from .. import api, verification
+    from .. import api
     from ..errors import UsageError, VerificationFailure
     from . import output
     from .ping import ping
@@ -72,7 +70,7 @@ def verify(
                 ]
             except VerificationFailure as exc:
                 failure, rows = exc, [exc.record]
-    line = verification.summary(rows)
+    line = api.verify_summary(rows)
     if ping_url:
         problem = ping(ping_url, ok=all(r["ok"] for r in rows), body=line)
         if problem:
@@ -80,9 +78,9 @@ def verify(
     if as_json:
         output.print_json(rows if all_dbs else rows[0])
     elif all_dbs:
-        output.print_table(rows, verification.TABLE_KEYS, empty="no databases in the config")
+        output.print_table(rows, api.columns("verify"), empty="no databases in the config")
     elif failure is None:
         output.print_fields(rows[0])
-    failure = failure or verification.failure_of(rows)
+    failure = failure or api.verify_failure(rows)
     if failure is not None:
         raise failure

@@ -7,8 +7,10 @@ It talks to litestream and to nothing above it. Every answer comes back as a nor
 - the socket's `replicated_txid` (the CLI's `replica_txid`) is `replica_txid`;
 - a database is `database` (the socket says `path`); times are ISO 8601 UTC to the second.
 
-Every failure is one of the typed errors below, each with one line saying what to do.
-See ../shared/reference/litestream-socket.md for the endpoints as measured on 0.5.17.
+Every failure is one of the socket errors in pylitestream.errors (SocketError and its
+subclasses, UnknownDatabase), each with one line saying what to do. The endpoints are the ones
+ControlSocket's methods name (/info, /list, /txid, /sync, /register, ...); tests/test_daemon.py
+drives each of them against a real Litestream 0.5.17.
 """
 
 from __future__ import annotations
@@ -18,37 +20,16 @@ import errno
 import os
 from typing import Any
 
-from ..errors import PylitestreamError, UsageError
+from ..errors import (
+    DaemonError,
+    DaemonNotRunning,
+    SocketError,
+    SocketPermissionDenied,
+    SocketTimeout,
+    UnknownDatabase,
+)
 
 Record = dict[str, Any]
-
-
-class SocketNotConfigured(UsageError):
-    """The config does not enable the control socket (`socket: {enabled: true, path: ...}`)."""
-
-
-class SocketError(PylitestreamError):
-    """The control socket could not answer the request."""
-
-
-class DaemonNotRunning(SocketError):
-    """No litestream listens on the socket: the file is missing, or stale after a crash."""
-
-
-class SocketPermissionDenied(SocketError):
-    """The socket exists but belongs to another user (it is created with mode 0600)."""
-
-
-class SocketTimeout(SocketError):
-    """litestream accepted the connection but did not answer in time (frozen, or overloaded)."""
-
-
-class UnknownDatabase(UsageError):
-    """The daemon does not replicate that database."""
-
-
-class DaemonError(SocketError):
-    """litestream answered with an error of its own (e.g. 409: the database is stopped)."""
 
 
 def hex_txid(value: Any) -> str | None:

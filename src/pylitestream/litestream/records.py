@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from ..errors import CommandFailed
+from ..errors import ParseError
 
 Record = dict[str, Any]
 
@@ -28,10 +28,6 @@ STATUS_KEYS = ("database", "status", "local_txid", "wal_size")
 
 SNAPSHOT_LEVEL = 9
 """0.5 keeps full snapshots at LTX level 9 and fresh changes at level 0."""
-
-
-class ParseError(CommandFailed, ValueError):
-    """litestream's answer is not what its version prints; the message names the command."""
 
 
 def parses(

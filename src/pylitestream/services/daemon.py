@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..config import socket_path
-from ..litestream.control_socket import ControlSocket, SocketNotConfigured
+from ..errors import SocketNotConfigured
+from ..litestream.control_socket import ControlSocket
 from .prepare import checked_config, database_arg
 
 if TYPE_CHECKING:

@@ -93,7 +93,7 @@ def restore_plan(
         ) from None
 
 
-def plan_from_args(db: PathLike | None, args: Sequence[str], *, config: PathLike | None,
+def restore_plan_from_args(db: PathLike | None, args: Sequence[str], *, config: PathLike | None,
                    timeout: float | None, validate: bool) -> Record:  # fmt: skip
     """restore_plan from `pylitestream restore --dry-run -- -timestamp T | -txid X | -o PATH`."""
     from ..errors import UnsupportedOnVersion, UsageError

@@ -51,8 +51,8 @@ _NO_SOCKET: Record = {"socket": None, "info": None, "databases": None}
 def _socket_view(config: str | None, timeout: float) -> Record:
     """0.5's control socket, when the config enables it: the daemon's info and databases."""
     from ..config import socket_path
-    from ..errors import UsageError
-    from ..litestream.control_socket import ControlSocket, SocketError
+    from ..errors import SocketError, UsageError
+    from ..litestream.control_socket import ControlSocket
 
     try:
         enabled = socket_path(config or "")
@@ -86,7 +86,8 @@ def daemon_status(*, config: str | os.PathLike[str] | None = None, timeout: floa
     import datetime as dt
 
     from ..config import socket_path as socket_of
-    from ..litestream.control_socket import ControlSocket, SocketError
+    from ..errors import SocketError
+    from ..litestream.control_socket import ControlSocket
     from ..services.prepare import checked_config
 
     binary = find_binary()

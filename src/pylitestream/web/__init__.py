@@ -13,13 +13,9 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..errors import PylitestreamError
+from ..errors import MissingExtra
 
 EXTRA = "py-litestream[dashboard]"
-
-
-class MissingExtra(PylitestreamError):
-    """The dashboard's dependencies are not installed."""
 
 
 def require_extra() -> None:

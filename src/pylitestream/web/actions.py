@@ -13,17 +13,14 @@ from typing import Any
 
 import pylitestream
 
-from ..litestream.profile import Profile
+from ..api import Profile
+from ..errors import ActionFailed
 from .overview import now_iso
 
 Record = dict[str, Any]
 KINDS = ("verify", "sync", "plan", "restore")
 KEEP = 5
 """Finished jobs kept per database (newest first)."""
-
-
-class Failed(Exception):
-    """An action's honest failure, one line."""
 
 
 def quick_check(path: Path) -> str:
@@ -40,7 +37,7 @@ def quick_check(path: Path) -> str:
 
 
 def run_action(kind: str, db: str, config: str, profile: Profile) -> tuple[str, Record]:
-    """(one-line outcome, details); raises Failed with the reason."""
+    """(one-line outcome, details); raises ActionFailed with the reason."""
     try:
         if kind == "verify":
             record = pylitestream.verify(db, config=config)
@@ -67,23 +64,25 @@ def run_action(kind: str, db: str, config: str, profile: Profile) -> tuple[str, 
         if kind == "restore":
             return restore_sibling(db, config)
     except pylitestream.VerificationFailure as exc:
-        raise Failed(str(exc)) from None
+        raise ActionFailed(str(exc)) from None
     except pylitestream.PylitestreamError as exc:
-        raise Failed(str(exc)) from None
-    raise Failed(f"unknown action {kind!r}")
+        raise ActionFailed(str(exc)) from None
+    raise ActionFailed(f"unknown action {kind!r}")
 
 
 def restore_sibling(db: str, config: str) -> tuple[str, Record]:
     """Restore into a new timestamped file beside `db` (never over anything), then prove it."""
     written = pylitestream.restore(db, config=config)
     if written is None:
-        raise Failed("litestream restored nothing: the replica has no backup of this database")
+        raise ActionFailed(
+            "litestream restored nothing: the replica has no backup of this database"
+        )
     path = Path(written)
     if not path.is_file() or path.stat().st_size == 0:
-        raise Failed(f"litestream reported success but {path} is missing or empty")
+        raise ActionFailed(f"litestream reported success but {path} is missing or empty")
     verdict = quick_check(path)
     if verdict != "ok":
-        raise Failed(f"{path} was written but fails quick_check: {verdict}")
+        raise ActionFailed(f"{path} was written but fails quick_check: {verdict}")
     size = path.stat().st_size
     return (f"restored to {path} ({size} bytes, quick_check ok)",
             {"path": str(path), "size": size, "quick_check": verdict})  # fmt: skip
@@ -115,7 +114,7 @@ class Jobs:
         try:
             message, details = run_action(job["kind"], job["database"], self.config, self.profile)
             state = "ok"
-        except Failed as exc:
+        except ActionFailed as exc:
             message, details, state = str(exc), None, "failed"
         except Exception as exc:  # keep the page honest even for a bug of ours
             message, details, state = (

@@ -1,12 +1,10 @@
-"""The Starlette application behind create_app: routes, basic auth / authorize, CSRF, and the
-overridable templates. Everything it shows comes from overview.gather, everything it does from
-actions.Jobs, and both call only pylitestream's public API."""
+"""The Starlette application behind create_app: routes, CSRF, and the overridable templates.
+Authentication (basic auth / authorize) and the security headers wrap every route as
+middlewares (security.py). Everything it shows comes from overview.gather, everything it does
+from actions.Jobs, and both call only pylitestream's public API (pylitestream.api)."""
 
 from __future__ import annotations
 
-import base64
-import hmac
-import inspect
 import os
 import re
 import secrets
@@ -28,11 +26,11 @@ from starlette.templating import Jinja2Templates
 
 import pylitestream
 
+from .. import api
 from ..errors import UsageError
-from ..litestream.profile import PROFILES
 from .actions import KINDS, Jobs
 from .overview import KeptCheck, RestorePoints, gather
-from .security import FailedLogins, SecurityHeaders
+from .security import Authentication, SecurityHeaders, same_secret
 
 HERE = Path(__file__).parent
 PACKAGED = HERE / "templates"
@@ -61,23 +59,6 @@ def credentials(environ: Any = None) -> tuple[str, str] | None:
         if password:
             return env.get(f"{prefix}USERNAME") or "admin", password
     return None
-
-
-def _same(given: str, wanted: str) -> bool:
-    return hmac.compare_digest(given.encode(), wanted.encode())
-
-
-def basic_auth_ok(header: str | None, wanted: tuple[str, str]) -> bool:
-    """Constant-time check of an Authorization: Basic header against (user, password)."""
-    scheme, _, value = (header or "").partition(" ")
-    if scheme.lower() != "basic":
-        return False
-    try:
-        user, sep, password = base64.b64decode(value.strip(), validate=True).decode().partition(":")
-    except (ValueError, UnicodeDecodeError):
-        return False
-    # Both compared every time (& not and): the timing says nothing about which one was wrong.
-    return bool(sep) & _same(user, wanted[0]) & _same(password, wanted[1])
 
 
 def template_environment(template_dirs: Sequence[str | os.PathLike[str]]) -> jinja2.Environment:
@@ -121,7 +102,7 @@ def build(config: Any, *, template_dirs: Sequence[str | os.PathLike[str]] = (),
           authorize: Callable[[Any], Any] | None = None) -> Starlette:  # fmt: skip
     config_path = pylitestream.show_config(config)["config"]  # found and readable, or one line
     line = pylitestream.version()["line"]
-    profile = PROFILES[line]
+    profile = api.profile(line)
     wanted = credentials()
     if allow_actions is None:
         allow_actions = os.environ.get("PYLITESTREAM_DASHBOARD_ACTIONS", "").lower() in _TRUE
@@ -136,25 +117,6 @@ def build(config: Any, *, template_dirs: Sequence[str | os.PathLike[str]] = (),
     kept_check = None if profile.control_socket else KeptCheck(refresher)
     jobs = Jobs(config_path, profile, on_done=points.refresh)
     templates = Jinja2Templates(env=template_environment(template_dirs))
-
-    logins = FailedLogins()
-
-    async def denied(request: Request) -> Response | None:
-        if wanted is not None:
-            client = request.client.host if request.client else "unknown"
-            await logins.wait(client)
-            if not basic_auth_ok(request.headers.get("authorization"), wanted):
-                logins.failed(client)
-                challenge = {"WWW-Authenticate": 'Basic realm="pylitestream"'}
-                return PlainTextResponse("authentication required", 401, headers=challenge)
-            logins.succeeded(client)
-        if authorize is not None:
-            verdict = authorize(request)
-            if inspect.isawaitable(verdict):
-                verdict = await verdict
-            if not verdict:
-                return PlainTextResponse("forbidden", status_code=403)
-        return None
 
     async def overview() -> dict[str, Any]:
         return await run_in_threadpool(
@@ -176,23 +138,15 @@ def build(config: Any, *, template_dirs: Sequence[str | os.PathLike[str]] = (),
         return response
 
     async def index(request: Request) -> Response:
-        if (refusal := await denied(request)) is not None:
-            return refusal
         return page(request, "index.html", await overview())
 
     async def overview_partial(request: Request) -> Response:
-        if (refusal := await denied(request)) is not None:
-            return refusal
         return page(request, "overview.html", await overview())
 
     async def overview_json(request: Request) -> Response:
-        if (refusal := await denied(request)) is not None:
-            return refusal
         return JSONResponse(await overview())
 
     async def action(request: Request) -> Response:
-        if (refusal := await denied(request)) is not None:
-            return refusal
         if not allow_actions:
             return PlainTextResponse("actions are off (allow_actions)", status_code=403)
         if request.headers.get("sec-fetch-site") == "cross-site":
@@ -202,7 +156,7 @@ def build(config: Any, *, template_dirs: Sequence[str | os.PathLike[str]] = (),
         form = {k: v[0] for k, v in parse_qs(body).items()}
         token = form.get("csrf_token") or request.headers.get("x-csrf-token") or ""
         cookie = request.cookies.get(CSRF_COOKIE) or ""
-        if not (token and cookie and _same(token, cookie)):
+        if not (token and cookie and same_secret(token, cookie)):
             return PlainTextResponse("missing or wrong CSRF token", status_code=403)
         kind = request.path_params["kind"]
         db = form.get("database", "")
@@ -218,14 +172,19 @@ def build(config: Any, *, template_dirs: Sequence[str | os.PathLike[str]] = (),
         return RedirectResponse(f"{root}/", status_code=303)
 
     async def job_json(request: Request) -> Response:
-        if (refusal := await denied(request)) is not None:
-            return refusal
         job = jobs.get(int(request.path_params["job_id"]))
         if job is None:
             return PlainTextResponse("no such job", status_code=404)
         return JSONResponse(job)
 
-    app = Starlette(middleware=[Middleware(SecurityHeaders)], routes=[
+    # Authentication wraps the router, so every route (pages, JSON, actions, static files, and
+    # the 404 of a path that does not exist) is refused before it runs; the headers go on the
+    # refusals too.
+    middleware = [
+        Middleware(SecurityHeaders),
+        Middleware(Authentication, wanted=wanted, authorize=authorize),
+    ]
+    app = Starlette(middleware=middleware, routes=[
         Route("/", index),
         Route("/overview", overview_partial),
         Route("/overview.json", overview_json),

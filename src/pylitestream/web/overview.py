@@ -17,7 +17,7 @@ from typing import Any
 
 import pylitestream
 
-from ..litestream.profile import Profile
+from ..api import Profile
 
 log = logging.getLogger(__name__)
 Record = dict[str, Any]

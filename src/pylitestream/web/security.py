@@ -1,12 +1,16 @@
 """What the dashboard does for every request before any route sees it: security headers on every
 response, a `Host` allow-list on the standalone server (a web page the operator visits cannot
-read a loopback dashboard through DNS rebinding), and a slow-down after repeated failed
-basic-auth attempts from one client. Plain ASGI middlewares, so they wrap every route, static
-files and error responses alike."""
+read a loopback dashboard through DNS rebinding), authentication (basic auth, then the host's
+`authorize`), and a slow-down after repeated failed basic-auth attempts from one client. Plain
+ASGI middlewares, so they wrap every route, static files and error responses alike: a route
+added later is authenticated without doing anything."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import hmac
+import inspect
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
@@ -114,3 +118,71 @@ class FailedLogins:
 
     def succeeded(self, client: str) -> None:
         self._seen.pop(client, None)
+
+
+def same_secret(given: str, wanted: str) -> bool:
+    """Constant-time comparison, so the timing says nothing about how much of a guess was right."""
+    return hmac.compare_digest(given.encode(), wanted.encode())
+
+
+def basic_auth_ok(header: str | None, wanted: tuple[str, str]) -> bool:
+    """Constant-time check of an Authorization: Basic header against (user, password)."""
+    scheme, _, value = (header or "").partition(" ")
+    if scheme.lower() != "basic":
+        return False
+    try:
+        user, sep, password = base64.b64decode(value.strip(), validate=True).decode().partition(":")
+    except (ValueError, UnicodeDecodeError):
+        return False
+    # Both compared every time (& not and): the timing says nothing about which one was wrong.
+    return bool(sep) & same_secret(user, wanted[0]) & same_secret(password, wanted[1])
+
+
+class Authentication:
+    """Lets a request through only when it brings `wanted` (user, password) as basic auth (when
+    a password is set) and then `authorize(request)` (may be async) is true (when given). A
+    refusal is 401 with a Basic challenge, or 403 from authorize; failed basic-auth attempts are
+    slowed down by `logins`. Only HTTP is checked: the app has no WebSocket route (a test walks
+    app.routes), and lifespan events carry no request."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        wanted: tuple[str, str] | None,
+        authorize: Callable[[Any], Any] | None = None,
+        logins: FailedLogins | None = None,
+    ) -> None:
+        self.app = app
+        self.wanted = wanted
+        self.authorize = authorize
+        self.logins = logins or FailedLogins()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            refusal = await self.refusal(scope, receive)
+            if refusal is not None:
+                await refusal(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    async def refusal(self, scope: Scope, receive: Receive) -> Any:
+        """The response that refuses this request, or None to let it through."""
+        from starlette.requests import Request  # the dashboard extra, loaded with the app
+        from starlette.responses import PlainTextResponse
+
+        request = Request(scope, receive)
+        if self.wanted is not None:
+            client = request.client.host if request.client else "unknown"
+            await self.logins.wait(client)
+            if not basic_auth_ok(request.headers.get("authorization"), self.wanted):
+                self.logins.failed(client)
+                challenge = {"WWW-Authenticate": 'Basic realm="pylitestream"'}
+                return PlainTextResponse("authentication required", 401, headers=challenge)
+            self.logins.succeeded(client)
+        if self.authorize is not None:
+            verdict = self.authorize(request)
+            if inspect.isawaitable(verdict):
+                verdict = await verdict
+            if not verdict:
+                return PlainTextResponse("forbidden", status_code=403)
+        return None
