@@ -1,7 +1,8 @@
 """The config check in process, table by table: each rule's exact `FILE:LINE: message` on both
 Litestream lines, the configs that must pass, the variable rules, and the verdict cache (what a
 hit skips, what invalidates it, that a failure is never kept). Fast, so mutation testing can run
-them once per mutant; the CLI's own one-line errors are tested end to end in test_config_issue4."""
+them once per mutant; the CLI's own one-line errors are tested end to end in
+test_config_commands.py."""
 
 from __future__ import annotations
 

@@ -9,8 +9,8 @@ It talks to litestream and to nothing above it. Every answer comes back as a nor
 
 Every failure is one of the socket errors in pylitestream.errors (SocketError and its
 subclasses, UnknownDatabase), each with one line saying what to do. The endpoints are the ones
-ControlSocket's methods name (/info, /list, /txid, /sync, /register, ...); tests/test_daemon.py
-drives each of them against a real Litestream 0.5.17.
+ControlSocket's methods name (/info, /list, /txid, /sync, /register, ...);
+tests/services/test_daemon.py drives each of them against a real Litestream 0.5.17.
 """
 
 from __future__ import annotations
