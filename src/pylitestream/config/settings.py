@@ -1,8 +1,10 @@
-"""Settings from Python: `configure()` and a `[tool.pylitestream]` table in pyproject.toml.
+"""Settings from Python: `configure()`, the web framework's settings (Django's
+`settings.LITESTREAM`, read in config/framework.py) and a `[tool.pylitestream]` table in
+pyproject.toml.
 
 Each setting reaches litestream as its LITESTREAM_* variable, and only where the environment
-does not already set that variable: the environment always wins, then configure(), then
-pyproject.toml.
+does not already set that variable. This is the one place the layers are stacked: the
+environment always wins, then configure(), then the framework's settings, then pyproject.toml.
 """
 
 from __future__ import annotations
@@ -130,8 +132,13 @@ def _parse_pyproject(path: Path, text: str) -> dict[str, str]:
 
 
 def settings_env() -> dict[str, tuple[str, str]]:
-    """{LITESTREAM_* variable: (value, source)} from configure() over pyproject.toml."""
+    """{LITESTREAM_* variable: (value, source)} from configure() over the framework's settings
+    over pyproject.toml."""
+    from . import framework
+
     merged = {n: (v, "pyproject.toml [tool.pylitestream]") for n, v in pyproject_settings().items()}
+    from_framework = framework.framework_settings(tuple(SETTING_VARS))
+    merged.update({n: (v, framework.SOURCE) for n, v in from_framework.items()})
     merged.update({n: (v, "pylitestream.configure()") for n, v in _configured.items()})
     return {SETTING_VARS[name]: value for name, value in merged.items()}
 
@@ -154,9 +161,11 @@ def config_path_setting() -> tuple[str, str] | None:
 
 def known_secrets(environ: dict[str, str] | None = None) -> list[str]:
     """Values of secret-named variables in the environment, and the credentials given to
-    configure() (which never pass through os.environ): to be redacted wherever they appear."""
+    configure() or the framework's settings (which never pass through os.environ): to be
+    redacted wherever they appear."""
     from ..masking import is_secret_name
+    from .framework import framework_secrets
 
     source = os.environ if environ is None else environ
     found = [value for name, value in source.items() if value and is_secret_name(name)]
-    return found + configured_secrets()
+    return found + configured_secrets() + framework_secrets()
