@@ -148,6 +148,34 @@ def check_config(
     return validate_config(path, known_line(line))
 
 
+def settings_sources() -> dict[str, str]:
+    """{LITESTREAM_* variable: where pylitestream's own settings set it} (configure(), Django's
+    settings.LITESTREAM, [tool.pylitestream]). Raise UsageError when a layer cannot be read."""
+    from .config.settings import settings_env
+
+    return {var: source for var, (_value, source) in settings_env().items()}
+
+
+def config_databases(config: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """What the config replicates: {"config", "databases": [{"path", "replicated"}], "socket"}.
+    "replicated" is False for a `dbs:` entry without a replica; "socket" is the control socket
+    path it enables, or None."""
+    from .config.load import database_entries, load_config
+    from .config.socket import enabled_socket
+
+    path = find_config(config)
+    settings = load_config(path)
+    entries = database_entries(settings, path)
+    return {
+        "config": str(path),
+        "databases": [
+            {"path": str(db), "replicated": bool(entry.get("replica") or entry.get("replicas"))}
+            for db, entry in entries
+        ],
+        "socket": enabled_socket(settings),
+    }
+
+
 def init_config(
     databases: Sequence[str | os.PathLike[str]] = (),
     *,

@@ -10,6 +10,7 @@ then evaluate every annotation from its string at each start, 10 ms of every com
 """
 
 import sys
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -53,10 +54,13 @@ def _verbosity(
     logs.to_terminal(_secrets, logs.WARNING if quiet else logs.DEBUG if verbose else logs.INFO)
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(
+    argv: list[str] | None = None, *, prepare: Callable[[list[str]], list[str]] | None = None
+) -> None:
     """Entry point: every failure becomes one line on stderr and an exit code (see docs/errors.md,
     "Errors and exit codes"), never a traceback. Each failure is classified where it happens;
-    this only turns the exception into the line."""
+    this only turns the exception into the line. `prepare` rewrites the arguments first (the
+    Django command turns database aliases into paths), its errors reported like any other."""
     from ..errors import PylitestreamError
 
     args = sys.argv[1:] if argv is None else argv
@@ -64,6 +68,9 @@ def main(argv: list[str] | None = None) -> None:
     logs.to_terminal(_secrets)  # -q / -v (the callback above) change the level
     command = typer.main.get_command(app)
     try:
+        if prepare is not None:
+            args = prepare(list(args))
+            options.argv = list(args)
         # make_context + invoke rather than command.main: Typer's main turns Ctrl-C and SIGTERM
         # into a silent exit 130, and every failure is ours to report.
         with command.make_context("pylitestream", list(args)) as ctx:

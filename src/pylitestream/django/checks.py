@@ -1,0 +1,111 @@
+"""Django system checks: `manage.py check` runs the same validation as `pylitestream config
+check`, and `check --deploy` warns about what would leave a database without a backup.
+
+The ids are stable (docs/frameworks/django.md keeps the table):
+
+    pylitestream.E001  no litestream config found
+    pylitestream.E002  the config is invalid (the problem's text, as `config check` says it)
+    pylitestream.E003  pylitestream's settings cannot be read (settings.LITESTREAM, pyproject)
+    pylitestream.E004  no usable litestream binary
+    pylitestream.W001  (deploy) an SQLite database in DATABASES that the config does not
+                       replicate
+    pylitestream.W002  (deploy) Litestream 0.5 without the control socket enabled
+
+Every message is redacted with the secrets pylitestream knows (settings.LITESTREAM's
+credentials included); the config's verdict is cached by the validation itself, so a check
+after the first costs a read of the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core import checks
+
+TAG = "pylitestream"
+HINT_INIT = "run 'manage.py litestream init' to write one from DATABASES"
+
+
+def _redacted(text: str) -> str:
+    from ..api import known_secrets
+    from ..masking import redact
+
+    return redact(text, known_secrets())
+
+
+def _config_problems() -> tuple[list[checks.CheckMessage], dict[str, Any] | None]:
+    """The E messages, and `config check`'s result when there are none."""
+    from .. import api
+    from ..errors import ConfigError, ConfigNotFound, PylitestreamError
+
+    try:
+        api.settings_sources()
+    except PylitestreamError as exc:
+        return [checks.Error(_redacted(str(exc)), id="pylitestream.E003")], None
+    try:
+        return [], api.check_config()
+    except ConfigNotFound as exc:
+        error = checks.Error(_redacted(str(exc)), hint=HINT_INIT, id="pylitestream.E001")
+    except ConfigError as exc:
+        hint = "'manage.py litestream config check' says the same; fix the config file"
+        error = checks.Error(_redacted(str(exc)), hint=hint, id="pylitestream.E002")
+    except PylitestreamError as exc:
+        # A usage error here is a setting (PYLITESTREAM_TIMEOUT, [tool.pylitestream]); anything
+        # else (BinaryNotFound, UnsupportedVersion, a version probe that hangs) stops litestream
+        # from running at all.
+        ident = "pylitestream.E003" if exc.exit_code == 2 else "pylitestream.E004"
+        error = checks.Error(_redacted(str(exc)), id=ident)
+    return [error], None
+
+
+def check_config(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[Any]:
+    """E001-E004: the config pylitestream would use, validated as every command does."""
+    problems, _result = _config_problems()
+    return problems
+
+
+def check_deploy(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[Any]:
+    """W001, W002: a valid config that still leaves something unprotected in production."""
+    from .. import api
+    from ..errors import PylitestreamError
+    from .aliases import sqlite_databases
+
+    problems, result = _config_problems()
+    if problems or result is None:
+        return []  # check_config reports them; a second copy would only be noise
+    try:
+        overview = api.config_databases()
+    except PylitestreamError:
+        return []
+    found: list[Any] = []
+    replicated = {Path(db["path"]).resolve() for db in overview["databases"] if db["replicated"]}
+    for name in sqlite_databases(getattr(settings, "DATABASES", {})):
+        if Path(name).expanduser().absolute().resolve() not in replicated:
+            found.append(
+                checks.Warning(
+                    f"SQLite database {name} is not replicated by {overview['config']}",
+                    hint="add it to the config ('manage.py litestream init --force' rewrites "
+                    "it from DATABASES)",
+                    id="pylitestream.W001",
+                )
+            )
+    if result["line"] == "0.5" and overview["socket"] is None:
+        found.append(
+            checks.Warning(
+                f"{overview['config']} does not enable Litestream 0.5's control socket, so "
+                "'pylitestream check', 'sync', 'info' and verify's sync cannot reach litestream",
+                hint="add 'socket: {enabled: true}' with a private path, as "
+                "'manage.py litestream init' writes it",
+                id="pylitestream.W002",
+            )
+        )
+    return found
+
+
+# Registered by call, not as decorators: Django has no type information, and mypy would call the
+# decorated functions untyped.
+checks.register(check_config, TAG)
+checks.register(check_deploy, TAG, deploy=True)
