@@ -35,7 +35,12 @@ WSGI_APP = textwrap.dedent(
 
 
 class Server:
-    def __init__(self, root: Path, config: Path, db: Path, **env: str) -> None:
+    def __init__(
+        self, root: Path, config: Path, db: Path, *, app: str = "wsgiapp:app",
+        config_from_env: bool = True, **env: str,
+    ) -> None:  # fmt: skip
+        """Gunicorn serving `app`. config_from_env=False leaves LITESTREAM_CONFIG unset, so the
+        hooks must find `config` themselves (in Django's settings.LITESTREAM, say)."""
         self.log_path = root / f"gunicorn-{len(list(root.glob('gunicorn-*.log')))}.log"
         self.config = config
         log = self.log_path.open("wb")
@@ -44,10 +49,10 @@ class Server:
              "--bind", "127.0.0.1:0", "--workers", "2", "--chdir", str(root),
              # Short timeouts: orphaned workers notice a dead arbiter within 2 s, not 15 s, and a
              # SIGTERM that meets a booting worker waits 5 s for it, not the default 30 s.
-             "--timeout", "4", "--graceful-timeout", "5", "--no-control-socket", "wsgiapp:app"],
+             "--timeout", "4", "--graceful-timeout", "5", "--no-control-socket", app],
             stdout=log, stderr=subprocess.STDOUT,
-            env={**os.environ, "LITESTREAM_CONFIG": str(config), "APP_DB": str(db),
-                 "PYLITESTREAM_ENV": "production", **env},
+            env={**os.environ, **({"LITESTREAM_CONFIG": str(config)} if config_from_env else {}),
+                 "APP_DB": str(db), "PYLITESTREAM_ENV": "production", **env},
         )  # fmt: skip
         log.close()
         self.workers: set[int] = set()

@@ -31,6 +31,11 @@ def resolve(value: str, databases: Mapping[str, Mapping[str, Any]]) -> str:
         return value
     if value in databases:
         name = _sqlite_file(value, databases[value])
+        if name is None and "sqlite" in str(databases[value].get("ENGINE", "")):
+            raise UsageError(
+                f"database alias {value!r} is an in-memory SQLite database, which has no file "
+                "for Litestream to replicate"
+            )
         if name is None:
             engine = str(databases[value].get("ENGINE", "")).rsplit(".", 1)[-1] or "no ENGINE"
             raise UsageError(

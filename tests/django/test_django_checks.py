@@ -1,0 +1,99 @@
+"""Django's system checks from "pylitestream.django": `manage.py check` lists the config's
+problems with their ids (the same text `pylitestream config check` prints), `check --deploy`
+warns about unreplicated SQLite databases and a missing control socket. Both Litestream lines,
+file replicas, a real startproject."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from conftest import Litestream, write_config
+from django_project import DjangoProject, start_project
+
+SECRET = "django-settings-secret-value"
+
+
+def _project(root: Path, **litestream: object) -> DjangoProject:
+    return start_project(root, {"replica_access_key": SECRET, **litestream})
+
+
+def _config(project: DjangoProject, line: str, **extra: object) -> Path:
+    config = write_config(
+        project.root / "litestream.yml",
+        line,
+        [(project.db, {"type": "file", "path": str(project.root / "r")})],
+    )
+    if extra:
+        config.write_text(yaml.safe_dump({**yaml.safe_load(config.read_text()), **extra}))
+    return config
+
+
+def test_check_reports_missing_and_broken_config_by_id(ls: Litestream, tmp_path: Path) -> None:
+    project = _project(tmp_path / "site")
+    missing = project.manage("check")
+    assert missing.code == 1
+    assert "(pylitestream.E001) no litestream config found" in missing.err
+    assert "HINT: run 'manage.py litestream init'" in missing.err
+
+    config = _config(project, ls.line)
+    text = config.read_text().replace("path: " + str(project.root / "r"), "pth: /x")
+    config.write_text(text)
+    problem = project.pylitestream("config", "check")
+    assert problem.code == 2
+    message = problem.err.strip().removeprefix("pylitestream: error: ")
+    broken = project.manage("check")
+    assert broken.code == 1
+    assert f"(pylitestream.E002) {message}" in broken.err  # the same words as `config check`
+    for ran in (missing, broken, problem):
+        assert SECRET not in ran.out + ran.err
+
+    # Silenced like any Django check.
+    project.add_settings('SILENCED_SYSTEM_CHECKS = ["pylitestream.E002"]')
+    assert project.manage("check").code == 0
+
+
+def test_check_reports_unreadable_settings_and_binary(ls: Litestream, tmp_path: Path) -> None:
+    project = _project(tmp_path / "site", replica_bucket=42)
+    _config(project, ls.line)
+    ran = project.manage("check")
+    assert ran.code == 1
+    assert (
+        "(pylitestream.E003) Django settings.LITESTREAM['replica_bucket'] must be a string, not int"
+    ) in ran.err
+
+    fine = _project(tmp_path / "other")
+    _config(fine, ls.line)
+    nowhere = tmp_path / "no-binary"
+    nowhere.mkdir()
+    ran = fine.manage("check", env={"LITESTREAM_INSTALL_DIR": str(nowhere)})
+    assert ran.code == 1 and "(pylitestream.E004) " in ran.err
+
+
+def test_check_deploy_warns_unreplicated_database_and_socket(
+    ls: Litestream, tmp_path: Path
+) -> None:
+    project = _project(tmp_path / "site")
+    _config(project, ls.line)
+    project.add_settings(
+        'DATABASES["cache"] = {"ENGINE": "django.db.backends.sqlite3", '
+        '"NAME": BASE_DIR / "cache.sqlite3"}'
+    )
+    plain = project.manage("check")
+    assert plain.code == 0, plain.err  # the warnings are for deploys only
+    deploy = project.manage("check", "--deploy")
+    assert deploy.code == 0, deploy.err
+    cache = project.root / "cache.sqlite3"
+    assert (
+        f"(pylitestream.W001) SQLite database {cache} is not replicated by "
+        f"{project.root}/litestream.yml"
+    ) in deploy.err
+    assert f"(pylitestream.W001) SQLite database {project.db}" not in deploy.err
+    assert ("(pylitestream.W002)" in deploy.err) == (ls.line == "0.5")
+
+    if ls.line == "0.3":
+        return  # 0.3 has no control socket (its config check refuses a socket: key)
+    _config(project, ls.line, socket={"enabled": True, "path": str(tmp_path / "ls.sock")})
+    with_socket = project.manage("check", "--deploy")
+    assert with_socket.code == 0 and "(pylitestream.E" not in with_socket.err
+    assert "(pylitestream.W002)" not in with_socket.err and "(pylitestream.W001)" in with_socket.err

@@ -1,0 +1,79 @@
+"""A real Django project made by `django-admin startproject`, with pylitestream's app installed,
+and `manage.py` run in a subprocess (real exit codes, real streams). No pytest here."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SETTINGS_MODULE = "mysite.settings"
+
+
+@dataclass
+class Ran:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def error_lines(self) -> list[str]:
+        return [line for line in self.err.splitlines() if line.strip()]
+
+
+@dataclass
+class DjangoProject:
+    root: Path
+
+    @property
+    def settings(self) -> Path:
+        return self.root / "mysite" / "settings.py"
+
+    @property
+    def db(self) -> Path:
+        return self.root / "db.sqlite3"
+
+    def add_settings(self, text: str) -> None:
+        with self.settings.open("a") as file:
+            file.write("\n" + text + "\n")
+
+    def manage(self, *args: str, env: dict[str, str] | None = None, timeout: float = 120) -> Ran:
+        return self.run([sys.executable, "manage.py", *args], env=env, timeout=timeout)
+
+    def pylitestream(self, *args: str, env: dict[str, str] | None = None) -> Ran:
+        """The plain `pylitestream` command in the project, with DJANGO_SETTINGS_MODULE set."""
+        return self.run(
+            [sys.executable, "-m", "pylitestream", *args],
+            env={"DJANGO_SETTINGS_MODULE": SETTINGS_MODULE, **(env or {})},
+        )
+
+    def run(self, argv: list[str], env: dict[str, str] | None = None, timeout: float = 120) -> Ran:
+        proc = subprocess.run(
+            argv,
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            env={**os.environ, **(env or {})},
+        )
+        return Ran(proc.returncode, proc.stdout, proc.stderr)
+
+
+def start_project(root: Path, litestream: dict[str, Any] | None = None) -> DjangoProject:
+    """`django-admin startproject mysite ROOT`, "pylitestream.django" in INSTALLED_APPS and,
+    when given, `LITESTREAM = {...}` in the settings."""
+    root.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [sys.executable, "-m", "django", "startproject", "mysite", str(root)],
+        check=True,
+        capture_output=True,
+    )
+    project = DjangoProject(root)
+    project.add_settings('INSTALLED_APPS += ["pylitestream.django"]')
+    if litestream is not None:
+        project.add_settings(f"LITESTREAM = {litestream!r}")
+    return project
