@@ -64,6 +64,22 @@ def test_refused_by_name(value: object, message: str) -> None:
     assert "\n" not in str(caught.value)
 
 
+def test_refusal_never_shows_the_value() -> None:
+    for value in ({"replica_key_od": "SECRETVALUE"}, {"replica_access_key": b"SECRETVALUE"}):
+        with pytest.raises(ConfigError) as caught:
+            parse_setting(value, KNOWN)
+        assert "SECRETVALUE" not in str(caught.value)
+
+
+def test_settings_configured_in_process_without_module(tmp_path: Path) -> None:
+    """settings.configure(...) in a script, no DJANGO_SETTINGS_MODULE: still read."""
+    before = (
+        "from django.conf import settings\n"
+        "settings.configure(LITESTREAM={'replica_bucket': 'in-process'})\n"
+    )
+    assert _probe(tmp_path, {}, before)["bucket"] == "in-process"
+
+
 PROBE = """
 import json, pylitestream
 from pylitestream import api

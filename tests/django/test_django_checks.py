@@ -35,6 +35,10 @@ def test_check_reports_missing_and_broken_config_by_id(ls: Litestream, tmp_path:
     assert missing.code == 1
     assert "(pylitestream.E001) no litestream config found" in missing.err
     assert "HINT: run 'manage.py litestream init'" in missing.err
+    # An error stops migrate as any system-check error does; --tag runs these checks alone.
+    assert project.manage("migrate", "--noinput").code == 1 and not project.db.exists()
+    tagged = project.manage("check", "--tag", "pylitestream")
+    assert tagged.code == 1 and "pylitestream.E001" in tagged.err
 
     config = _config(project, ls.line)
     text = config.read_text().replace("path: " + str(project.root / "r"), "pth: /x")
