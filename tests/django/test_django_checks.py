@@ -15,7 +15,11 @@ SECRET = "django-settings-secret-value"
 
 
 def _project(root: Path, **litestream: object) -> DjangoProject:
-    return start_project(root, {"replica_access_key": SECRET, **litestream})
+    """A production project (DEBUG off): config problems are errors there."""
+    project = start_project(root, {"replica_access_key": SECRET, **litestream})
+    project.add_settings("DEBUG = False")
+    project.add_settings('ALLOWED_HOSTS = ["localhost"]')
+    return project
 
 
 def _config(project: DjangoProject, line: str, **extra: object) -> Path:
@@ -55,6 +59,22 @@ def test_check_reports_missing_and_broken_config_by_id(ls: Litestream, tmp_path:
     # Silenced like any Django check.
     project.add_settings('SILENCED_SYSTEM_CHECKS = ["pylitestream.E002"]')
     assert project.manage("check").code == 0
+
+
+def test_in_development_the_problems_are_warnings(ls: Litestream, tmp_path: Path) -> None:
+    """startproject's DEBUG = True, no config and no credentials, as on a laptop: the same
+    problems as W1xx warnings, and migrate and check go on."""
+    project = start_project(tmp_path / "site", {"replica_access_key": SECRET})
+    ran = project.manage("check")
+    assert ran.code == 0, ran.err
+    assert "(pylitestream.W101) no litestream config found" in ran.err
+    assert "pylitestream.E0" not in ran.err
+    assert project.manage("migrate", "--noinput").code == 0 and project.db.exists()
+    config = _config(project, ls.line)
+    config.write_text(config.read_text().replace("path: " + str(project.root / "r"), "pth: /x"))
+    broken = project.manage("check")
+    assert broken.code == 0 and "(pylitestream.W102) " in broken.err
+    assert SECRET not in ran.err + broken.err
 
 
 def test_check_reports_unreadable_settings_and_binary(ls: Litestream, tmp_path: Path) -> None:

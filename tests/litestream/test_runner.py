@@ -85,7 +85,7 @@ def test_an_interrupted_litestream_command_is_gone_before_the_interrupt_goes_on(
         wait_for(lambda: _litestream_children() and waiting_for_litestream(), 30)
         signal.pthread_kill(main_thread, signal.SIGINT)
 
-    interrupter = threading.Threcorded(target=interrupt_once_running)
+    interrupter = threading.Thread(target=interrupt_once_running)
     interrupter.start()
     try:
         with pytest.raises(KeyboardInterrupt) as interrupted:

@@ -1,7 +1,9 @@
 """Django system checks: `manage.py check` runs the same validation as `pylitestream config
 check`, and `check --deploy` warns about what would leave a database without a backup.
 
-The ids are stable (docs/frameworks/django.md keeps the table):
+The ids are stable (docs/frameworks/django.md keeps the table). A config problem is an Error in
+production (DEBUG off), so `migrate` and the server stop rather than run without a backup; in
+development (DEBUG on, where there are often no credentials) it is a Warning, W1xx for E0xx:
 
     pylitestream.E001  no litestream config found
     pylitestream.E002  the config is invalid (the problem's text, as `config check` says it)
@@ -36,33 +38,41 @@ def _redacted(text: str) -> str:
     return redact(text, known_secrets())
 
 
+def _problem(number: int, message: str, hint: str | None = None) -> checks.CheckMessage:
+    """Error pylitestream.E00N in production, Warning pylitestream.W10N under DEBUG."""
+    if getattr(settings, "DEBUG", False):
+        return checks.Warning(message, hint=hint, id=f"pylitestream.W{100 + number}")
+    return checks.Error(message, hint=hint, id=f"pylitestream.E{number:03d}")
+
+
 def _config_problems() -> tuple[list[checks.CheckMessage], dict[str, Any] | None]:
-    """The E messages, and `config check`'s result when there are none."""
+    """The E (or, under DEBUG, W1xx) messages, and `config check`'s result when there are
+    none."""
     from .. import api
     from ..errors import ConfigError, ConfigNotFound, PylitestreamError
 
     try:
         api.settings_sources()
     except PylitestreamError as exc:
-        return [checks.Error(_redacted(str(exc)), id="pylitestream.E003")], None
+        return [_problem(3, _redacted(str(exc)))], None
     try:
         return [], api.check_config()
     except ConfigNotFound as exc:
-        error = checks.Error(_redacted(str(exc)), hint=HINT_INIT, id="pylitestream.E001")
+        error = _problem(1, _redacted(str(exc)), HINT_INIT)
     except ConfigError as exc:
         hint = "'manage.py litestream config check' says the same; fix the config file"
-        error = checks.Error(_redacted(str(exc)), hint=hint, id="pylitestream.E002")
+        error = _problem(2, _redacted(str(exc)), hint)
     except PylitestreamError as exc:
         # A usage error here is a setting (PYLITESTREAM_TIMEOUT, [tool.pylitestream]); anything
         # else (BinaryNotFound, UnsupportedVersion, a version probe that hangs) stops litestream
         # from running at all.
-        ident = "pylitestream.E003" if exc.exit_code == 2 else "pylitestream.E004"
-        error = checks.Error(_redacted(str(exc)), id=ident)
+        error = _problem(3 if exc.exit_code == 2 else 4, _redacted(str(exc)))
     return [error], None
 
 
 def check_config(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[Any]:
-    """E001-E004: the config pylitestream would use, validated as every command does."""
+    """E001-E004 (W101-W104 under DEBUG): the config pylitestream would use, validated as
+    every command does."""
     problems, _result = _config_problems()
     return problems
 
