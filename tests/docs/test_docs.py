@@ -221,8 +221,9 @@ def test_every_docs_link_in_a_message_exists() -> None:
     """Messages point at pages of the site (pylitestream.about.docs): each page and anchor must be
     in docs/."""
     source = Path(pylitestream.__file__).parent
-    links = [m for path in source.rglob("*.py") for m in re.findall(r"docs\('([^']+)'\)",
-             path.read_text())]  # fmt: skip
+    # Lower-case page names only: mutmut's copy of the source also holds "XX…XX" mutants.
+    links = [m for path in source.rglob("*.py")
+             for m in re.findall(r"docs\('([a-z][a-z0-9/#-]*)'\)", path.read_text())]  # fmt: skip
     assert len(links) >= 2
     for link in links:
         page, _, anchor = link.partition("#")
