@@ -99,7 +99,8 @@ def human_size(size: Any) -> str:
 
 def build(config: Any, *, template_dirs: Sequence[str | os.PathLike[str]] = (),
           allow_actions: bool | None = None,
-          authorize: Callable[[Any], Any] | None = None) -> Starlette:  # fmt: skip
+          authorize: Callable[[Any], Any] | None = None,
+          public: bool = False) -> Starlette:  # fmt: skip
     config_path = pylitestream.show_config(config)["config"]  # found and readable, or one line
     line = pylitestream.version()["line"]
     profile = api.profile(line)
@@ -110,6 +111,12 @@ def build(config: Any, *, template_dirs: Sequence[str | os.PathLike[str]] = (),
         raise UsageError(
             "dashboard actions need authentication: set PYLITESTREAM_DASHBOARD_USERNAME and "
             "PYLITESTREAM_DASHBOARD_PASSWORD (or pass authorize= when mounting)"
+        )
+    if wanted is None and authorize is None and not public:
+        raise UsageError(
+            "the dashboard would be open to anyone: set PYLITESTREAM_DASHBOARD_USERNAME and "
+            "PYLITESTREAM_DASHBOARD_PASSWORD, or pass authorize=... (public=True opens it on "
+            "purpose)"
         )
     refresher = ThreadPoolExecutor(max_workers=4, thread_name_prefix="pylitestream-refresh")
     points = RestorePoints(refresher, config_path, profile)
