@@ -67,3 +67,16 @@ def create_wsgi_app(
     from a2wsgi import ASGIMiddleware
 
     return ASGIMiddleware(app)
+
+
+def hosted_wsgi_app(config: str | os.PathLike[str] | None = None) -> Any:
+    """The dashboard as WSGI for a host that authenticates, authorizes and checks CSRF on every
+    request itself, and says so in the environ (app.HOST_KEY): pylitestream.django's views.
+    Every request without that key is refused with 403."""
+    require_extra()
+    from a2wsgi import ASGIMiddleware
+
+    from .app import build
+
+    app: Any = build(config, hosted=True)
+    return ASGIMiddleware(app)
