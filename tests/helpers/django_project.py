@@ -77,3 +77,24 @@ def start_project(root: Path, litestream: dict[str, Any] | None = None) -> Djang
     if litestream is not None:
         project.add_settings(f"LITESTREAM = {litestream!r}")
     return project
+
+
+def include_dashboard(project: DjangoProject, prefix: str = "litestream/") -> None:
+    """The docs' URLconf line, appended to the project's urls.py."""
+    with (project.root / "mysite" / "urls.py").open("a") as file:
+        file.write(
+            "\nfrom django.urls import include\n"
+            f'urlpatterns += [path("{prefix}", include("pylitestream.django.urls"))]\n'
+        )
+
+
+def create_users(project: DjangoProject, users: dict[str, tuple[str, str]]) -> None:
+    """Real users through the real auth models: {username: (kind, password)}, kind one of
+    "superuser", "staff", "plain"."""
+    code = "from django.contrib.auth.models import User\n" + "".join(
+        f"User.objects.create_user({name!r}, password={password!r}, "
+        f"is_staff={kind != 'plain'}, is_superuser={kind == 'superuser'})\n"
+        for name, (kind, password) in users.items()
+    )
+    ran = project.manage("shell", "-c", code)
+    assert ran.code == 0, ran.err

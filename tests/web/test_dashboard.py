@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from conftest import Litestream, assert_one_error_line, cli, create_db, wait_for
 from dashboard_client import PASSWORD, SECRET, basic, client, csrf, run_job, two_databases
+from dashboard_support import http_status
 from servers import Daemon, socket_config
 
 import pylitestream
@@ -90,6 +91,36 @@ def test_actions_need_authentication(config: Path, monkeypatch: pytest.MonkeyPat
     with pytest.raises(pylitestream.UsageError, match="actions need authentication"):
         create_app(config)
     assert create_app(config, allow_actions=True, authorize=lambda request: True) is not None
+
+
+@LS05
+def test_an_app_without_authentication_is_refused(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No credentials and no authorize: building refuses, in one line naming both ways out;
+    each way out (credentials, authorize, public=True) builds."""
+    from pylitestream.web import create_app, create_wsgi_app
+
+    monkeypatch.delenv("PYLITESTREAM_DASHBOARD_PASSWORD")
+    monkeypatch.delenv("LITESTREAM_PASSWORD", raising=False)
+    for make in (create_app, create_wsgi_app):
+        with pytest.raises(pylitestream.UsageError) as refused:
+            make(config)
+        assert str(refused.value) == (
+            "the dashboard would be open to anyone: set PYLITESTREAM_DASHBOARD_USERNAME and "
+            "PYLITESTREAM_DASHBOARD_PASSWORD, or pass authorize=... (public=True opens it on "
+            "purpose)"
+        )
+    assert client(create_app(config, public=True), auth=None).get("/").status_code == 200
+    allowed = client(create_app(config, authorize=lambda request: True), auth=None)
+    assert allowed.get("/").status_code == 200
+    for variable in ("PYLITESTREAM_DASHBOARD_PASSWORD", "LITESTREAM_PASSWORD"):
+        monkeypatch.setenv(variable, PASSWORD)
+        assert client(create_app(config), auth=None).get("/").status_code == 401
+        monkeypatch.delenv(variable)
+    # public=True never switches actions on without authentication.
+    with pytest.raises(pylitestream.UsageError, match="actions need authentication"):
+        create_app(config, public=True, allow_actions=True)
 
 
 @LS05
@@ -239,7 +270,6 @@ def test_mount_in_django(config: Path) -> None:
     from django.conf import settings
     from django.http import HttpResponse
     from django.urls import path
-    from werkzeug.middleware.dispatcher import DispatcherMiddleware
     from werkzeug.test import Client
 
     from pylitestream.web import create_wsgi_app
@@ -254,10 +284,20 @@ def test_mount_in_django(config: Path) -> None:
         django.setup()
     from django.core.wsgi import get_wsgi_application
 
-    # The README's recipe: wsgi.py serves the dashboard under a path prefix beside Django.
-    application = DispatcherMiddleware(
-        get_wsgi_application(), {"/ops/litestream": create_wsgi_app(config)}
-    )
+    # The docs' recipe: wsgi.py serves the dashboard under a path prefix beside Django, with
+    # nothing but Django and the dashboard extra (no werkzeug).
+    prefix = "/ops/litestream"
+    django_app = get_wsgi_application()
+    dashboard = create_wsgi_app(config)
+
+    def application(environ: dict[str, Any], start_response: Any) -> Any:
+        path = environ.get("PATH_INFO", "")
+        if path == prefix or path.startswith(prefix + "/"):
+            environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + prefix
+            environ["PATH_INFO"] = path[len(prefix) :]
+            return dashboard(environ, start_response)
+        return django_app(environ, start_response)
+
     web = Client(application)
     assert web.get("/").text == "django home"
     auth = basic("ops", PASSWORD)
@@ -265,6 +305,7 @@ def test_mount_in_django(config: Path) -> None:
     assert page.status_code == 200 and "orders.db" in page.text
     assert 'href="/ops/litestream/static/dashboard.css"' in page.text
     assert web.get("/ops/litestream/static/dashboard.css", headers=auth).status_code == 200
+    assert web.get("/ops/litestream/").status_code == 401
 
 
 @LS05
@@ -346,7 +387,7 @@ def test_daemon_not_started_by_pylitestream_is_found(ls: Litestream, tmp_path: P
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:
         wait_for((tmp_path / "ls.sock").exists, 30)
-        data = client(create_app(config), auth=None).get("/overview.json").json()
+        data = client(create_app(config, public=True), auth=None).get("/overview.json").json()
         assert data["daemon"]["running"] is True
         assert data["daemon"]["pid"] == proc.pid
         assert data["daemon"]["version"] == "0.5.17"
@@ -377,7 +418,7 @@ def test_every_database_is_listed_even_when_check_cannot_run(
     monkeypatch.delenv("PYLITESTREAM_DASHBOARD_PASSWORD", raising=False)
     dbs = [tmp_path / "a.db", tmp_path / "b.db"]
     config = socketless_config(tmp_path, ls.line, dbs)
-    web = client(create_app(config), auth=None)
+    web = client(create_app(config, public=True), auth=None)
     data = web.get("/overview.json").json()
     assert "socket.enabled" in data["error"]
     assert [d["database"] for d in data["databases"]] == [str(db) for db in dbs]
@@ -433,7 +474,7 @@ def test_a_failed_background_check_shows_unknown_health_never_the_last_good_one(
         return real_check(**kwargs)
 
     monkeypatch.setattr(pylitestream, "check", check)
-    web = client(create_app(config), auth=None)
+    web = client(create_app(config, public=True), auth=None)
     good = web.get("/overview.json").json()
     assert good["error"] is None
     assert {d["health"]["status"] for d in good["databases"]} != {"unknown"}
@@ -505,6 +546,11 @@ def test_the_command_says_where_it_serves(
              str(config)], stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
     try:
         wait_for(lambda: "serving the dashboard" in log.read_text(), 30)
+        url = f"http://127.0.0.1:{port}/"
+        if with_password:
+            assert wait_for(lambda: http_status(url) == 401, 30)
+        else:  # loopback without a password: served, on purpose, without authentication
+            assert wait_for(lambda: http_status(url) == 200, 30)
     finally:
         stop_process(proc)
     auth = "basic auth as ops" if with_password else "no authentication (loopback only)"

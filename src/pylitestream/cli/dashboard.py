@@ -74,13 +74,16 @@ def dashboard(
     from ..web.app import credentials
     from ..web.security import HostAllowList
 
-    if not is_loopback(host) and credentials() is None:
+    open_to_all = credentials() is None
+    if not is_loopback(host) and open_to_all:
         raise UsageError(
             f"refusing to serve the dashboard on {host} without credentials: set "
             "PYLITESTREAM_DASHBOARD_USERNAME and PYLITESTREAM_DASHBOARD_PASSWORD, or use "
             "--host 127.0.0.1"
         )
-    application = web.create_app(config, allow_actions=actions)
+    # Loopback without a password is served to anyone who can reach it (only this machine),
+    # on purpose: the one case the standalone server opens the dashboard to everyone.
+    application = web.create_app(config, allow_actions=actions, public=open_to_all)
     served = application.state.settings
     shown = f"[{host}]" if ":" in host else host
     auth = (

@@ -9,6 +9,7 @@ development (DEBUG on, where there are often no credentials) it is a Warning, W1
     pylitestream.E002  the config is invalid (the problem's text, as `config check` says it)
     pylitestream.E003  pylitestream's settings cannot be read (settings.LITESTREAM, pyproject)
     pylitestream.E004  no usable litestream binary
+    pylitestream.E005  settings.LITESTREAM_DASHBOARD is invalid (the dashboard's rules)
     pylitestream.W001  (deploy) an SQLite database in DATABASES that the config does not
                        replicate
     pylitestream.W002  (deploy) Litestream 0.5 without the control socket enabled
@@ -115,7 +116,22 @@ def check_deploy(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> lis
     return found
 
 
+def check_dashboard(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[Any]:
+    """E005: settings.LITESTREAM_DASHBOARD refused by its key, before any page is served."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from .dashboard import rules
+
+    try:
+        rules()
+    except ImproperlyConfigured as exc:
+        hint = 'e.g. {"view": "myapp.rules.staff", "actions": lambda user: user.is_superuser}'
+        return [checks.Error(str(exc), hint=hint, id="pylitestream.E005")]
+    return []
+
+
 # Registered by call, not as decorators: Django has no type information, and mypy would call the
 # decorated functions untyped.
 checks.register(check_config, TAG)
 checks.register(check_deploy, TAG, deploy=True)
+checks.register(check_dashboard, TAG)

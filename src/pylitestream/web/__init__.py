@@ -33,6 +33,7 @@ def create_app(
     template_dirs: Sequence[str | os.PathLike[str]] = (),
     allow_actions: bool | None = None,
     authorize: Callable[[Any], Any] | None = None,
+    public: bool = False,
 ) -> Any:
     """The dashboard as an ASGI app (a Starlette application).
 
@@ -41,12 +42,15 @@ def create_app(
     PYLITESTREAM_TEMPLATES, os.pathsep-separated); "default:NAME" is always the packaged one.
     allow_actions: verify / sync / restore buttons; None reads PYLITESTREAM_DASHBOARD_ACTIONS.
     They need authentication: basic auth credentials in the environment or `authorize`.
-    authorize: called with each Starlette request (may be async); False means 403."""
+    authorize: called with each Starlette request (may be async); False means 403.
+    public: serve it to anyone on purpose. Without it, an app with neither credentials in the
+    environment nor `authorize` is refused (UsageError), so no dashboard is ever open to
+    everyone by accident."""
     require_extra()
     from .app import build
 
     return build(config, template_dirs=template_dirs, allow_actions=allow_actions,
-                 authorize=authorize)  # fmt: skip
+                 authorize=authorize, public=public)  # fmt: skip
 
 
 def create_wsgi_app(
@@ -55,10 +59,24 @@ def create_wsgi_app(
     template_dirs: Sequence[str | os.PathLike[str]] = (),
     allow_actions: bool | None = None,
     authorize: Callable[[Any], Any] | None = None,
+    public: bool = False,
 ) -> Any:
     """The same dashboard as a WSGI app (a2wsgi), for Flask, Django and other WSGI hosts."""
     app = create_app(config, template_dirs=template_dirs, allow_actions=allow_actions,
-                     authorize=authorize)  # fmt: skip
+                     authorize=authorize, public=public)  # fmt: skip
     from a2wsgi import ASGIMiddleware
 
+    return ASGIMiddleware(app)
+
+
+def hosted_wsgi_app(config: str | os.PathLike[str] | None = None) -> Any:
+    """The dashboard as WSGI for a host that authenticates, authorizes and checks CSRF on every
+    request itself, and says so in the environ (app.HOST_KEY): pylitestream.django's views.
+    Every request without that key is refused with 403."""
+    require_extra()
+    from a2wsgi import ASGIMiddleware
+
+    from .app import build
+
+    app: Any = build(config, hosted=True)
     return ASGIMiddleware(app)

@@ -44,6 +44,19 @@ Another site can neither read the cookie nor set it (SameSite=Strict), and no se
 needed, so every worker of a multi-process host accepts every other worker's pages."""
 
 
+HOST_KEY = "pylitestream.host"
+"""The WSGI environ key by which a host that has already authenticated, authorized and
+CSRF-checked a request (the Django views, pylitestream.django.dashboard) hands it over: a dict
+{"csrf_field", "csrf_token", "actions"}. A client cannot set it: its headers become HTTP_* keys."""
+
+
+def host_of(request: Any) -> dict[str, Any] | None:
+    """What the host vouched for this request, or None (a2wsgi keeps the environ in the scope)."""
+    environ = request.scope.get("wsgi_environ") or {}
+    host = environ.get(HOST_KEY)
+    return host if isinstance(host, dict) else None
+
+
 def csrf_cookie(request: Any) -> str:
     """The browser's CSRF token, or a new one (set on the response by the page)."""
     token = str(request.cookies.get(CSRF_COOKIE) or "")
@@ -99,17 +112,34 @@ def human_size(size: Any) -> str:
 
 def build(config: Any, *, template_dirs: Sequence[str | os.PathLike[str]] = (),
           allow_actions: bool | None = None,
-          authorize: Callable[[Any], Any] | None = None) -> Starlette:  # fmt: skip
+          authorize: Callable[[Any], Any] | None = None,
+          public: bool = False, hosted: bool = False) -> Starlette:  # fmt: skip
+    """hosted: served only through a host that authenticates, authorizes and checks CSRF itself
+    (HOST_KEY); every other request is refused, and no basic auth or cookie of ours is used."""
     config_path = pylitestream.show_config(config)["config"]  # found and readable, or one line
     line = pylitestream.version()["line"]
     profile = api.profile(line)
-    wanted = credentials()
+    wanted = None if hosted else credentials()
+    if hosted:
+        allow_actions, public = True, False  # each request's host says whether it may act
+
+        def vouched(request: Any) -> bool:
+            return host_of(request) is not None
+
+        authorize = vouched
+
     if allow_actions is None:
         allow_actions = os.environ.get("PYLITESTREAM_DASHBOARD_ACTIONS", "").lower() in _TRUE
     if allow_actions and wanted is None and authorize is None:
         raise UsageError(
             "dashboard actions need authentication: set PYLITESTREAM_DASHBOARD_USERNAME and "
             "PYLITESTREAM_DASHBOARD_PASSWORD (or pass authorize= when mounting)"
+        )
+    if wanted is None and authorize is None and not public:
+        raise UsageError(
+            "the dashboard would be open to anyone: set PYLITESTREAM_DASHBOARD_USERNAME and "
+            "PYLITESTREAM_DASHBOARD_PASSWORD, or pass authorize=... (public=True opens it on "
+            "purpose)"
         )
     refresher = ThreadPoolExecutor(max_workers=4, thread_name_prefix="pylitestream-refresh")
     points = RestorePoints(refresher, config_path, profile)
@@ -123,15 +153,24 @@ def build(config: Any, *, template_dirs: Sequence[str | os.PathLike[str]] = (),
             gather, config_path, line, points, jobs.snapshot(), kept_check
         )
 
+    def may_act(request: Request) -> bool:
+        host = host_of(request) if hosted else None
+        return bool(allow_actions) and (host is None or bool(host.get("actions")))
+
     def context(request: Request, data: dict[str, Any]) -> dict[str, Any]:
+        host = host_of(request) if hosted else None
+        token = str(host["csrf_token"]) if host else csrf_cookie(request)
+        field = str(host["csrf_field"]) if host else "csrf_token"
         return {"o": data, "root": request.scope.get("root_path", "").rstrip("/"),
-                "csrf_token": csrf_cookie(request), "actions": allow_actions, "line": line,
-                "profile": profile, "refresh_seconds": REFRESH_SECONDS,
+                "csrf_token": token, "csrf_field": field, "actions": may_act(request),
+                "line": line, "profile": profile, "refresh_seconds": REFRESH_SECONDS,
                 "pylitestream_version": pylitestream.__version__}  # fmt: skip
 
     def page(request: Request, template: str, data: dict[str, Any]) -> Response:
         values = context(request, data)
         response = templates.TemplateResponse(request, template, values)
+        if hosted:
+            return response  # the host's CSRF token is in the page; no cookie of ours
         root = values["root"]
         response.set_cookie(CSRF_COOKIE, values["csrf_token"], path=f"{root}/", httponly=True,
                             samesite="strict", secure=request.url.scheme == "https")  # fmt: skip
@@ -147,7 +186,7 @@ def build(config: Any, *, template_dirs: Sequence[str | os.PathLike[str]] = (),
         return JSONResponse(await overview())
 
     async def action(request: Request) -> Response:
-        if not allow_actions:
+        if not may_act(request):
             return PlainTextResponse("actions are off (allow_actions)", status_code=403)
         if request.headers.get("sec-fetch-site") == "cross-site":
             return PlainTextResponse("cross-site request refused", status_code=403)
@@ -156,7 +195,8 @@ def build(config: Any, *, template_dirs: Sequence[str | os.PathLike[str]] = (),
         form = {k: v[0] for k, v in parse_qs(body).items()}
         token = form.get("csrf_token") or request.headers.get("x-csrf-token") or ""
         cookie = request.cookies.get(CSRF_COOKIE) or ""
-        if not (token and cookie and same_secret(token, cookie)):
+        # Hosted, the host has checked its own CSRF token before handing the POST over.
+        if not hosted and not (token and cookie and same_secret(token, cookie)):
             return PlainTextResponse("missing or wrong CSRF token", status_code=403)
         kind = request.path_params["kind"]
         db = form.get("database", "")
