@@ -168,6 +168,42 @@ def test_csrf(config: Path, daemon: Daemon) -> None:
 
 
 @LS05
+def test_a_host_without_csrf_of_its_own_gets_the_dashboards(config: Path) -> None:
+    """Hosted (FastAPI, Flask): the host vouches for who may view and act in the scope, and the
+    dashboard keeps its own double-submit CSRF check; a request the host did not vouch for is
+    refused whatever it carries."""
+    from pylitestream.web import hosted_app
+    from pylitestream.web.app import HOST_KEY
+
+    def vouched(actions: bool) -> Any:
+        inner = hosted_app(config)
+
+        async def host(scope: Any, receive: Any, send: Any) -> None:
+            await inner({**scope, HOST_KEY: {"actions": actions}}, receive, send)
+
+        return host
+
+    assert client(hosted_app(config), auth=None).get("/").status_code == 403
+    web = client(vouched(True), auth=None)
+    page = web.get("/")
+    assert page.status_code == 200 and 'name="csrf_token"' in page.text
+    token = csrf(page.text)
+    db = str(config.parent / "orders.db")
+    assert web.post("/actions/verify", data={"database": db}).status_code == 403
+    assert (
+        web.post("/actions/verify", data={"database": db, "csrf_token": "forged"}).status_code
+        == 403
+    )
+    accepted = web.post("/actions/verify", data={"database": db, "csrf_token": token},
+                        headers={"accept": "application/json"})  # fmt: skip
+    assert accepted.status_code == 202
+    viewer = client(vouched(False), auth=None)
+    viewer_token = csrf(viewer.get("/").text)
+    refused = viewer.post("/actions/verify", data={"database": db, "csrf_token": viewer_token})
+    assert refused.status_code == 403
+
+
+@LS05
 def test_authorize_gates_the_mounted_app(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from pylitestream.web import create_app
 

@@ -69,14 +69,20 @@ def create_wsgi_app(
     return ASGIMiddleware(app)
 
 
-def hosted_wsgi_app(config: str | os.PathLike[str] | None = None) -> Any:
-    """The dashboard as WSGI for a host that authenticates, authorizes and checks CSRF on every
-    request itself, and says so in the environ (app.HOST_KEY): pylitestream.django's views.
-    Every request without that key is refused with 403."""
+def hosted_app(config: str | os.PathLike[str] | None = None) -> Any:
+    """The dashboard as ASGI for a host that authenticates and authorizes every request itself
+    and says so in the scope (app.HOST_KEY): pylitestream.fastapi. Every request without that
+    key is refused with 403."""
     require_extra()
-    from a2wsgi import ASGIMiddleware
-
     from .app import build
 
-    app: Any = build(config, hosted=True)
+    return build(config, hosted=True)
+
+
+def hosted_wsgi_app(config: str | os.PathLike[str] | None = None) -> Any:
+    """The same for WSGI hosts that put app.HOST_KEY in the environ: pylitestream.django and
+    pylitestream.flask."""
+    app = hosted_app(config)
+    from a2wsgi import ASGIMiddleware
+
     return ASGIMiddleware(app)

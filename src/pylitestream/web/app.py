@@ -45,16 +45,24 @@ needed, so every worker of a multi-process host accepts every other worker's pag
 
 
 HOST_KEY = "pylitestream.host"
-"""The WSGI environ key by which a host that has already authenticated, authorized and
-CSRF-checked a request (the Django views, pylitestream.django.dashboard) hands it over: a dict
-{"csrf_field", "csrf_token", "actions"}. A client cannot set it: its headers become HTTP_* keys."""
+"""The key by which a host that has already authenticated and authorized a request hands it
+over: a dict {"actions": bool} and, when the host checks CSRF itself (Django),
+{"csrf_field", "csrf_token"} too; without them the dashboard's own double-submit CSRF applies
+(Flask, FastAPI). WSGI hosts (pylitestream.django, pylitestream.flask) put it in the environ,
+ASGI hosts (pylitestream.fastapi) in the scope. A client cannot set it: its headers become
+HTTP_* environ keys and scope["headers"]."""
 
 
 def host_of(request: Any) -> dict[str, Any] | None:
     """What the host vouched for this request, or None (a2wsgi keeps the environ in the scope)."""
-    environ = request.scope.get("wsgi_environ") or {}
-    host = environ.get(HOST_KEY)
+    host = request.scope.get(HOST_KEY)
+    if host is None:
+        host = (request.scope.get("wsgi_environ") or {}).get(HOST_KEY)
     return host if isinstance(host, dict) else None
+
+
+def host_checks_csrf(host: dict[str, Any] | None) -> bool:
+    return bool(host and host.get("csrf_token") and host.get("csrf_field"))
 
 
 def csrf_cookie(request: Any) -> str:
@@ -114,8 +122,8 @@ def build(config: Any, *, template_dirs: Sequence[str | os.PathLike[str]] = (),
           allow_actions: bool | None = None,
           authorize: Callable[[Any], Any] | None = None,
           public: bool = False, hosted: bool = False) -> Starlette:  # fmt: skip
-    """hosted: served only through a host that authenticates, authorizes and checks CSRF itself
-    (HOST_KEY); every other request is refused, and no basic auth or cookie of ours is used."""
+    """hosted: served only through a host that authenticates and authorizes each request itself
+    (HOST_KEY); every other request is refused, and no basic auth of ours is used."""
     config_path = pylitestream.show_config(config)["config"]  # found and readable, or one line
     line = pylitestream.version()["line"]
     profile = api.profile(line)
@@ -159,6 +167,7 @@ def build(config: Any, *, template_dirs: Sequence[str | os.PathLike[str]] = (),
 
     def context(request: Request, data: dict[str, Any]) -> dict[str, Any]:
         host = host_of(request) if hosted else None
+        host = host if host_checks_csrf(host) else None
         token = str(host["csrf_token"]) if host else csrf_cookie(request)
         field = str(host["csrf_field"]) if host else "csrf_token"
         return {"o": data, "root": request.scope.get("root_path", "").rstrip("/"),
@@ -169,7 +178,7 @@ def build(config: Any, *, template_dirs: Sequence[str | os.PathLike[str]] = (),
     def page(request: Request, template: str, data: dict[str, Any]) -> Response:
         values = context(request, data)
         response = templates.TemplateResponse(request, template, values)
-        if hosted:
+        if hosted and host_checks_csrf(host_of(request)):
             return response  # the host's CSRF token is in the page; no cookie of ours
         root = values["root"]
         response.set_cookie(CSRF_COOKIE, values["csrf_token"], path=f"{root}/", httponly=True,
@@ -195,8 +204,9 @@ def build(config: Any, *, template_dirs: Sequence[str | os.PathLike[str]] = (),
         form = {k: v[0] for k, v in parse_qs(body).items()}
         token = form.get("csrf_token") or request.headers.get("x-csrf-token") or ""
         cookie = request.cookies.get(CSRF_COOKIE) or ""
-        # Hosted, the host has checked its own CSRF token before handing the POST over.
-        if not hosted and not (token and cookie and same_secret(token, cookie)):
+        # A host that has its own CSRF token has checked it before handing the POST over.
+        own_csrf = not (hosted and host_checks_csrf(host_of(request)))
+        if own_csrf and not (token and cookie and same_secret(token, cookie)):
             return PlainTextResponse("missing or wrong CSRF token", status_code=403)
         kind = request.path_params["kind"]
         db = form.get("database", "")
