@@ -6,16 +6,20 @@ token guards every action. Against a real litestream 0.5 daemon with its control
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Daemon, stop_process, wait_for
-from django_project import DjangoProject, create_users, include_dashboard, start_project
-from support import _free_port
+from conftest import Daemon, wait_for
+from django_project import (
+    SERVERS,
+    DjangoProject,
+    include_dashboard,
+    project_for,
+    serve,
+    start_project,
+)
 
 LS05 = pytest.mark.parametrize("ls", ["0.5.17"], indirect=True)
 SECRET = "wJalrXUtnFEMI-django-dashboard-secret"
@@ -25,52 +29,15 @@ USERS = {
     "staffer": ("staff", "staff-pass-3b8d40"),
     "plain": ("plain", "plain-pass-9e6f12"),
 }
-SERVERS = {
-    "gunicorn": ["-m", "gunicorn", "--workers", "1", "--no-control-socket", "--bind",
-                 "127.0.0.1:{port}", "mysite.wsgi:application"],
-    "uvicorn": ["-m", "uvicorn", "--host", "127.0.0.1", "--port", "{port}",
-                "mysite.asgi:application"],
-}  # fmt: skip
-
-
-def project_for(root: Path, config: Path) -> DjangoProject:
-    project = start_project(root, {"config_path": str(config)})
-    include_dashboard(project)
-    # Django's own LoginView at the default LOGIN_URL (the admin's login takes staff only),
-    # with the admin's template: startproject has no registration/login.html.
-    with (project.root / "mysite" / "urls.py").open("a") as file:
-        file.write("from django.contrib.auth.views import LoginView\n"
-                   'urlpatterns += [path("accounts/login/", '
-                   'LoginView.as_view(template_name="admin/login.html"))]\n')  # fmt: skip
-    project.add_settings('ALLOWED_HOSTS = ["127.0.0.1"]')
-    migrated = project.manage("migrate", "--no-input")
-    assert migrated.code == 0, migrated.err
-    create_users(project, USERS)
-    return project
 
 
 @pytest.fixture(params=sorted(SERVERS))
 def site(request: Any, daemon: Daemon, tmp_path: Path) -> Iterator[tuple[str, DjangoProject]]:
-    project = project_for(tmp_path / "proj", daemon.config)
-    port = _free_port()
-    argv = [sys.executable, *(part.format(port=port) for part in SERVERS[request.param])]
-    log = tmp_path / "server.log"
+    project = project_for(tmp_path / "proj", daemon.config, USERS)
     env = {"LITESTREAM_SECRET_ACCESS_KEY": SECRET, "PYLITESTREAM_DASHBOARD_USERNAME": "ops",
            "PYLITESTREAM_DASHBOARD_PASSWORD": BASIC_PASSWORD}  # fmt: skip
-    import os
-
-    with log.open("wb") as out:
-        proc = subprocess.Popen(argv, cwd=project.root, stdout=out, stderr=subprocess.STDOUT,
-                                env={**os.environ, **env})  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        import httpx
-
-        wait_for(lambda: httpx.get(f"{url}/accounts/login/").status_code == 200, 60)
+    with serve(project, request.param, env, tmp_path / "server.log") as url:
         yield url, project
-    finally:
-        stop_process(proc)
-    assert proc.poll() is not None
 
 
 def login(url: str, name: str) -> Any:
@@ -193,7 +160,7 @@ def test_bad_dashboard_rules_are_refused_by_name(tmp_path: Path) -> None:
 def test_custom_rules_decide_who_sees_and_who_acts(tmp_path: Path, daemon: Daemon) -> None:
     """A dotted-path view rule lets a plain user in; an actions rule of False hides the buttons
     from a superuser and refuses their POST (Django's test Client in the project's process)."""
-    project = project_for(tmp_path / "proj", daemon.config)
+    project = project_for(tmp_path / "proj", daemon.config, USERS)
     (project.root / "mysite" / "rules.py").write_text(
         "def named_plain(user):\n    return user.username == 'plain'\n"
     )

@@ -57,9 +57,10 @@ def http_status(url: str, auth: tuple[str, str] | None = None) -> int:
         return int(exc.code)
 
 
-def start_site(root: Path, line: str, install_dir: Path, s3: S3Server, bucket: str, count: int,
-               actions: bool = True) -> Site:  # fmt: skip
-    """`count` databases with a few rows each, replicated to `bucket`, and the dashboard."""
+def start_replication(root: Path, line: str, install_dir: Path, s3: S3Server, bucket: str,
+                      count: int, actions: bool = True) -> Site:  # fmt: skip
+    """`count` databases with a few rows each, replicated to `bucket` by a real daemon; no
+    dashboard yet (site.url is empty)."""
     root.mkdir(parents=True, exist_ok=True)
     root.chmod(0o700)  # the socket's directory must be private
     dbs = [root / f"app{i:02d}.db" for i in range(count)]
@@ -84,6 +85,18 @@ def start_site(root: Path, line: str, install_dir: Path, s3: S3Server, bucket: s
             stdout=out, stderr=subprocess.STDOUT, env=env))  # fmt: skip
     try:
         wait_for(lambda: log.read_text().count("initialized db") >= count, 60)
+    except BaseException:
+        site.stop()
+        raise
+    return site
+
+
+def start_site(root: Path, line: str, install_dir: Path, s3: S3Server, bucket: str, count: int,
+               actions: bool = True) -> Site:  # fmt: skip
+    """start_replication, and `pylitestream dashboard` serving it."""
+    site = start_replication(root, line, install_dir, s3, bucket, count, actions)
+    config, env = site.config, site.env
+    try:
         port = _free_port()
         site.url = f"http://127.0.0.1:{port}"
         with (root / "dashboard.log").open("wb") as out:

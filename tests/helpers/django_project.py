@@ -6,11 +6,22 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
+from support import _free_port, stop_process, wait_for
+
 SETTINGS_MODULE = "mysite.settings"
+SERVERS = {
+    "gunicorn": ["-m", "gunicorn", "--workers", "1", "--no-control-socket", "--bind",
+                 "127.0.0.1:{port}", "mysite.wsgi:application"],
+    "uvicorn": ["-m", "uvicorn", "--host", "127.0.0.1", "--port", "{port}",
+                "mysite.asgi:application"],
+}  # fmt: skip
 
 
 @dataclass
@@ -98,3 +109,37 @@ def create_users(project: DjangoProject, users: dict[str, tuple[str, str]]) -> N
     )
     ran = project.manage("shell", "-c", code)
     assert ran.code == 0, ran.err
+
+
+def project_for(root: Path, config: Path, users: dict[str, tuple[str, str]]) -> DjangoProject:
+    """A migrated project with the dashboard at /litestream/, Django's LoginView at the default
+    LOGIN_URL (the admin's login takes staff only; startproject has no registration/login.html,
+    so it borrows the admin's template) and `users`."""
+    project = start_project(root, {"config_path": str(config)})
+    include_dashboard(project)
+    with (project.root / "mysite" / "urls.py").open("a") as file:
+        file.write("from django.contrib.auth.views import LoginView\n"
+                   'urlpatterns += [path("accounts/login/", '
+                   'LoginView.as_view(template_name="admin/login.html"))]\n')  # fmt: skip
+    project.add_settings('ALLOWED_HOSTS = ["127.0.0.1"]')
+    migrated = project.manage("migrate", "--no-input")
+    assert migrated.code == 0, migrated.err
+    create_users(project, users)
+    return project
+
+
+@contextmanager
+def serve(project: DjangoProject, server: str, env: dict[str, str], log: Path) -> Iterator[str]:
+    """The project served by a real gunicorn or uvicorn (SERVERS) on a free port: its URL."""
+    port = _free_port()
+    argv = [sys.executable, *(part.format(port=port) for part in SERVERS[server])]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(argv, cwd=project.root, stdout=out, stderr=subprocess.STDOUT,
+                                env={**os.environ, **env})  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: httpx.get(f"{url}/accounts/login/").status_code == 200, 60)
+        yield url
+    finally:
+        stop_process(proc)
+    assert proc.poll() is not None

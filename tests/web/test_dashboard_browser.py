@@ -16,9 +16,6 @@ from dashboard_support import PASSWORD, USERNAME, Site, check_json, start_site
 
 import pylitestream
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-        "--disable-background-networking"]  # fmt: skip
 DASH = "\u2013"  # what the page shows for an unknown value
 ARTIFACTS = ROOT / "artifacts" / "dashboard"
 
@@ -37,18 +34,6 @@ def site(
     finally:
         running.stop()
         assert not any(pid_alive(p.pid) for p in running.procs)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def open_page(browser: Any, site: Site, scheme: str = "light", password: str = PASSWORD):
