@@ -212,9 +212,10 @@ def test_every_exit_code_the_cli_gives_is_documented() -> None:
 
 def _slugs(page: Path) -> set[str]:
     """The anchors MkDocs gives the page's headings (its toc extension's default slugify)."""
+    from markdown.extensions.toc import slugify
+
     headings = re.findall(r"^#+ (.+)$", page.read_text(), flags=re.M)
-    return {re.sub(r"[-\s]+", "-", re.sub(r"[^\w\s-]", "", h.replace("`", "")).strip()).lower()
-            for h in headings}  # fmt: skip
+    return {slugify(heading.replace("`", ""), "-") for heading in headings}
 
 
 def test_every_docs_link_in_a_message_exists() -> None:
