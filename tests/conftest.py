@@ -330,6 +330,12 @@ Step = Callable[[Path], subprocess.CompletedProcess[str]]
 """What a played litestream restore does, given its -o path (see Launches.restore)."""
 
 
+def exited_ok(out: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """What a played litestream restore returns: exit 0, nothing printed (whatever the step
+    before it wrote to `out`)."""
+    return subprocess.CompletedProcess(["litestream"], 0, "", "")
+
+
 def backup_of(db: Path, out: Path) -> None:
     """A consistent copy of the database `db` at `out`, as a restore would bring it back."""
     source, target = sqlite3.connect(db), sqlite3.connect(out)

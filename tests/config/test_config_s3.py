@@ -27,21 +27,12 @@ from conftest import (
     stop_process,
     wait_for,
 )
+from support import s3_credentials
 
 import pylitestream
 from pylitestream.config import settings
 
 SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
-
-
-def _credentials(server: S3Server, bucket: str) -> dict[str, str]:
-    return {
-        "LITESTREAM_REPLICA_BUCKET": bucket,
-        "LITESTREAM_ACCESS_KEY_ID": S3_KEY_ID,
-        "LITESTREAM_SECRET_ACCESS_KEY": S3_SECRET,
-        "LITESTREAM_REPLICA_ENDPOINT": server.endpoint,
-        "LITESTREAM_REPLICA_REGION": "us-east-1",
-    }
 
 
 def _no_secret(results: list[Result], *texts: str) -> None:
@@ -71,7 +62,7 @@ def test_init_replicate_list_restore_on_s3(
     cfg = tmp_path / "litestream.yml"
     assert "${LITESTREAM_SECRET_ACCESS_KEY}" in cfg.read_text()
 
-    creds = _credentials(s3_server, s3_bucket)
+    creds = s3_credentials(s3_server, s3_bucket)
     log = tmp_path / "replicate.log"
     if via == "environment":
         env = {**os.environ, **creds}
@@ -145,7 +136,7 @@ def test_unset_bucket_rejected_before_litestream_starts(
     db = tmp_path / "app.db"
     create_db(db)
     assert cli("init", "--database", str(db), cwd=tmp_path).code == 0
-    creds = _credentials(s3_server, "unused")
+    creds = s3_credentials(s3_server, "unused")
     del creds["LITESTREAM_REPLICA_BUCKET"]
     result = cli("replicate", env=creds, cwd=tmp_path, timeout=20)
     line = assert_one_error_line(result, 2)
@@ -165,7 +156,7 @@ def test_no_secret_in_any_error_output(ls: Litestream, s3_server: S3Server, tmp_
     db = tmp_path / "app.db"
     create_db(db)
     assert cli("init", "--database", str(db), cwd=tmp_path).code == 0
-    creds = {**_credentials(s3_server, "no-such-bucket"), "PYLITESTREAM_TIMEOUT": "20"}
+    creds = {**s3_credentials(s3_server, "no-such-bucket"), "PYLITESTREAM_TIMEOUT": "20"}
     outputs = [
         cli("restore", "-d", str(db), "--", "-o", str(tmp_path / "o.db"), env=creds, cwd=tmp_path),
         cli("wal", "-d", str(db), env=creds, cwd=tmp_path),
@@ -190,7 +181,7 @@ def test_ca_bundle_trap_is_real_without_pylitestream(
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(settings, "_configured", {})
     assert cli("init", "--database", str(db), "--line", "0.5").code == 0
-    creds = _credentials(s3_server, s3_bucket)
+    creds = s3_credentials(s3_server, s3_bucket)
     exe = binary_dir("0.5.17") / "litestream"
     argv = [str(exe), "ltx", "-config", str(tmp_path / "litestream.yml"), str(db)]
     env = {**os.environ, **creds, "AWS_CA_BUNDLE": SYSTEM_BUNDLE}

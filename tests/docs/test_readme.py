@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Litestream, create_db, insert_rows, read_rows, stop_process, wait_for
-from support import S3_KEY_ID, S3_SECRET, S3Server
+from support import S3_SECRET, S3Server, s3_credentials
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
@@ -27,8 +27,8 @@ def app(environ, start_response):
 """
 
 
-def _blocks(language: str) -> list[str]:
-    return re.findall(rf"^```{language}\n(.*?)^```", README, flags=re.M | re.S)
+def _blocks(language: str, text: str = README) -> list[str]:
+    return re.findall(rf"^```{language}\n(.*?)^```", text, flags=re.M | re.S)
 
 
 def _commands(section: str = "") -> list[str]:
@@ -36,7 +36,7 @@ def _commands(section: str = "") -> list[str]:
     user's sections, or those of one `section`."""
     user, _, contributing = README.partition("## Contributing")
     lines = []
-    for block in re.findall(r"^```sh\n(.*?)^```", contributing if section else user, re.M | re.S):
+    for block in _blocks("sh", contributing if section else user):
         for line in block.splitlines():
             words = shlex.split(line, comments=True)
             if words:
@@ -48,19 +48,6 @@ def test_the_readme_is_short() -> None:
     assert len(README.splitlines()) <= 150
 
 
-def _bucket_env(server: S3Server, bucket: str, exports: dict[str, str]) -> dict[str, str]:
-    """The README's exports, with the values of this test's bucket."""
-    ours = {
-        "LITESTREAM_REPLICA_BUCKET": bucket,
-        "LITESTREAM_REPLICA_ENDPOINT": server.endpoint,
-        "LITESTREAM_REPLICA_REGION": "us-east-1",
-        "LITESTREAM_ACCESS_KEY_ID": S3_KEY_ID,
-        "LITESTREAM_SECRET_ACCESS_KEY": S3_SECRET,
-    }
-    assert set(exports) == set(ours)  # a variable the README adds needs a value here
-    return ours
-
-
 def test_every_readme_command_works(
     ls: Litestream, s3_server: S3Server, s3_bucket: str, tmp_path: Path
 ) -> None:
@@ -69,7 +56,9 @@ def test_every_readme_command_works(
     for line in commands:
         if line.startswith("export "):
             exports.update(word.split("=", 1) for word in shlex.split(line)[1:])  # type: ignore[misc]
-    env = {**os.environ, **_bucket_env(s3_server, s3_bucket, exports)}
+    ours = s3_credentials(s3_server, s3_bucket)
+    assert set(exports) == set(ours)  # a variable the README adds needs a value here
+    env = {**os.environ, **ours}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"  # gunicorn
     env["GUNICORN_CMD_ARGS"] = f"--bind unix:{tmp_path / 'gunicorn.sock'} --workers 1"
     (tmp_path / "app.py").write_text(APP)

@@ -187,6 +187,17 @@ def start_s3() -> S3Server:
     return S3Server(endpoint, proc)
 
 
+def s3_credentials(server: S3Server, bucket: str) -> dict[str, str]:
+    """The LITESTREAM_* variables `init` writes as placeholders, with moto's values."""
+    return {
+        "LITESTREAM_REPLICA_BUCKET": bucket,
+        "LITESTREAM_ACCESS_KEY_ID": S3_KEY_ID,
+        "LITESTREAM_SECRET_ACCESS_KEY": S3_SECRET,
+        "LITESTREAM_REPLICA_ENDPOINT": server.endpoint,
+        "LITESTREAM_REPLICA_REGION": "us-east-1",
+    }
+
+
 def s3_replica(server: S3Server, bucket: str, path: str) -> dict[str, Any]:
     """A replica config block for moto, credentials inline."""
     return {

@@ -26,6 +26,7 @@ from conftest import (
     Workspace,
     assert_one_error_line,
     cli,
+    exited_ok,
     insert_rows,
     read_rows,
     wait_for,
@@ -243,11 +244,6 @@ def test_run_reports_litestream_sync_errors(ls: Litestream, tmp_path: Path) -> N
     assert "final sync" not in result.err
 
 
-def _done(out: Path) -> subprocess.CompletedProcess[str]:
-    """litestream's restore: exit 0, nothing printed (the step before it wrote `out`, if any)."""
-    return subprocess.CompletedProcess(["litestream"], 0, "", "")
-
-
 # Written to kill mutants scripts/mutation found surviving: each pins one rule no faster
 # test held.
 def _a_database() -> bytes:
@@ -267,7 +263,7 @@ RESTORED = _a_database()
 
 def _writes_restored(out: Path) -> subprocess.CompletedProcess[str]:
     out.write_bytes(RESTORED)
-    return _done(out)
+    return exited_ok(out)
 
 
 def _make(path: Path, form: str) -> None:
@@ -378,7 +374,7 @@ def test_if_db_not_exists_skips_a_present_database(
 def test_if_replica_exists_with_no_backup_restores_nothing(
     launches: Launches, workspace: Workspace, tmp_path: Path
 ) -> None:
-    launches.restore = _done  # litestream: exit 0, nothing written
+    launches.restore = exited_ok  # litestream: exit 0, nothing written
     target = tmp_path / "copy.db"
     assert (
         pylitestream.restore(workspace.db, target, config=workspace.config, if_replica_exists=True)

@@ -27,6 +27,7 @@ from conftest import (
     Workspace,
     backup_of,
     create_db,
+    exited_ok,
     in_turn,
     index_out_of_step,
     write_config,
@@ -81,20 +82,16 @@ def _verify(ws: Workspace, clock: Clock, timeout: float | None = 10, quick: bool
         return dict(exc.record)
 
 
-def _done() -> subprocess.CompletedProcess[str]:
-    return subprocess.CompletedProcess(["litestream"], 0, "", "")
-
-
 def _fresh(db: Path) -> Step:
     """A restore that brings back the live database as it is now (sentinel included)."""
-    return lambda out: (backup_of(db, out), _done())[1]
+    return lambda out: (backup_of(db, out), exited_ok())[1]
 
 
 def _as_before(ws: Workspace) -> Step:
     """A restore that brings back the database as it was before the verify: no sentinel."""
     before = ws.root / "before.db"
     backup_of(ws.db, before)
-    return lambda out: (backup_of(before, out), _done())[1]
+    return lambda out: (backup_of(before, out), exited_ok())[1]
 
 
 def _failed(stderr: str) -> Step:
@@ -182,7 +179,7 @@ def test_the_restored_size_is_the_copys(
         with out.open("ab") as grow:  # SQLite ignores trailing bytes past its page count
             grow.write(b"\0" * 1000)
         sizes.append(out.stat().st_size)
-        return _done()
+        return exited_ok()
 
     launches.restore = restore
     record = _verify(workspace, clock)
@@ -263,7 +260,7 @@ def test_a_stale_copy_is_checked_with_the_check_asked_for(
     conn.close()
     before = workspace.root / "before.db"
     backup_of(workspace.db, before)
-    launches.restore = lambda out: (index_out_of_step(before, out), _done())[1]
+    launches.restore = lambda out: (index_out_of_step(before, out), exited_ok())[1]
     record = _verify(workspace, clock, timeout=0.2, quick=quick)
     if quick:
         assert record["reason"] == "stale" and record["integrity"] == "ok", record
@@ -278,7 +275,9 @@ def test_a_stale_copy_is_checked_with_the_check_asked_for(
 def test_stale_when_the_backup_vanishes_after_a_restore(
     launches: Launches, workspace: Workspace, private_tmp: Path, clock: Clock
 ) -> None:
-    launches.restore = in_turn(_as_before(workspace), lambda out: _done())  # then: no backup at all
+    launches.restore = in_turn(
+        _as_before(workspace), lambda out: exited_ok()
+    )  # then: no backup at all
     record = _verify(workspace, clock, timeout=0.5)
     assert record["reason"] == "stale", record
     assert record["integrity"] is None  # no copy left to check
@@ -290,7 +289,7 @@ def test_stale_when_the_backup_vanishes_after_a_restore(
 def test_no_backup_names_the_replica(
     launches: Launches, workspace: Workspace, private_tmp: Path, clock: Clock
 ) -> None:
-    launches.restore = lambda out: _done()  # exit 0, no file: -if-replica-exists, no backup
+    launches.restore = lambda out: exited_ok()  # exit 0, no file: -if-replica-exists, no backup
     record = _verify(workspace, clock, timeout=0.3)
     assert record["reason"] == "no_backup"
     assert record["message"] == f"no backup of this database on file:{workspace.replica}"
@@ -424,7 +423,7 @@ def test_a_sentinel_that_cannot_be_deleted_is_a_failure(
         conn = sqlite3.connect(workspace.db, isolation_level=None)
         conn.execute("BEGIN EXCLUSIVE")  # another writer holds the database
         holder.append(conn)
-        return _done()
+        return exited_ok()
 
     launches.restore = restore_then_lock
     import time
@@ -805,7 +804,7 @@ def test_verify_and_verify_all_run_the_full_check_by_default(
     launches: Launches, workspace: Workspace, private_tmp: Path
 ) -> None:
     _with_an_index(workspace.db)
-    launches.restore = lambda out: (index_out_of_step(workspace.db, out), _done())[1]
+    launches.restore = lambda out: (index_out_of_step(workspace.db, out), exited_ok())[1]
     with pytest.raises(pylitestream.VerificationFailure) as caught:
         verification.verify(workspace.db, config=workspace.config, timeout=5)
     assert caught.value.reason == "corrupt"
@@ -937,10 +936,6 @@ def test_an_aws_error_is_passed_on_as_what_it_says() -> None:
 
 # Written to kill mutants scripts/mutation found surviving: each pins one rule no faster
 # test held.
-def _done_to(out: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.CompletedProcess(["litestream"], 0, "", "")
-
-
 def _verify_public(ws: Workspace, timeout: float = 1.5) -> dict[str, Any]:
     try:
         return dict(pylitestream.verify(ws.db, config=ws.config, timeout=timeout))
@@ -964,7 +959,7 @@ def _sentinel_count(db: Path) -> int:
 def test_verify_ok_when_the_restored_copy_has_the_sentinel(
     launches: Launches, workspace: Workspace, private_tmp: Path
 ) -> None:
-    launches.restore = lambda out: (backup_of(workspace.db, out), _done_to(out))[1]
+    launches.restore = lambda out: (backup_of(workspace.db, out), exited_ok(out))[1]
     record = _verify_public(workspace)
     assert tuple(record) == VERIFY_RECORD_KEYS
     assert record["ok"] is True and record["reason"] is None and record["integrity"] == "ok"
@@ -985,7 +980,7 @@ def test_verify_stale_when_the_sentinel_never_arrives(
 ) -> None:
     before = workspace.root / "before.db"
     backup_of(workspace.db, before)  # the replica as it was: no sentinel will ever reach it
-    launches.restore = lambda out: (backup_of(before, out), _done_to(out))[1]
+    launches.restore = lambda out: (backup_of(before, out), exited_ok(out))[1]
     started = time.monotonic()
     record = _verify_public(workspace, timeout=0.5)
     assert record["reason"] == "stale", record
@@ -1019,7 +1014,7 @@ def test_verify_names_the_reason_of_a_failed_restore(
 def test_verify_no_backup_when_litestream_restores_nothing(
     launches: Launches, workspace: Workspace, private_tmp: Path
 ) -> None:
-    launches.restore = _done_to  # exit 0 and no file: 0.3's -if-replica-exists with no backup
+    launches.restore = exited_ok  # exit 0 and no file: 0.3's -if-replica-exists with no backup
     record = _verify_public(workspace, timeout=0.3)
     assert record["reason"] in ("no_backup",), record
     assert record["message"] == f"no backup of this database on file:{workspace.replica}"
@@ -1028,7 +1023,7 @@ def test_verify_no_backup_when_litestream_restores_nothing(
 def test_verify_corrupt_when_the_copy_cannot_be_read(
     launches: Launches, workspace: Workspace, private_tmp: Path
 ) -> None:
-    launches.restore = lambda out: (out.write_bytes(b"not a database" * 100), _done_to(out))[1]
+    launches.restore = lambda out: (out.write_bytes(b"not a database" * 100), exited_ok(out))[1]
     record = _verify_public(workspace, timeout=0.3)
     assert record["reason"] == "corrupt", record
     if launches.line == "0.3":  # restore's own check (0.5's runs inside the litestream played here)
@@ -1082,7 +1077,7 @@ def test_verify_runs_the_integrity_check_it_was_asked_for(
         conn.execute("CREATE INDEX by_name ON items(name)")
         conn.executemany("INSERT INTO items (name) VALUES (?)", [("row-aaaa",), ("row-bbbb",)])
     conn.close()
-    launches.restore = lambda out: (index_out_of_step(workspace.db, out), _done_to(out))[1]
+    launches.restore = lambda out: (index_out_of_step(workspace.db, out), exited_ok(out))[1]
     try:
         record = dict(pylitestream.verify(workspace.db, config=workspace.config, timeout=1,
                                           quick=quick))  # fmt: skip
@@ -1099,7 +1094,7 @@ def test_verify_runs_the_integrity_check_it_was_asked_for(
 def _stale_copy(ws: Workspace) -> Callable[[Path], subprocess.CompletedProcess[str]]:
     before = ws.root / "before.db"
     backup_of(ws.db, before)
-    return lambda out: (backup_of(before, out), _done_to(out))[1]
+    return lambda out: (backup_of(before, out), exited_ok(out))[1]
 
 
 def test_verify_keeps_the_last_failure_after_a_stale_restore(
@@ -1114,7 +1109,7 @@ def test_verify_keeps_the_last_failure_after_a_stale_restore(
 def test_verify_gives_each_restore_the_time_left(
     launches: Launches, workspace: Workspace, private_tmp: Path
 ) -> None:
-    launches.restore = lambda out: (backup_of(workspace.db, out), _done_to(out))[1]
+    launches.restore = lambda out: (backup_of(workspace.db, out), exited_ok(out))[1]
     assert _verify_public(workspace, timeout=20)["ok"]
     first = launches.timeouts[0]
     assert first is not None and 15 < first <= 20, launches.timeouts
