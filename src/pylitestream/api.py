@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from .about import __version__, docs
 from .config import find_config, known_line, validate_config
+from .config.framework import use_django_settings as use_django_settings
 from .config.settings import configure as configure
 from .config.settings import known_secrets as known_secrets
 from .errors import VerificationFailure

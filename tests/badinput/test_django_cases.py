@@ -72,6 +72,27 @@ CASES = [
 ]
 
 
+# --django-settings names the module instead of DJANGO_SETTINGS_MODULE.
+CASES += [
+    Case(
+        f"flag-{name}-{line}",
+        ["--django-settings", module, "config", "check"],
+        2,
+        line=line,
+        files={f"{SETTINGS}.py": BAD_SETTINGS["unknown-key"][0]},
+        env={"DJANGO_SETTINGS_MODULE": None},
+        fragments=(fragment,),
+    )
+    for line in COMMANDS
+    for name, module, fragment in [
+        ("not-a-module-name", "my site/settings.py", "--django-settings takes a dotted module"),
+        ("empty", "", "--django-settings takes a dotted module"),
+        ("missing", "no_such_settings", "cannot import Django settings module 'no_such_settings'"),
+        ("bad-setting", SETTINGS, "unknown key 'replica_bukcet' in Django settings.LITESTREAM"),
+    ]
+]
+
+
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_bad_django_settings(case: Case, tmp_path: Path) -> None:
     run_case(case, tmp_path, runner=invoke_process)

@@ -93,6 +93,12 @@ def test_manage_py_litestream_on_s3(
         # The health check through the plain command, settings from DJANGO_SETTINGS_MODULE only.
         outputs.append(project.pylitestream("check", "--json"))
         assert outputs[-1].code == 0, outputs[-1]
+        # Or named by --django-settings, with no DJANGO_SETTINGS_MODULE in the environment.
+        named = project.run([sys.executable, "-m", "pylitestream", "--django-settings",
+                             "mysite.settings", "check", "--json"])  # fmt: skip
+        assert named.code == 0, named
+        health = [(r["database"], r["status"]) for r in json.loads(named.out)]
+        assert health == [(str(project.db), "ok")]
     finally:
         stop_process(daemon)
     assert not pid_alive(daemon.pid)

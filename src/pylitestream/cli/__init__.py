@@ -46,9 +46,23 @@ def _verbosity(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Show debug messages too.")
     ] = False,
+    django_settings: Annotated[
+        str | None,
+        typer.Option(
+            "--django-settings",
+            metavar="MODULE",
+            help="Read settings.LITESTREAM from this Django settings module "
+            "(as DJANGO_SETTINGS_MODULE does).",
+        ),
+    ] = None,
 ) -> None:
     """Litestream for Python: continuous SQLite backups, restores, and proof they work."""
     from .. import api  # here, not in main: `pylitestream --help` need not load the API
+
+    if django_settings is not None:
+        # Through the environment, so that what the command starts (run's server and its
+        # Gunicorn hooks) reads the same settings.
+        api.use_django_settings(django_settings)
 
     api.use_timeout(None)  # a --timeout is for the command it was given to (main may run again)
     logs.to_terminal(_secrets, logs.WARNING if quiet else logs.DEBUG if verbose else logs.INFO)

@@ -77,6 +77,19 @@ def _project_on_path() -> Iterator[None]:
             sys.path.remove(here)
 
 
+def use_django_settings(module: str) -> None:
+    """`--django-settings MODULE`: DJANGO_SETTINGS_MODULE for this process and what it starts.
+    A value that is not a dotted module name is a UsageError; one that does not import is
+    reported, naming it, by the first read of the settings."""
+    import re
+
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*", module):
+        raise UsageError(
+            f"--django-settings takes a dotted module name such as mysite.settings, not {module!r}"
+        )
+    os.environ[SETTINGS_VAR] = module
+
+
 def raw_setting() -> object | None:
     """settings.LITESTREAM as the settings module gives it (None when there is none). A settings
     module that cannot be imported is a UsageError naming it."""
