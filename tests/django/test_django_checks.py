@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 from conftest import Litestream, write_config
-from django_project import DjangoProject, start_project
+from django_project import DjangoProject, include_dashboard, start_project
 
 SECRET = "django-settings-secret-value"
 
@@ -121,3 +121,50 @@ def test_check_deploy_warns_unreplicated_database_and_socket(
     with_socket = project.manage("check", "--deploy")
     assert with_socket.code == 0 and "(pylitestream.E" not in with_socket.err
     assert "(pylitestream.W002)" not in with_socket.err and "(pylitestream.W001)" in with_socket.err
+
+
+def test_the_dashboards_gates_are_checked(ls: Litestream, tmp_path: Path) -> None:
+    """E006: the dashboard included without the middleware that tells who is asking. W003 (deploy):
+    a dashboard built in the URLconf with public=True, named by its config."""
+    project = _project(tmp_path / "site")
+    config = _config(project, ls.line)
+    include_dashboard(project)
+    assert "pylitestream.E006" not in project.manage("check").err
+    settings = project.settings.read_text()
+    project.add_settings(
+        'MIDDLEWARE.remove("django.contrib.auth.middleware.AuthenticationMiddleware")'
+    )
+    missing = project.manage("check", "--tag", "pylitestream")
+    assert missing.code == 1
+    assert (
+        "(pylitestream.E006) the Litestream dashboard is in the URLconf, but MIDDLEWARE lacks "
+        "django.contrib.auth.middleware.AuthenticationMiddleware"
+    ) in missing.err
+    project.settings.write_text(settings)
+
+    assert "pylitestream.W003" not in project.manage("check", "--deploy").err
+    with (project.root / "mysite" / "urls.py").open("a") as file:
+        file.write(f"from pylitestream.web import create_wsgi_app\n"
+                   f"OPEN = create_wsgi_app({str(config)!r}, public=True)\n")  # fmt: skip
+    deploy = project.manage("check", "--deploy")
+    assert deploy.code == 0, deploy.err
+    assert (
+        f"(pylitestream.W003) a Litestream dashboard for {config} is served to everyone"
+    ) in deploy.err
+    assert "pylitestream.W003" not in project.manage("check").err  # for deploys only
+
+
+def test_the_docs_table_lists_every_check_id() -> None:
+    import re
+
+    import pylitestream.django.checks as checks
+
+    source = Path(checks.__file__).read_text()
+    ids = set(re.findall(r'id="pylitestream\.([EW]\d{3})"', source))
+    # check_config's E001-E004 are built by number, W101-W104 under DEBUG.
+    numbered = {f"E{n:03d}" for n in range(1, 5)} | {f"W{100 + n}" for n in range(1, 5)}
+    assert "{100 + number}" in source and ":03d}" in source
+    docs = Path(__file__).resolve().parents[2] / "docs" / "frameworks" / "django.md"
+    rows = [line for line in docs.read_text().splitlines() if line.startswith("| `pylitestream.")]
+    documented = {i for row in rows for i in re.findall(r"`(?:pylitestream\.)?([EW]\d{3})`", row)}
+    assert documented == ids | numbered

@@ -10,9 +10,11 @@ development (DEBUG on, where there are often no credentials) it is a Warning, W1
     pylitestream.E003  pylitestream's settings cannot be read (settings.LITESTREAM, pyproject)
     pylitestream.E004  no usable litestream binary
     pylitestream.E005  settings.LITESTREAM_DASHBOARD is invalid (the dashboard's rules)
+    pylitestream.E006  the dashboard is in the URLconf, but MIDDLEWARE cannot tell who is asking
     pylitestream.W001  (deploy) an SQLite database in DATABASES that the config does not
                        replicate
     pylitestream.W002  (deploy) Litestream 0.5 without the control socket enabled
+    pylitestream.W003  (deploy) a dashboard built with public=True: served to everyone
 
 Every message is redacted with the secrets pylitestream knows (settings.LITESTREAM's
 credentials included); the config's verdict is cached by the validation itself, so a check
@@ -130,8 +132,61 @@ def check_dashboard(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> 
     return []
 
 
+AUTH_MIDDLEWARE = (
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+)
+
+
+def _dashboard_mounted() -> bool | None:
+    """Whether the URLconf includes pylitestream.django.urls; None when the URLconf does not
+    import (Django's own URL checks report that)."""
+    from django.urls import URLResolver, get_resolver
+
+    from .dashboard import dashboard
+
+    def walk(patterns: Any) -> bool:
+        return any(walk(p.url_patterns) if isinstance(p, URLResolver)
+                   else getattr(p, "callback", None) is dashboard for p in patterns)  # fmt: skip
+
+    try:
+        return walk(get_resolver().url_patterns)
+    except Exception:
+        return None
+
+
+def check_dashboard_middleware(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[Any]:
+    """E006: the dashboard's view needs request.user, and so the session and auth middleware."""
+    missing = [m for m in AUTH_MIDDLEWARE if m not in getattr(settings, "MIDDLEWARE", [])]
+    if not missing or not _dashboard_mounted():
+        return []
+    return [checks.Error(
+        f"the Litestream dashboard is in the URLconf, but MIDDLEWARE lacks {', '.join(missing)}: "
+        "it could not tell who is asking, and refuses every request",
+        hint="add them to MIDDLEWARE, as startproject does", id="pylitestream.E006",
+    )]  # fmt: skip
+
+
+def check_deploy_public(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[Any]:
+    """W003: a dashboard built in this process (the URLconf imported) with public=True."""
+    from .. import web
+
+    _dashboard_mounted()  # imports the URLconf, where such a dashboard would be built
+    return [checks.Warning(
+        f"a Litestream dashboard for {config} is served to everyone (public=True, no "
+        "credentials)",
+        hint="include('pylitestream.django.urls') puts it behind Django's login; or pass "
+        "authorize=, or set PYLITESTREAM_DASHBOARD_USERNAME and PYLITESTREAM_DASHBOARD_PASSWORD",
+        id="pylitestream.W003",
+    ) for config in dict.fromkeys(web.served_to_everyone)]  # fmt: skip
+
+
 # Registered by call, not as decorators: Django has no type information, and mypy would call the
 # decorated functions untyped.
 checks.register(check_config, TAG)
 checks.register(check_deploy, TAG, deploy=True)
 checks.register(check_dashboard, TAG)
+checks.register(check_dashboard_middleware, TAG)
+checks.register(check_deploy_public, TAG, deploy=True)

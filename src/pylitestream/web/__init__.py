@@ -17,6 +17,10 @@ from ..errors import MissingExtra
 
 EXTRA = "py-litestream[dashboard]"
 
+served_to_everyone: list[str] = []
+"""The config of each dashboard this process built with public=True and no authentication, so
+that `manage.py check --deploy` can name it (pylitestream.W003)."""
+
 
 def require_extra() -> None:
     import importlib.util

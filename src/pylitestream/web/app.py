@@ -149,6 +149,11 @@ def build(config: Any, *, template_dirs: Sequence[str | os.PathLike[str]] = (),
             "PYLITESTREAM_DASHBOARD_PASSWORD, or pass authorize=... (public=True opens it on "
             "purpose)"
         )
+    if wanted is None and authorize is None:
+        from . import served_to_everyone
+
+        served_to_everyone.append(config_path)
+
     refresher = ThreadPoolExecutor(max_workers=4, thread_name_prefix="pylitestream-refresh")
     points = RestorePoints(refresher, config_path, profile)
     # Without the control socket a check spawns one litestream per database: keep its result.
