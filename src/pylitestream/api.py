@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from .services.restore import restore as restore
     from .services.restore_preview import restore_plan as restore_plan
     from .services.restore_preview import restore_plan_from_args as restore_plan_from_args
+    from .supervise import OnExit as OnExit
     from .supervise import Replicator as Replicator
     from .supervise import on_exit_mode as on_exit_mode
     from .supervise import processes as processes
@@ -74,7 +75,9 @@ _SOURCES = {
     **dict.fromkeys(("check_flag_value", "parse_go_flags"), "pylitestream.litestream.flags"),
     "show_config": "pylitestream.config.show",
     **dict.fromkeys(("migrate_config", "dump_yaml"), "pylitestream.config.migrate"),
-    **dict.fromkeys(("Replicator", "processes", "run", "on_exit_mode"), "pylitestream.supervise"),
+    **dict.fromkeys(
+        ("OnExit", "Replicator", "processes", "run", "on_exit_mode"), "pylitestream.supervise"
+    ),
     **dict.fromkeys(_DAEMON, "pylitestream.services.daemon"),
     "check": "pylitestream.health",
     **dict.fromkeys(

@@ -180,7 +180,7 @@ def check_deploy_public(app_configs: Sequence[Any] | None = None, **kwargs: Any)
         hint="include('pylitestream.django.urls') puts it behind Django's login; or pass "
         "authorize=, or set PYLITESTREAM_DASHBOARD_USERNAME and PYLITESTREAM_DASHBOARD_PASSWORD",
         id="pylitestream.W003",
-    ) for config in dict.fromkeys(web.served_to_everyone)]  # fmt: skip
+    ) for config in web.served_to_everyone()]  # fmt: skip
 
 
 # Registered by call, not as decorators: Django has no type information, and mypy would call the

@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import os
 import signal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..supervise import OnExit, Replicator
-from ..supervise import on_exit_mode as supervise_on_exit_mode
+from .. import api
+
+if TYPE_CHECKING:
+    from ..api import OnExit, Replicator
 
 __all__ = ["on_exit", "when_ready"]
 
@@ -48,7 +50,7 @@ def enabled(environ: dict[str, str] | None = None) -> bool:
 def on_exit_mode(environ: dict[str, str] | None = None) -> OnExit:
     source = os.environ if environ is None else environ
     value = source.get(ON_EXIT_VAR, "stop").strip().lower() or "stop"
-    return supervise_on_exit_mode(value, ON_EXIT_VAR)
+    return api.on_exit_mode(value, ON_EXIT_VAR)
 
 
 def when_ready(server: Any) -> None:
@@ -71,15 +73,14 @@ def when_ready(server: Any) -> None:
         os.kill(pid, signal.SIGTERM)
 
     try:
-        replicator = Replicator(
+        replicator = api.Replicator(
             on_litestream_exit=on_exit_mode(), on_stop=stop_server, started_by="gunicorn"
         )
         replicator.start()
     except PylitestreamError as exc:
-        from ..config.settings import known_secrets
         from ..masking import redact
 
-        server.log.error(f"pylitestream: {redact(str(exc), known_secrets())}")
+        server.log.error(f"pylitestream: {redact(str(exc), api.known_secrets())}")
         raise SystemExit(exc.exit_code) from None
     _replicator = replicator
     server.log.info(

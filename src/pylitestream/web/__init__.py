@@ -17,9 +17,14 @@ from ..errors import MissingExtra
 
 EXTRA = "py-litestream[dashboard]"
 
-served_to_everyone: list[str] = []
-"""The config of each dashboard this process built with public=True and no authentication, so
-that `manage.py check --deploy` can name it (pylitestream.W003)."""
+
+def served_to_everyone() -> list[str]:
+    """The config of each dashboard this process built with public=True and no authentication
+    (so `manage.py check --deploy` can name it: pylitestream.W003). None if none was built."""
+    import sys
+
+    app = sys.modules.get(f"{__name__}.app")
+    return list(dict.fromkeys(app.SERVED_TO_EVERYONE)) if app else []
 
 
 def require_extra() -> None:

@@ -38,6 +38,8 @@ REFRESH_SECONDS = 5
 _TRUE = ("1", "true", "yes", "on")
 
 
+SERVED_TO_EVERYONE: list[str] = []  # see pylitestream.web.served_to_everyone
+
 CSRF_COOKIE = "pylitestream_csrf"
 """Double-submit CSRF: the page carries the token its cookie holds, and a POST must bring both.
 Another site can neither read the cookie nor set it (SameSite=Strict), and no server state is
@@ -150,9 +152,7 @@ def build(config: Any, *, template_dirs: Sequence[str | os.PathLike[str]] = (),
             "purpose)"
         )
     if wanted is None and authorize is None:
-        from . import served_to_everyone
-
-        served_to_everyone.append(config_path)
+        SERVED_TO_EVERYONE.append(config_path)
 
     refresher = ThreadPoolExecutor(max_workers=4, thread_name_prefix="pylitestream-refresh")
     points = RestorePoints(refresher, config_path, profile)
