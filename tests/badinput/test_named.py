@@ -288,6 +288,13 @@ for line in LINES:
     ]
     for argv, code, fragment in run_cases:
         add(Case(f"run-{line}-{name(argv)}", argv, code, line, fragments=(fragment,)))
+    # restore's plan takes the same arguments as the restore it plans.
+    for argv, fragment in [
+        (["restore", "-d", "app.db", "--dry-run", "--bogus"], "no such option: --bogus"),
+        (["restore", "-d", "app.db", "--dry-run", "--jsn"], "did you mean --json"),
+        (["restore", "-d", "app.db", "--dry-run", "-o", "x.db"], "flags go after --"),
+    ]:
+        add(Case(f"restore-plan-{line}-{name(argv)}", argv, 2, line, fragments=(fragment,)))
     init_cases = [
         (["init", "--replica", "ftp://host/x", "-d", "x.db", "-o", "new.yml"], "ftp"),
         (["init", "--line", "0.4", "-d", "x.db", "-o", "new.yml"], "--line"),

@@ -49,7 +49,7 @@ def restore(
 
     if dry_run:
         plan = api.restore_plan_from_args(
-            database, ctx.args, config=config, timeout=timeout, validate=not no_validate
+            database, forwarded_args(ctx), config=config, timeout=timeout, validate=not no_validate
         )
         if as_json:
             output.print_json(plan)
