@@ -42,7 +42,9 @@ LITESTREAM = """{
         "replica_endpoint": os.environ["APP_ENDPOINT"],
         "replica_region": "us-east-1",
     }"""
-SECRETS = [S3_SECRET, S3_KEY_ID, SECRET_KEY, *(password for _, password in USERS.values())]
+BASIC_PASSWORD = "basic-auth-pass-never-asked-7d3"
+SECRETS = [S3_SECRET, S3_KEY_ID, SECRET_KEY, BASIC_PASSWORD,
+           *(password for _, password in USERS.values())]  # fmt: skip
 STATIC = "/litestream/static/dashboard.css"
 
 
@@ -55,22 +57,30 @@ class Served:
 
 
 @pytest.fixture
-def site(ls: Litestream, s3_server: S3Server, s3_bucket: str, tmp_path: Path) -> Iterator[Served]:
+def site(
+    request: pytest.FixtureRequest, ls: Litestream, s3_server: S3Server, s3_bucket: str,
+    tmp_path: Path,
+) -> Iterator[Served]:  # fmt: skip
     """Two databases, `flask litestream init` and `flask litestream replicate`, and Gunicorn
-    serving the app factory (one worker: an action's progress lives in its worker)."""
+    serving the app factory with `request.param` workers (default one: an action's progress
+    lives in its worker, and the browser follows it). A basic-auth password is set, and never
+    asked for."""
+    workers = str(getattr(request, "param", 1))
     app = write_app(tmp_path / "site", LITESTREAM)
     dbs = [app.root / name for name in ("users.db", "orders.db")]
     for db in dbs:
         create_db(db)
         insert_rows(db, ["a", "b", "c"])
     env = {**os.environ, "APP_BUCKET": s3_bucket, "APP_KEY_ID": S3_KEY_ID,
-           "APP_SECRET": S3_SECRET, "APP_ENDPOINT": s3_server.endpoint}  # fmt: skip
+           "APP_SECRET": S3_SECRET, "APP_ENDPOINT": s3_server.endpoint,
+           "PYLITESTREAM_DASHBOARD_USERNAME": "ops",
+           "PYLITESTREAM_DASHBOARD_PASSWORD": BASIC_PASSWORD}  # fmt: skip
     init = app.flask("litestream", "init", *(f"--database={db.name}" for db in dbs), env=env)
     assert init.code == 0, init.err
     procs: list[subprocess.Popen[bytes]] = []
     port = _free_port()
     flask = [sys.executable, "-m", "flask", "--app", "app", "litestream", "replicate"]
-    gunicorn = [sys.executable, "-m", "gunicorn", "--workers", "1", "--no-control-socket",
+    gunicorn = [sys.executable, "-m", "gunicorn", "--workers", workers, "--no-control-socket",
                 "--bind", f"127.0.0.1:{port}", "app:create_app()"]  # fmt: skip
     try:
         for name, argv in (("replicate", flask), ("gunicorn", gunicorn)):
@@ -105,10 +115,12 @@ def page_token(page: str) -> str:
     return found.group(1)
 
 
+@pytest.mark.parametrize("site", [2], indirect=True)
 def test_every_surface_has_the_apps_rules(site: Served) -> None:
     """Anonymous: to flask-login's login page; a plain user: 403; an ops user views but may not
     act; an admin acts with the dashboard's CSRF token, and not without it. The same for pages,
-    JSON, static files and actions."""
+    JSON, static files and actions, in each of two Gunicorn workers (a page from one posts to
+    either)."""
     import httpx
 
     url = site.url
@@ -146,6 +158,8 @@ def test_every_surface_has_the_apps_rules(site: Served) -> None:
     assert "Verify now" in page.text
     # The dashboard's own CSRF cookie reached it through Flask; the session cookie did not.
     assert "pylitestream_csrf" in root.cookies and "session" in root.cookies
+    csrf = next(c for c in root.cookies.jar if c.name == "pylitestream_csrf")
+    assert csrf.path == "/litestream/"
     token = page_token(page.text)
     json_ = {"accept": "application/json"}
     db = str(site.dbs[0])
