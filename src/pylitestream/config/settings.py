@@ -1,6 +1,6 @@
 """Settings from Python: `configure()`, the web framework's settings (Django's
-`settings.LITESTREAM`, read in config/framework.py) and a `[tool.pylitestream]` table in
-pyproject.toml.
+`settings.LITESTREAM` or Flask's `app.config["LITESTREAM"]`, read in config/framework.py) and a
+`[tool.pylitestream]` table in pyproject.toml.
 
 Each setting reaches litestream as its LITESTREAM_* variable, and only where the environment
 does not already set that variable. This is the one place the layers are stacked: the
@@ -138,7 +138,7 @@ def settings_env() -> dict[str, tuple[str, str]]:
 
     merged = {n: (v, "pyproject.toml [tool.pylitestream]") for n, v in pyproject_settings().items()}
     from_framework = framework.framework_settings(tuple(SETTING_VARS))
-    merged.update({n: (v, framework.SOURCE) for n, v in from_framework.items()})
+    merged.update({n: (v, framework.source()) for n, v in from_framework.items()})
     merged.update({n: (v, "pylitestream.configure()") for n, v in _configured.items()})
     return {SETTING_VARS[name]: value for name, value in merged.items()}
 
