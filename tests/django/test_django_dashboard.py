@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from conftest import Daemon, wait_for
@@ -85,7 +86,8 @@ def test_django_serves_the_dashboard_to_staff_and_its_actions_to_superusers(
         assert plain.get(path).status_code == 403
 
     staffer = login(url, "staffer")
-    page = staffer.get("/litestream/")
+    detail = f"/litestream/database?{urlencode({'path': str(daemon.db)})}"
+    page = staffer.get(detail)
     assert page.status_code == 200, page.text
     pages.append(page.text)
     assert str(daemon.db) in page.text
@@ -99,7 +101,7 @@ def test_django_serves_the_dashboard_to_staff_and_its_actions_to_superusers(
     assert staffer.post("/litestream/actions/sync", data=form).status_code == 403
 
     root = login(url, "root")
-    page = root.get("/litestream/")
+    page = root.get(detail)
     pages.append(page.text)
     assert "Verify now" in page.text and 'name="csrfmiddlewaretoken"' in page.text
     token = page_token(page.text)
@@ -118,7 +120,7 @@ def test_django_serves_the_dashboard_to_staff_and_its_actions_to_superusers(
     assert job["message"].startswith("synced: replica at TXID")
     # Without JS the form posts and is redirected back to the mount point.
     back = root.post("/litestream/actions/sync", data=form)
-    assert back.status_code == 303 and back.headers["location"] == "/litestream/"
+    assert back.status_code == 303 and back.headers["location"] == detail
     pages.append(root.get("/litestream/").text)
     for text in pages:
         for secret in secrets:

@@ -6,6 +6,7 @@ its 403, its session and its CSRF token are the only gates. Screenshots: artifac
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -79,10 +80,14 @@ def test_login_then_staff_see_and_superusers_act_with_djangos_csrf_token(
     context, page, landed = log_in(browser, url, "staffer")
     try:
         assert landed.status == 200
-        shown = page.locator("article.database").evaluate_all(
-            "cards => cards.map(c => c.dataset.database)"
+        shown = page.locator("tr.database").evaluate_all(
+            "rows => rows.map(r => r.dataset.database)"
         )
         assert sorted(shown) == sorted(str(db) for db in site.dbs)
+        pages.append(page.content())
+        page.locator(f'tr.database[data-database="{site.dbs[1]}"] a.name').click()
+        page.wait_for_url(re.compile(r".*/litestream/database\?path="))
+        assert page.locator(f'article.database[data-database="{site.dbs[1]}"]').count() == 1
         assert page.locator('button[data-kind="verify"]').count() == 0  # staff only look
         pages.append(page.content())
     finally:
@@ -92,6 +97,8 @@ def test_login_then_staff_see_and_superusers_act_with_djangos_csrf_token(
     try:
         assert landed.status == 200
         db = site.dbs[0]
+        page.locator(f'tr.database[data-database="{db}"] a.name').click()
+        page.wait_for_url(re.compile(r".*/litestream/database\?path="))
         card = f'article.database[data-database="{db}"]'
         token = page.locator('input[name="csrfmiddlewaretoken"]').first.get_attribute("value")
         assert token

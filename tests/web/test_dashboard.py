@@ -185,10 +185,10 @@ def test_a_host_without_csrf_of_its_own_gets_the_dashboards(config: Path) -> Non
 
     assert client(hosted_app(config), auth=None).get("/").status_code == 403
     web = client(vouched(True), auth=None)
-    page = web.get("/")
+    db = str(config.parent / "orders.db")
+    page = web.get("/database", params={"path": db})
     assert page.status_code == 200 and 'name="csrf_token"' in page.text
     token = csrf(page.text)
-    db = str(config.parent / "orders.db")
     assert web.post("/actions/verify", data={"database": db}).status_code == 403
     assert (
         web.post("/actions/verify", data={"database": db, "csrf_token": "forged"}).status_code
@@ -371,7 +371,7 @@ def test_failed_actions_show_litestreams_line(
         assert job["message"] and "\n" not in job["message"]
         assert "restored" not in job["message"] and SECRET not in job["message"]
     assert sorted(config.parent.iterdir()) == before
-    page = web.get("/").text
+    page = web.get("/database", params={"path": str(db)}).text
     assert 'data-kind="restore" data-state="failed"' in page
     assert "FAILED" in page  # the failed verify is now the database's "last verify"
     assert pylitestream.last_verify(db)["ok"] is False  # type: ignore[index]
@@ -595,3 +595,34 @@ def test_the_command_says_where_it_serves(
         "Ctrl-C stops it"
     )
     assert PASSWORD not in log.read_text() and SECRET not in log.read_text()
+
+
+@LS05
+def test_the_overview_links_filter_sort_and_page(config: Path) -> None:
+    """Without JavaScript: each status count filters, each header sorts (again: reversed), the
+    pages link to each other, and a database's row links to its page."""
+    import html
+    import re
+
+    from pylitestream.web import create_app
+
+    web = client(create_app(config))
+
+    def links(page: str) -> list[str]:
+        return [html.unescape(h) for h in re.findall(r'href="(\?[^"]*)"', page)]
+
+    first = web.get("/", params={"per_page": "1"}).text
+    assert "?page=2&per_page=1" in links(first)  # next; the filters and sort kept
+    assert 'aria-sort="ascending"' in first  # the default sort: status, failing first
+    assert "?sort=lag&per_page=1" in links(first)
+    counts = web.get("/overview.json").json()["counts"]
+    assert counts and all(f"?status={status}&per_page=1" in links(first) for status in counts)
+    by_lag = web.get("/", params={"sort": "lag", "per_page": "1"}).text
+    assert "?sort=lag&order=desc&per_page=1" in links(by_lag)  # the same header: reversed
+    second = web.get("/", params={"per_page": "1", "page": "2"}).text
+    assert "?per_page=1" in links(second)  # previous: page 1 is the default, left out
+    db = config.parent / "users.db"
+    assert f'href="/database?path={db}"' in second  # the path quoted, its slashes kept
+    detail = web.get("/database", params={"path": str(db)})
+    assert detail.status_code == 200 and f'data-database="{db}"' in detail.text
+    assert web.get("/database", params={"path": "/etc/passwd"}).status_code == 404

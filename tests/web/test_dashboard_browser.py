@@ -58,21 +58,31 @@ def card(page: Any, db: Path) -> Any:
     return page.locator(f'article.database[data-database="{db}"]')
 
 
+def row(page: Any, db: Path) -> Any:
+    return page.locator(f'tr.database[data-database="{db}"]')
+
+
+def open_database(page: Any, site: Site, db: Path) -> Any:
+    """From the overview, the database's own page (its row's link): its card."""
+    page.goto(site.url + "/")
+    row(page, db).locator("a.name").click()
+    page.wait_for_url(re.compile(r".*/database\?path="))
+    return card(page, db)
+
+
 def health_matches(page: Any, site: Site) -> bool:
-    """Each card's status, replicated TXID, lag and time since sync agree with `check --json`
-    (times within 10 s)."""
+    """Each row's status, lag and time since sync agree with `check --json` (times within
+    10 s)."""
     checked = {r["database"]: r for r in check_json(site)}
     for db in site.dbs:
-        box = card(page, db)
+        line = row(page, db)
         wanted = checked[str(db)]
-        if box.locator(".status").inner_text() != wanted["status"]:
+        if line.locator(".status").inner_text() != wanted["status"]:
             return False
-        if box.locator(".replica-txid").inner_text() != (wanted["replica_txid"] or DASH):
-            return False
-        shown_lag = box.locator(".lag").get_attribute("data-value")
+        shown_lag = line.locator(".lag").get_attribute("data-value")
         if abs(float(shown_lag) - float(wanted["lag_seconds"])) >= 10:
             return False
-        since = box.locator(".since-sync").get_attribute("data-value")
+        since = line.locator(".since-sync").get_attribute("data-value")
         if wanted["seconds_since_sync"] is None:
             if since != "None":
                 return False
@@ -87,11 +97,10 @@ def test_renders_every_database_and_health_matches_check(browser: Any, site: Sit
         try:
             response = page.goto(site.url + "/")
             assert response.status == 200
-            assert page.locator("article.database").count() == len(site.dbs)
+            assert page.locator("tr.database").count() == len(site.dbs)
             # restore points arrive through the self-refresh (never inside a page load)
-            page.wait_for_selector("table.points.snapshots", timeout=30_000)
-            snapshots = page.locator("table.points.snapshots")
-            wait_for(lambda tables=snapshots: tables.count() == len(site.dbs), 30)
+            points = page.locator("tr.database td.restore-point")
+            wait_for(lambda points=points: DASH not in points.all_inner_texts(), 30)
             # On 0.3 the page shows the latest background check (at most HEALTH_TTL_03 old, see
             # the README), so compare once the self-refresh has caught up with a check run now.
             wait_for(lambda page=page: health_matches(page, site), 30)
@@ -103,6 +112,24 @@ def test_renders_every_database_and_health_matches_check(browser: Any, site: Sit
             shoot(page, site, f"overview-{scheme}")
         finally:
             context.close()
+
+
+def test_a_databases_page_shows_its_card_and_restore_points(browser: Any, site: Site) -> None:
+    db = site.dbs[0]
+    context, page = open_page(browser, site)
+    try:
+        box = open_database(page, site, db)
+        checked = {r["database"]: r for r in check_json(site)}[str(db)]
+        assert box.locator(".replica-txid").inner_text() == (checked["replica_txid"] or DASH)
+        page.wait_for_selector("table.points.snapshots", timeout=30_000)
+        assert page.locator("tr.database").count() == 0  # one database, not the fleet
+        page.locator("a.back").click()
+        page.wait_for_url(site.url + "/")
+        assert page.locator("tr.database").count() == len(site.dbs)
+        html = page.content()
+        assert S3_SECRET not in html and PASSWORD not in html
+    finally:
+        context.close()
 
 
 def test_the_page_works_under_its_content_security_policy(browser: Any, site: Site) -> None:
@@ -123,7 +150,7 @@ def test_the_page_works_under_its_content_security_policy(browser: Any, site: Si
         assert response.headers["x-content-type-options"] == "nosniff"
         assert response.headers["referrer-policy"] == "no-referrer"
         radius = "e => getComputedStyle(e).borderTopLeftRadius"
-        assert page.locator("article.database").first.evaluate(radius) == "8px"  # the CSS
+        assert page.locator("section.daemon").evaluate(radius) == "8px"  # the CSS
         assert page.evaluate("typeof window.pylitestreamRefresh") == "function"  # the script
         # Its self-refresh (a fetch of ./overview) replaces the overview every few seconds.
         first = page.locator("p.generated").inner_text()
@@ -143,8 +170,7 @@ def test_the_page_works_under_its_content_security_policy(browser: Any, site: Si
 def test_verify_now_runs_and_its_result_appears(browser: Any, site: Site) -> None:
     context, page = open_page(browser, site)
     try:
-        page.goto(site.url + "/")
-        box = card(page, site.dbs[0])
+        box = open_database(page, site, site.dbs[0])
         box.locator('button[data-kind="verify"]').click()
         page.wait_for_selector(
             f'article.database[data-database="{site.dbs[0]}"] .job[data-kind="verify"]'
@@ -171,8 +197,7 @@ def test_restore_writes_the_sibling_and_reports_it(browser: Any, site: Site) -> 
     before = set(db.parent.iterdir())
     context, page = open_page(browser, site)
     try:
-        page.goto(site.url + "/")
-        card(page, db).locator('button[data-kind="plan"]').click()
+        open_database(page, site, db).locator('button[data-kind="plan"]').click()
         selector = f'article.database[data-database="{db}"]'
         page.wait_for_selector(f'{selector} .job[data-kind="plan"][data-state="ok"]',
                                timeout=60_000)  # fmt: skip
@@ -199,7 +224,7 @@ def test_post_without_token_is_rejected_and_wrong_password_gets_401(
 ) -> None:
     context, page = open_page(browser, site)
     try:
-        page.goto(site.url + "/")
+        open_database(page, site, site.dbs[2])
         jobs_before = page.locator(".job").count()
         refused = page.request.post(site.url + "/actions/verify",
                                     form={"database": str(site.dbs[2])})  # fmt: skip

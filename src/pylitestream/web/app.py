@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 import jinja2
 from starlette.applications import Starlette
@@ -29,6 +29,7 @@ import pylitestream
 from .. import api
 from ..errors import UsageError
 from .actions import KINDS, Jobs
+from .fleet import View, select
 from .overview import KeptCheck, RestorePoints, gather
 from .security import Authentication, SecurityHeaders, same_secret
 
@@ -190,14 +191,42 @@ def build(config: Any, *, template_dirs: Sequence[str | os.PathLike[str]] = (),
                             samesite="strict", secure=request.url.scheme == "https")  # fmt: skip
         return response
 
+    async def fleet(request: Request) -> dict[str, Any]:
+        """The overview cut to what the request's query asks for (fleet.View)."""
+        view = View.from_query(request.query_params)
+        data = await overview()
+        return {**data, **select(data["databases"], view), "view": view}
+
+    async def one(request: Request) -> dict[str, Any] | None:
+        """The overview with only the database `?path=` names, or None."""
+        data = await overview()
+        wanted = request.query_params.get("path", "")
+        found = [d for d in data["databases"] if d["database"] == wanted]
+        return {**data, "databases": found} if found else None
+
     async def index(request: Request) -> Response:
-        return page(request, "index.html", await overview())
+        return page(request, "index.html", await fleet(request))
 
     async def overview_partial(request: Request) -> Response:
-        return page(request, "overview.html", await overview())
+        return page(request, "overview.html", await fleet(request))
 
     async def overview_json(request: Request) -> Response:
-        return JSONResponse(await overview())
+        data = await fleet(request)
+        del data["view"], data["rows"]
+        return JSONResponse(data)
+
+    async def database_page(request: Request) -> Response:
+        data = await one(request)
+        if data is None:
+            return PlainTextResponse("unknown database", status_code=404)
+        template = "database_card.html" if request.url.path.endswith("/card") else "detail.html"
+        return page(request, template, data)
+
+    async def database_json(request: Request) -> Response:
+        data = await one(request)
+        if data is None:
+            return PlainTextResponse("unknown database", status_code=404)
+        return JSONResponse(data)
 
     async def action(request: Request) -> Response:
         if not may_act(request):
@@ -224,7 +253,7 @@ def build(config: Any, *, template_dirs: Sequence[str | os.PathLike[str]] = (),
         if "application/json" in request.headers.get("accept", ""):
             return JSONResponse(job, status_code=202)
         root = request.scope.get("root_path", "").rstrip("/")
-        return RedirectResponse(f"{root}/", status_code=303)
+        return RedirectResponse(f"{root}/database?{urlencode({'path': db})}", status_code=303)
 
     async def job_json(request: Request) -> Response:
         job = jobs.get(int(request.path_params["job_id"]))
@@ -243,6 +272,9 @@ def build(config: Any, *, template_dirs: Sequence[str | os.PathLike[str]] = (),
         Route("/", index),
         Route("/overview", overview_partial),
         Route("/overview.json", overview_json),
+        Route("/database", database_page),
+        Route("/database/card", database_page),
+        Route("/database.json", database_json),
         Route("/actions/{kind}", action, methods=["POST"]),
         Route("/jobs/{job_id:int}", job_json),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),

@@ -11,7 +11,7 @@
     var box = document.getElementById("overview");
     if (!box || busy) { return Promise.resolve(); }
     busy = true;
-    return fetch(root + "/overview", { credentials: "same-origin" })
+    return fetch(box.getAttribute("data-src") || root + "/overview", { credentials: "same-origin" })
       .then(function (response) {
         if (!response.ok) { throw new Error("HTTP " + response.status); }
         return response.text();
