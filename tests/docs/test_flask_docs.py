@@ -90,5 +90,6 @@ def test_the_documented_app_gates_the_dashboard(
     admin = app.test_client()
     admin.post("/login", data={"username": "admin"})
     page = admin.get("/litestream/")
-    assert page.status_code == 200
-    assert str(db) in page.get_data(as_text=True) and "Verify now" in page.get_data(as_text=True)
+    assert page.status_code == 200 and str(db) in page.get_data(as_text=True)
+    detail = admin.get("/litestream/database", query_string={"path": str(db)})
+    assert "Verify now" in detail.get_data(as_text=True)

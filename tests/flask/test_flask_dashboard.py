@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from conftest import (
@@ -143,17 +144,20 @@ def test_every_surface_has_the_apps_rules(site: Served) -> None:
     assert page.status_code == 200, page.text
     pages.append(page.text)
     assert all(str(db) in page.text for db in site.dbs)
+    detail = f"/litestream/database?{urlencode({'path': str(site.dbs[0])})}"
+    page = watcher.get(detail)
+    pages.append(page.text)
     assert "Verify now" not in page.text  # ops view; only admins act
     assert 'href="/litestream/static/dashboard.css"' in page.text  # links follow the mount
     assert watcher.get(STATIC).status_code == 200
     data = watcher.get("/litestream/overview.json")
     pages.append(data.text)
-    assert [d["database"] for d in data.json()["databases"]] == [str(db) for db in site.dbs]
+    assert sorted(d["database"] for d in data.json()["databases"]) == sorted(map(str, site.dbs))
     form = {"csrf_token": page_token(page.text), "database": str(site.dbs[0])}
     assert watcher.post("/litestream/actions/verify", data=form).status_code == 403
 
     root = login(url, "root")
-    page = root.get("/litestream/")
+    page = root.get(detail)
     pages.append(page.text)
     assert "Verify now" in page.text
     # The dashboard's own CSRF cookie reached it through Flask; the session cookie did not.
@@ -174,7 +178,7 @@ def test_every_surface_has_the_apps_rules(site: Served) -> None:
                    != "running" and j, 120)  # fmt: skip
     assert job["state"] == "ok", job  # verify restored from S3 with the app's credentials
     back = root.post("/litestream/actions/verify", data={"csrf_token": token, "database": db})
-    assert back.status_code == 303 and back.headers["location"] == "/litestream/"
+    assert back.status_code == 303 and back.headers["location"] == detail
     pages.append(root.get("/litestream/").text)
     pages.append(root.get(f"/litestream/jobs/{job_id}").text)
     for text in pages:
@@ -238,11 +242,13 @@ def test_in_a_browser(browser: Any, site: Served) -> None:
     context, page = browser_login(browser, site, "root")
     try:
         assert page.goto(site.url + "/litestream/").status == 200
-        cards = page.locator("article.database")
-        assert cards.count() == len(site.dbs)
-        assert {cards.nth(i).get_attribute("data-database") for i in range(len(site.dbs))} == {
+        rows = page.locator("tr.database")
+        assert rows.count() == len(site.dbs)
+        assert {rows.nth(i).get_attribute("data-database") for i in range(len(site.dbs))} == {
             str(db) for db in site.dbs
         }
+        page.locator(f'tr.database[data-database="{site.dbs[1]}"] a.name').click()
+        page.wait_for_url(re.compile(r".*/litestream/database\?path="))
         box = page.locator(f'article.database[data-database="{site.dbs[1]}"]')
         box.locator('button[data-kind="verify"]').click()
         page.wait_for_selector(

@@ -100,10 +100,13 @@ def _site(tmp_path: Path, ls: Litestream, **rules: Any) -> Any:
     return app.test_client()
 
 
-def _verdicts(client: Any) -> tuple[int, int, bool]:
+def _verdicts(client: Any, db: Path) -> tuple[int, int, bool]:
+    """The overview's status, the static files', and whether the database's page offers the
+    actions."""
     page = client.get("/ops/litestream/")
     static = client.get("/ops/litestream/static/dashboard.css").status_code
-    return page.status_code, static, "Verify now" in page.get_data(as_text=True)
+    detail = client.get("/ops/litestream/database", query_string={"path": str(db)})
+    return page.status_code, static, "Verify now" in detail.get_data(as_text=True)
 
 
 RULES: dict[str, tuple[dict[str, Callable[[Any], Any] | bool], tuple[int, int, bool]]] = {
@@ -128,7 +131,7 @@ RULES: dict[str, tuple[dict[str, Callable[[Any], Any] | bool], tuple[int, int, b
 def test_what_each_rule_answers(rule: str, tmp_path: Path, ls: Litestream) -> None:
     given, wanted = RULES[rule]
     client = _site(tmp_path, ls, **given)
-    assert _verdicts(client) == wanted
+    assert _verdicts(client, tmp_path / "app.db") == wanted
     if wanted[0] == 403:
         assert client.get("/ops/litestream/").get_data(as_text=True) == "the app's own 403 page"
     page = client.get("/ops/litestream/")
