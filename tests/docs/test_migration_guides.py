@@ -19,7 +19,8 @@ from pylitestream.config.framework import ALIASES, NOT_HONOURED
 
 GUIDES = sorted((Path(__file__).resolve().parents[2] / "docs" / "migrating").glob("*.md"))
 CODE = re.compile(r"`([^`]+)`")
-PREFIXES = ("python manage.py litestream ", "manage.py litestream ", "pylitestream ")
+PREFIXES = ("python manage.py litestream ", "manage.py litestream ", "flask litestream ",
+            "pylitestream ")  # fmt: skip
 
 
 def _rows(page: Path) -> list[list[str]]:
