@@ -6,6 +6,7 @@ them, and then they start none."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -83,21 +84,52 @@ def test_one_uvicorn_runs_litestream_around_the_apps_lifespan(
     assert running(project) == []
 
 
+REFUSED = {
+    # uvicorn's parent stops every worker when one fails to start (and exits 0 even so).
+    "uvicorn": (["-m", "uvicorn", "--workers", "2", "--port", "{port}", "app:app"],
+                "failed to start, stopping the parent process"),
+    "gunicorn": (["-m", "gunicorn", "-k", "uvicorn.workers.UvicornWorker", "--workers", "2",
+                  "--no-control-socket", "--bind", "127.0.0.1:{port}", "app:app"],
+                 "Worker failed to boot"),
+}  # fmt: skip
+
+
 @pytest.mark.parametrize("ls", ["0.5.17"], indirect=True)
-def test_several_uvicorn_workers_are_refused(project: Project) -> None:
+@pytest.mark.parametrize("server", sorted(REFUSED))
+def test_several_workers_are_refused(project: Project, server: str) -> None:
     """Each worker runs the lifespan: the one that comes second finds the other's litestream
-    and stops uvicorn, with the ways out in its message; nothing is left running."""
-    argv = python("-m", "uvicorn", "--workers", "2", "--port", str(_free_port()), "app:app")
-    ran = subprocess.run(argv, cwd=project.root, env=project.env(APP_REPLICATE="1"),
-                         capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    and stops the server, with the ways out in its message; nothing is left running."""
+    argv, stopping = REFUSED[server]
+    port = str(_free_port())
+    ran = subprocess.run(python(*(part.format(port=port) for part in argv)), cwd=project.root,
+                         env=project.env(APP_REPLICATE="1"), capture_output=True, text=True,
+                         timeout=120, check=False)  # fmt: skip
     log = ran.stdout + ran.stderr
-    # The parent stops every worker when one fails to start (it exits 0 even so: uvicorn's way).
-    assert "failed to start, stopping the parent process" in log, log
+    assert stopping in log, log
     # Starlette prints the lifespan's exception: its last line is the one that says why.
     error = "pylitestream.errors.AlreadyRunning: "
-    [line] = [line for line in log.splitlines() if line.startswith(error)]
+    [line] = {line for line in log.splitlines() if line.startswith(error)}
     assert line.startswith(f"{error}litestream is already replicating {project.config}")
     assert "with several workers run it once, outside them: 'pylitestream run -- uvicorn" in line
+    assert running(project) == []
+
+
+@pytest.mark.parametrize("ls", ["0.5.17"], indirect=True)
+def test_a_litestream_that_dies_stops_the_server(project: Project) -> None:
+    """on_litestream_exit="stop" (the default): the server shuts down gracefully, the app's
+    own lifespan included."""
+    uvicorn = python("-m", "uvicorn", "--host", "127.0.0.1", "--port", "{port}", "app:app")
+    served = serve(project, uvicorn, project.env(APP_REPLICATE="1"))
+    try:
+        [row] = running(project)
+        os.kill(row["pid"], signal.SIGKILL)
+        served.proc.wait(60)
+    finally:
+        served.stop()
+    assert (
+        f"litestream (pid {row['pid']}) exited with status 137; stopping the app" in served.text()
+    )
+    assert read_rows(project.db)[-1] == f"lifespan-stopped-{served.proc.pid}"
     assert running(project) == []
 
 

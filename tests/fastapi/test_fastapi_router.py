@@ -192,3 +192,103 @@ def test_the_dashboard_never_sees_the_apps_cookies_or_authorization(
     assert page.status_code == 200
     assert page.text == f"cookie=[pylitestream_csrf={'a' * 43}] authorization=[None]"
     assert any(c.startswith("session=refreshed;") for c in page.headers.get_list("set-cookie"))
+
+
+@LS05
+def test_security_rules_app_handlers_and_no_actions(config: Path) -> None:
+    """Security(...) works as a rule; a view that raises the app's own exception gets the app's
+    handler's response; without `actions` nobody acts; the router stays out of OpenAPI."""
+    from fastapi import FastAPI, Security
+    from fastapi.responses import PlainTextResponse
+    from fastapi.testclient import TestClient
+
+    from pylitestream.fastapi import dashboard_router
+
+    class NotLoggedIn(Exception):
+        pass
+
+    def session_user(request: Request) -> str:
+        if "x-user" not in request.headers:
+            raise NotLoggedIn
+        return who(request)
+
+    def admin_scope(name: str = Depends(session_user)) -> bool:
+        return name == "admin"
+
+    app = FastAPI()
+
+    @app.exception_handler(NotLoggedIn)
+    async def to_login(request: Request, exc: NotLoggedIn) -> Any:
+        return PlainTextResponse("please log in", status_code=401)
+
+    app.include_router(dashboard_router(config, view=session_user,
+                                        actions=Security(admin_scope, scopes=["ops"])))  # fmt: skip
+    web = TestClient(app)
+    refused = web.get("/litestream/static/dashboard.css")
+    assert refused.status_code == 401 and refused.text == "please log in"
+    assert "Verify now" in web.get("/litestream/", headers=as_user("admin")).text
+    assert "Verify now" not in web.get("/litestream/", headers=as_user("staff")).text
+    assert not [path for path in app.openapi()["paths"] if "litestream" in path]
+
+    viewers_only = app_with(dashboard_router(config, view=who))
+    page = viewers_only.get("/litestream/", headers=as_user("admin"))
+    assert "Verify now" not in page.text
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page.text)
+    assert token
+    refused = viewers_only.post("/litestream/actions/verify", headers=as_user("admin"),
+                                data={"database": str(config.parent / "orders.db"),
+                                      "csrf_token": token.group(1)})  # fmt: skip
+    assert refused.status_code == 403 and "actions are off" in refused.text
+
+
+@LS05
+def test_configure_in_the_app_is_the_framework_layer_and_the_environment_wins(
+    config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pylitestream.fastapi import dashboard_router
+
+    other = tmp_path / "other"
+    other.mkdir(mode=0o700)
+    (other / "litestream.yml").write_text(config.read_text().replace("orders.db", "sales.db"))
+    (tmp_path / "pyproject.toml").write_text(
+        f'[tool.pylitestream]\nconfig_path = "{other}/x.yml"\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LITESTREAM_CONFIG", raising=False)
+    secret = "configured-secret-never-shown-31c9"
+    pylitestream.configure(config_path=config, replica_access_key=secret)
+
+    def names() -> list[str]:
+        web = app_with(dashboard_router(view=who))
+        data = web.get("/litestream/overview.json", headers=as_user("staff"))
+        assert secret not in data.text and secret not in web.get("/litestream/").text
+        return [db["name"] for db in data.json()["databases"]]
+
+    assert names() == ["orders.db", "users.db"]  # configure() over [tool.pylitestream]
+    monkeypatch.setenv("LITESTREAM_CONFIG", str(other / "litestream.yml"))
+    assert names() == ["sales.db", "users.db"]  # the environment over configure()
+
+
+def test_the_lifespan_takes_a_plain_async_generator_and_can_be_off() -> None:
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from pylitestream.fastapi import replicator_lifespan
+
+    seen: list[str] = []
+
+    async def lifespan(app: Any) -> Any:
+        seen.append("started")
+        yield {"ready": True}
+        seen.append("stopped")
+
+    app = FastAPI(lifespan=replicator_lifespan(lifespan=lifespan, enabled=False))
+
+    @app.get("/")
+    def home(request: Request) -> dict[str, Any]:
+        return {"ready": request.state.ready}
+
+    with TestClient(app) as web:
+        assert web.get("/").json() == {"ready": True}
+    assert seen == ["started", "stopped"]
+    assert not [row for row in pylitestream.processes() if row["status"] == "running"]

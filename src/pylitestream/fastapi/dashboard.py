@@ -129,15 +129,18 @@ def withheld(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
 class Handover(Response):
     """The response that hands the request to the dashboard's ASGI app: the mount point as its
     root_path (so its links follow it), the body the app may already have read, and what the
-    app's dependencies vouched for. Headers a dependency set on FastAPI's response (a cookie)
-    are added to the dashboard's."""
+    app's dependencies vouched for. Headers a dependency set on FastAPI's response (a refreshed
+    session cookie) are added to the dashboard's."""
 
-    def __init__(self, dashboard: Any, rest: str, body: bytes, actions: bool) -> None:
+    def __init__(self, dashboard: Any, rest: str, body: bytes, actions: bool,
+                 set_by_app: Response) -> None:  # fmt: skip
         super().__init__()
         self.dashboard = dashboard
         self.rest = rest
         self.body_read = body
         self.actions = actions
+        self.extra = [(name, value) for name, value in set_by_app.raw_headers
+                      if name not in (b"content-length", b"content-type")]  # fmt: skip
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         root = str(scope.get("root_path", ""))
@@ -151,8 +154,7 @@ class Handover(Response):
             "headers": withheld(list(scope.get("headers", []))),
             HOST_KEY: {"actions": self.actions},
         })  # fmt: skip
-        extra = [(name, value) for name, value in self.raw_headers
-                 if name not in (b"content-length", b"content-type")]  # fmt: skip
+        extra = self.extra
         replayed = False
 
         async def replay() -> Message:
@@ -188,24 +190,29 @@ def router(config: str | os.PathLike[str] | None, *, view: Any, actions: Any, pu
     page_asks = asked(actions_rule) if actions_rule is not None else None
     dashboard = web.hosted_app(config)
 
-    def hand_over(request: Request, body: bytes, actions_on: bool) -> Response:
-        return Handover(dashboard, str(request.path_params.get("rest", "")), body, actions_on)
+    async def hand_over(request: Request, actions_on: bool, response: Response) -> Response:
+        rest = str(request.path_params.get("rest", ""))
+        return Handover(dashboard, rest, await request.body(), actions_on, response)
 
+    # `response` is FastAPI's, the one the dependencies may have set headers on.
     if page_asks is None or actions_rule is None:
 
-        async def read(request: Request) -> Response:
-            return hand_over(request, await request.body(), False)
+        async def read(request: Request, response: Response) -> Response:
+            return await hand_over(request, False, response)
 
         write = read  # the dashboard refuses every action: they are off
     else:
 
-        async def read(request: Request, may_act: Any = page_asks) -> Response:  # type: ignore[misc]
-            return hand_over(request, await request.body(), bool(may_act))
+        async def read(  # type: ignore[misc]
+            request: Request, response: Response, may_act: Any = page_asks
+        ) -> Response:
+            return await hand_over(request, bool(may_act), response)
 
-        async def write(request: Request, allowed: Any = actions_rule) -> Response:
+        async def write(request: Request, response: Response,
+                        allowed: Any = actions_rule) -> Response:  # fmt: skip
             if allowed is False:
                 raise HTTPException(status_code=403)
-            return hand_over(request, await request.body(), True)
+            return await hand_over(request, True, response)
 
     found = APIRouter(prefix=prefix, dependencies=[view_rule] if view_rule else [],
                       include_in_schema=False)  # fmt: skip
