@@ -55,9 +55,8 @@ class Site:
 
 
 @pytest.fixture(params=sorted(SERVERS))
-def site(request: Any, ls: Litestream, s3_server: S3Server, s3_bucket: str,
-         tmp_path: Path) -> Iterator[Site]:  # fmt: skip
-    project = make_project(tmp_path / "app", ls.line, s3_server, s3_bucket, ["app.db", "audit.db"])
+def site(request: Any, ls: Litestream, s3_server: S3Server, tmp_path: Path) -> Iterator[Site]:
+    project = make_project(tmp_path / "app", ls.line, s3_server, ["app.db", "audit.db"])
     dbs = [project.db, project.root / "audit.db"]
     for db in dbs:
         with_rows(db)

@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -47,9 +46,7 @@ def restored_rows(project: Project, tmp_path: Path) -> list[str]:
 
 @pytest.fixture
 def project(ls: Litestream, s3_server: S3Server, tmp_path: Path) -> Project:
-    # A bucket of its own: s3_bucket's names, cut at 50 characters, repeat across parameters.
-    bucket = s3_server.create_bucket(f"fastapi-{uuid.uuid4().hex[:16]}")
-    return make_project(tmp_path / "app", ls.line, s3_server, bucket, ["app.db"])
+    return make_project(tmp_path / "app", ls.line, s3_server, ["app.db"])
 
 
 def test_one_uvicorn_runs_litestream_around_the_apps_lifespan(

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import textwrap
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -143,9 +143,11 @@ class Project:
                 **extra}  # fmt: skip
 
 
-def make_project(root: Path, line: str, s3: S3Server, bucket: str, dbs: list[str]) -> Project:
-    """app.py, and a config replicating each database in `dbs` (the first is the app's) to
-    moto, with the control socket on for 0.5."""
+def make_project(root: Path, line: str, s3: S3Server, dbs: list[str]) -> Project:
+    """app.py, and a config replicating each database in `dbs` (the first is the app's) to a
+    new bucket in moto, with the control socket on for 0.5. (A bucket of its own: s3_bucket's
+    names are cut at 50 characters, so parametrized tests would share one, and its replicas.)"""
+    bucket = s3.create_bucket(f"fastapi-{uuid.uuid4().hex[:16]}")
     root.mkdir(parents=True, exist_ok=True)
     root.chmod(0o700)  # the socket's directory must be private
     (root / "app.py").write_text(APP)
@@ -206,7 +208,3 @@ def login(url: str, name: str) -> Any:
     done = web.post("/login", data={"username": name, "password": USERS[name][1], "next": "/"})
     assert done.status_code == 303, done.text
     return web
-
-
-def interrupt(proc: subprocess.Popen[bytes]) -> None:
-    proc.send_signal(signal.SIGINT)
