@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from conftest import (
@@ -108,19 +109,22 @@ def test_the_apps_dependencies_gate_every_path_and_action(site: Site) -> None:
     page = staffer.get("/litestream/")
     assert page.status_code == 200, page.text
     pages.append(page.text)
+    detail = f"/litestream/database?{urlencode({'path': str(site.dbs[0])})}"
+    page = staffer.get(detail)
+    pages.append(page.text)
     assert "Verify now" not in page.text  # staff see; only admins act
     assert 'href="/litestream/static/dashboard.css"' in page.text  # links follow the prefix
     assert staffer.get("/litestream/static/dashboard.css").status_code == 200
     assert staffer.get("/litestream/no-such-page").status_code == 404  # the dashboard's own
     data = staffer.get("/litestream/overview.json")
     pages.append(data.text)
-    assert [d["database"] for d in data.json()["databases"]] == [str(db) for db in site.dbs]
+    assert sorted(d["database"] for d in data.json()["databases"]) == sorted(map(str, site.dbs))
     form = {"csrf_token": page_token(page.text), "database": str(site.dbs[0])}
     refused = staffer.post("/litestream/actions/verify", data=form)
     assert refused.status_code == 403 and "admins only" in refused.text  # the app's refusal
 
     root = login(url, "root")
-    page = root.get("/litestream/")
+    page = root.get(detail)
     pages.append(page.text)
     assert "Verify now" in page.text and 'name="csrf_token"' in page.text
     token = page_token(page.text)
@@ -138,9 +142,9 @@ def test_the_apps_dependencies_gate_every_path_and_action(site: Site) -> None:
     wait_for(lambda: (kept := pylitestream.last_verify(site.dbs[0])) and kept["ok"], 120)
     job = root.get(f"/litestream/jobs/{job_id}")
     assert job.status_code in (200, 404)
-    # Without JS the form posts and is redirected back to the prefix.
+    # Without JS the form posts and is redirected back to the database's page.
     back = root.post("/litestream/actions/verify", data=form)
-    assert back.status_code == 303 and back.headers["location"] == "/litestream/"
+    assert back.status_code == 303 and back.headers["location"] == detail
     pages.append(root.get("/litestream/").text)
     for text in pages:
         for secret in SECRETS:
@@ -217,7 +221,10 @@ def test_in_a_browser_login_decides_and_admins_verify(
     context, page, response = browse_as(browser, site, "staffer")
     try:
         assert response.status == 200
-        assert page.locator("article.database").count() == len(site.dbs)
+        assert page.locator("tr.database").count() == len(site.dbs)
+        page.locator(f'tr.database[data-database="{site.dbs[1]}"] a.name').click()
+        page.wait_for_url(re.compile(r".*/litestream/database\?path="))
+        assert page.locator("article.database").count() == 1
         assert page.locator('button[data-kind="verify"]').count() == 0
     finally:
         context.close()
@@ -225,13 +232,15 @@ def test_in_a_browser_login_decides_and_admins_verify(
     context, page, response = browse_as(browser, site, "root")
     try:
         assert response.status == 200
-        cards = page.locator("article.database")
-        assert cards.count() == len(site.dbs)
-        assert {cards.nth(i).get_attribute("data-database") for i in range(len(site.dbs))} == {
+        rows = page.locator("tr.database")
+        assert rows.count() == len(site.dbs)
+        assert {rows.nth(i).get_attribute("data-database") for i in range(len(site.dbs))} == {
             str(db) for db in site.dbs
         }
         radius = "e => getComputedStyle(e).borderTopLeftRadius"
-        assert cards.first.evaluate(radius) == "8px"  # the stylesheet, under the prefix
+        assert page.locator("section.daemon").evaluate(radius) == "8px"  # the stylesheet
+        page.locator(f'tr.database[data-database="{site.dbs[0]}"] a.name').click()
+        page.wait_for_url(re.compile(r".*/litestream/database\?path="))
         selector = f'article.database[data-database="{site.dbs[0]}"]'
         # A POST without the page's token is refused, and starts nothing.
         refused = page.request.post(site.url + "/litestream/actions/verify",

@@ -23,6 +23,13 @@ OPEN = (
 )
 
 
+def detail(config: Path) -> str:
+    """The page of the config's orders.db, where the actions are."""
+    from urllib.parse import urlencode
+
+    return "/litestream/database?" + urlencode({"path": str(config.parent / "orders.db")})
+
+
 @pytest.fixture
 def config(ls: Litestream, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return two_databases(ls.line, tmp_path, monkeypatch)
@@ -61,7 +68,7 @@ def test_without_a_view_it_refuses_to_build_and_public_opens_it(config: Path) ->
     web = app_with(dashboard_router(config, public=True))
     page = web.get("/litestream/")
     assert page.status_code == 200 and "orders.db" in page.text
-    assert "Verify now" not in page.text  # public never switches actions on
+    assert "Verify now" not in web.get(detail(config)).text  # public never switches actions on
     assert web.post("/litestream/actions/verify", data={"database": "x"}).status_code == 403
 
 
@@ -129,9 +136,9 @@ def test_the_actions_rule_may_raise_return_false_or_be_async(config: Path) -> No
     for rule in (Depends(raises), answers, Depends(awaits)):
         web = app_with(dashboard_router(config, view=Depends(user), actions=rule))
         assert web.get("/litestream/").headers["location"] == "/login"
-        viewer = web.get("/litestream/", headers=as_user("staff"))
+        viewer = web.get(detail(config), headers=as_user("staff"))
         assert viewer.status_code == 200 and "Verify now" not in viewer.text
-        admin = web.get("/litestream/", headers=as_user("admin"))
+        admin = web.get(detail(config), headers=as_user("admin"))
         assert "Verify now" in admin.text
         token = re.search(r'name="csrf-token" content="([^"]+)"', viewer.text)
         assert token
@@ -226,12 +233,12 @@ def test_security_rules_app_handlers_and_no_actions(config: Path) -> None:
     web = TestClient(app)
     refused = web.get("/litestream/static/dashboard.css")
     assert refused.status_code == 401 and refused.text == "please log in"
-    assert "Verify now" in web.get("/litestream/", headers=as_user("admin")).text
-    assert "Verify now" not in web.get("/litestream/", headers=as_user("staff")).text
+    assert "Verify now" in web.get(detail(config), headers=as_user("admin")).text
+    assert "Verify now" not in web.get(detail(config), headers=as_user("staff")).text
     assert not [path for path in app.openapi()["paths"] if "litestream" in path]
 
     viewers_only = app_with(dashboard_router(config, view=who))
-    page = viewers_only.get("/litestream/", headers=as_user("admin"))
+    page = viewers_only.get(detail(config), headers=as_user("admin"))
     assert "Verify now" not in page.text
     token = re.search(r'name="csrf-token" content="([^"]+)"', page.text)
     assert token
