@@ -195,7 +195,10 @@ def discover(children: Children, root: str, described: str) -> list[tuple[str, s
                 found.append((path, line))
                 continue
             other_files += files
-            below.extend(_join(path, d) for d in sorted(dirs))
+            # A database's own `.NAME-litestream` directory beside it has a replica's layout but
+            # is litestream's local working state, not a backup.
+            kept = [d for d in dirs if not (d.startswith(".") and d.endswith("-litestream"))]
+            below.extend(_join(path, d) for d in sorted(kept))
         level = below
         if not level:
             break
