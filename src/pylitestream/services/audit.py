@@ -276,6 +276,9 @@ def _storage_failure(described: str, exc: Exception, storage: Storage) -> Storag
     """One line for a listing the storage refused, sorted the way verify and check sort
     litestream's errors (auth, not_found, unreachable, timeout)."""
     said = plain_message(" ".join(str(exc).split())) or type(exc).__name__
+    # boto3's "An error occurred (NoSuchBucket) when calling the ListObjectsV2 operation: ..."
+    said = re.sub(r"^An error occurred \((\w+)\) when calling the (\w+) operation:",
+                  r"S3 \2: \1:", said)  # fmt: skip
     reason = classify(f"{type(exc).__name__}: {said}")
     if type(exc).__name__ in ("NoCredentialsError", "PartialCredentialsError"):
         reason = "auth"
