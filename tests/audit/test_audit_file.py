@@ -7,7 +7,16 @@ import json
 import subprocess
 from pathlib import Path
 
-from conftest import Litestream, Workspace, cli, insert_rows, stop_process, wait_for
+from conftest import (
+    VERSIONS,
+    Litestream,
+    Workspace,
+    binary_dir,
+    cli,
+    insert_rows,
+    stop_process,
+    wait_for,
+)
 
 
 def audit_json(*args: str) -> list[dict[str, object]]:
@@ -37,3 +46,12 @@ def test_audit_reads_the_replica_alone(
         assert rows[0]["drill"] == "ok"
         assert rows[0]["newest_restore_point"] == by_config[0]["newest_restore_point"]
     assert not workspace.db.exists()
+
+    # The other line's litestream cannot list this replica (0.3 cannot read 0.5 replicas, 0.5
+    # lists 0.3 ones as empty): said so, not reported as empty.
+    other = next(v for v in VERSIONS if v != ls.version)
+    result = cli("audit", "--json", f"file://{workspace.replica}",
+                 env={"LITESTREAM_INSTALL_DIR": str(binary_dir(other))})  # fmt: skip
+    assert result.code == 1, result
+    assert json.loads(result.out)[0]["status"] == "other_line"
+    assert f"written by Litestream {ls.line}" in result.err

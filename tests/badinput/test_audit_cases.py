@@ -116,6 +116,46 @@ CASES = [
 ]
 
 
+def _unreachable_config(line: str) -> bytes:
+    key = "replicas:\n      - " if line == "0.3" else "replica:\n        "
+    endpoint = f"http://127.0.0.1:{_closed_port()}"
+    return (f"dbs:\n  - path: @ROOT@/app.db\n    {key}type: s3\n        bucket: b\n"
+            f"        path: app\n        endpoint: {endpoint}\n").encode()  # fmt: skip
+
+
+# A replica directory with a Litestream layout and no backup in it.
+EMPTY_REPLICA = {
+    "0.3": "replica/generations/0123456789abcdef/wal/.keep",
+    "0.5": "replica/ltx/0/.keep",
+}
+
+CASES += [
+    *(
+        Case(
+            f"audit-config-unreachable-{line}",
+            ["audit"],
+            1,
+            line,
+            files={"litestream.yml": _unreachable_config(line)},
+            fragments=("the storage is unreachable", "connection refused"),
+            bound=15,
+        )
+        for line in LINES
+    ),
+    *(
+        Case(
+            f"audit-empty-replica-{line}",
+            ["audit", "file://@ROOT@/replica"],
+            1,
+            line,
+            files={EMPTY_REPLICA[line]: b""},
+            fragments=("holds no restore point",),
+        )
+        for line in LINES
+    ),
+]
+
+
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_audit_bad_input(case: Case, tmp_path: Path) -> None:
     if "bare.yml" in case.argv:
