@@ -45,6 +45,7 @@ _API = (
     "stop",
     "check",
     "restore_plan",
+    "audit",
 )
 _ERRORS = (
     "PylitestreamError",
@@ -61,6 +62,7 @@ _ERRORS = (
     "IntegrityCheckFailed",
     "VerificationFailure",
     "AlreadyRunning",
+    "StorageError",
 )
 # The errors of Litestream 0.5's control socket (litestream/control_socket.py raises them).
 _SOCKET_ERRORS = (
@@ -77,6 +79,7 @@ __all__ = ["__version__", *_API, *_ERRORS, *_SOCKET_ERRORS]
 
 if TYPE_CHECKING:
     from .api import Replicator as Replicator
+    from .api import audit as audit
     from .api import check as check
     from .api import check_config as check_config
     from .api import configure as configure
@@ -122,6 +125,7 @@ if TYPE_CHECKING:
     from .errors import SocketNotConfigured as SocketNotConfigured
     from .errors import SocketPermissionDenied as SocketPermissionDenied
     from .errors import SocketTimeout as SocketTimeout
+    from .errors import StorageError as StorageError
     from .errors import UnknownDatabase as UnknownDatabase
     from .errors import UnsupportedOnVersion as UnsupportedOnVersion
     from .errors import UnsupportedPlatform as UnsupportedPlatform

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from .health import check as check
     from .litestream.flags import check_flag_value as check_flag_value
     from .litestream.flags import parse_go_flags as parse_go_flags
+    from .services.audit import audit as audit
     from .services.daemon import daemon_databases as daemon_databases
     from .services.daemon import daemon_info as daemon_info
     from .services.daemon import register as register
@@ -84,6 +85,7 @@ _SOURCES = {
         ("restore_plan", "restore_plan_from_args"), "pylitestream.services.restore_preview"
     ),
     "run_demo": "pylitestream.services.demo",
+    "audit": "pylitestream.services.audit",
 }
 
 
@@ -102,6 +104,7 @@ _COLUMNS = {
     "list": ("pylitestream.services.daemon", "LIST_KEYS"),
     "sync": ("pylitestream.services.daemon", "SYNC_KEYS"),
     "check": ("pylitestream.health", "TABLE_KEYS"),
+    "audit": ("pylitestream.services.audit", "TABLE_KEYS"),
     "verify": ("pylitestream.verification", "TABLE_KEYS"),
     "restore --dry-run": ("pylitestream.services.restore_preview", "FILE_KEYS"),
 }
@@ -263,6 +266,14 @@ def check_summary(records: list[Record]) -> str:
     """One line about check's records: the failing databases with their reasons, or how many
     are current."""
     from .health import summary
+
+    return summary(records)
+
+
+def audit_summary(records: list[Record]) -> str:
+    """One line about audit's records: the failing databases with their reasons, or how many
+    passed."""
+    from .services.audit import summary
 
     return summary(records)
 

@@ -26,7 +26,8 @@ exits with the class's `exit_code` (1 unless noted below).
     ├── AlreadyRunning
     ├── VerificationFailure
     ├── OutputError
-    └── MissingExtra
+    ├── MissingExtra
+    └── StorageError                      audit: nothing under the replica URL can be audited
 
     ActionFailed (Exception)              a dashboard action's outcome; never leaves the web app
     Terminated (KeyboardInterrupt)        SIGTERM, raised like Ctrl-C, reported as such (exit 130)
@@ -152,7 +153,13 @@ class OutputError(PylitestreamError):
 
 
 class MissingExtra(PylitestreamError):
-    """The dashboard's dependencies are not installed."""
+    """An optional extra's dependencies are not installed (the dashboard's, audit's boto3)."""
+
+
+class StorageError(PylitestreamError):
+    """`audit` could not find a database to audit under a replica URL: the storage is
+    unreachable or refused the credentials, the bucket or directory does not exist, or the
+    prefix is empty or holds only files Litestream did not write."""
 
 
 # Litestream 0.5's control socket (litestream/control_socket.py).

@@ -119,3 +119,41 @@ def test_check_names_the_failure_as_verify_does(
         fragments=(CHECK_SAYS[reason],), absent=("unreachable", WRONG_SECRET, secret), bound=20,
     )  # fmt: skip
     run_case(case, tmp_path)
+
+
+AUDIT_SAYS = {
+    "auth": "the storage refused the credentials",
+    "not_found": "the bucket does not exist",
+}
+CONFIG_AUDIT_SAYS = {
+    "auth": "the storage refused the credentials",
+    "not_found": "the bucket does not exist",
+}
+
+
+@pytest.mark.parametrize("line", LINES)
+@pytest.mark.parametrize("variant", EXPECTED)
+def test_audit_with_wrong_credentials(
+    auth_s3: tuple[S3Server, dict[str, tuple[str, str, str]]], variant: str, line: str,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    """audit of a bucket prefix with the credentials in the environment (its listing of the
+    prefixes), and of a config (litestream's listing of each replica): one line each, the S3
+    code named, the secret nowhere."""
+    server, credentials = auth_s3
+    key_id, secret, bucket = credentials[variant]
+    code, reason = EXPECTED[variant]
+    env = {"LITESTREAM_ACCESS_KEY_ID": key_id, "LITESTREAM_SECRET_ACCESS_KEY": secret}
+    by_url = Case(
+        f"s3-{variant}-{line}-audit-url", ["audit", f"s3://{bucket}/apps", "--endpoint",
+        server.endpoint], 1, line, env=env, fragments=(AUDIT_SAYS[reason], code),
+        absent=(WRONG_SECRET, secret), bound=20,
+    )  # fmt: skip
+    run_case(by_url, tmp_path / "url")
+    by_config = Case(
+        f"s3-{variant}-{line}-audit-config", ["audit"], 1, line,
+        files={"litestream.yml": _config(line, server.endpoint, key_id, secret, bucket)},
+        fragments=(AUDIT_SAYS[reason], code),
+        absent=("corrupt", WRONG_SECRET, secret, "v0.3.x", "https response error"), bound=20,
+    )  # fmt: skip
+    run_case(by_config, tmp_path / "config")

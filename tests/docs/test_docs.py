@@ -123,6 +123,7 @@ def test_each_json_key_row_is_the_code() -> None:
     [
         "## Python API and JSON keys",
         "# Check: are the backups current?",
+        "# Audit: the check from outside",
         "# The state file and `pylitestream ps`",
     ],
 )

@@ -49,7 +49,7 @@ def record_keys() -> dict[str, tuple[str, ...]]:
     """The record keys in code, by the docs table row (or section) that documents them."""
     from pylitestream import health
     from pylitestream.litestream import records
-    from pylitestream.services import daemon, restore_preview
+    from pylitestream.services import audit, daemon, restore_preview
 
     control = daemon.CONTROL_KEYS
     return {
@@ -71,6 +71,7 @@ def record_keys() -> dict[str, tuple[str, ...]]:
         "stop": control,
         "## Python API and JSON keys": verification.RECORD_KEYS,
         "# Check: are the backups current?": health.RECORD_KEYS,
+        "# Audit: the check from outside": audit.RECORD_KEYS,
         "# The state file and `pylitestream ps`": (
             *supervise_state.STATE_KEYS,
             "socket",

@@ -28,6 +28,7 @@ from . import configs  # noqa: F401
 from . import verify  # noqa: F401
 from . import supervision  # noqa: F401
 from . import daemon  # noqa: F401
+from . import audit  # noqa: F401
 from . import dashboard  # noqa: F401
 # isort: on
 
