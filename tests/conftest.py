@@ -196,10 +196,13 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def s3_bucket(s3_server: S3Server, request: pytest.FixtureRequest) -> str:
+    import hashlib
     import re
 
-    name = re.sub(r"[^a-z0-9-]", "-", request.node.name.lower())[:50].strip("-") + "-b"
-    return s3_server.create_bucket(name)
+    # Readable, and unique per test: a cut name alone let two parametrized tests share a bucket.
+    digest = hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:8]
+    name = re.sub(r"[^a-z0-9-]", "-", request.node.name.lower())[:40].strip("-")
+    return s3_server.create_bucket(f"{name}-{digest}")
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
