@@ -157,22 +157,7 @@ def test_the_apps_dependencies_gate_every_path_and_action(site: Site) -> None:
     assert started_by == {"replicate"}
 
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-        "--disable-background-networking"]  # fmt: skip
 ARTIFACTS = ROOT / "artifacts" / "fastapi"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def browse_as(browser: Any, site: Site, name: str | None) -> tuple[Any, Any, Any]:

@@ -32,9 +32,6 @@ from conftest import (
 from flask_project import SECRET_KEY, USERS, FlaskApp, write_app
 from support import _free_port
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-        "--disable-background-networking"]  # fmt: skip
 ARTIFACTS = ROOT / "artifacts" / "flask"
 LITESTREAM = """{
         "replica_bucket": os.environ["APP_BUCKET"],
@@ -184,18 +181,6 @@ def test_every_surface_has_the_apps_rules(site: Served) -> None:
     for text in pages:
         for secret in SECRETS:
             assert secret not in text
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def browser_login(browser: Any, site: Served, name: str | None) -> tuple[Any, Any]:

@@ -21,7 +21,8 @@ from pylitestream import api, configure
 from pylitestream.config.settings import effective_env
 from pylitestream.flask import init_app, use_settings
 from pylitestream.flask.dashboard import environ_for
-from pylitestream.web.app import CSRF_COOKIE, HOST_KEY
+from pylitestream.web.app import CSRF_COOKIE
+from pylitestream.web.hosting import HOST_KEY
 
 APP_SECRET = "S3CR3T-from-app-config-77aa"
 

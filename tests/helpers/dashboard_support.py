@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from support import (
     S3Server,
     _free_port,
@@ -68,11 +67,8 @@ def start_replication(root: Path, line: str, install_dir: Path, s3: S3Server, bu
         create_db(db)
         insert_rows(db, [f"row-{n}" for n in range(5)])
     config = write_config(root / "litestream.yml", line,
-                          [(db, s3_replica(s3, bucket, db.stem)) for db in dbs])  # fmt: skip
-    if line == "0.5":
-        settings = yaml.safe_load(config.read_text())
-        settings["socket"] = {"enabled": True, "path": str(root / "ls.sock")}
-        config.write_text(yaml.safe_dump(settings))
+                          [(db, s3_replica(s3, bucket, db.stem)) for db in dbs],
+                          socket=root / "ls.sock" if line == "0.5" else None)  # fmt: skip
     env = {**os.environ, "LITESTREAM_INSTALL_DIR": str(install_dir),
            "PYLITESTREAM_DASHBOARD_USERNAME": USERNAME,
            "PYLITESTREAM_DASHBOARD_PASSWORD": PASSWORD,

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from support import S3Server, _free_port, s3_replica, stop_process, wait_for, write_config
 
 APP = textwrap.dedent(
@@ -153,11 +152,8 @@ def make_project(root: Path, line: str, s3: S3Server, dbs: list[str]) -> Project
     (root / "app.py").write_text(APP)
     paths = [root / name for name in dbs]
     config = write_config(root / "litestream.yml", line,
-                          [(db, s3_replica(s3, bucket, db.stem)) for db in paths])  # fmt: skip
-    if line == "0.5":
-        settings = yaml.safe_load(config.read_text())
-        settings["socket"] = {"enabled": True, "path": str(root / "ls.sock")}
-        config.write_text(yaml.safe_dump(settings))
+                          [(db, s3_replica(s3, bucket, db.stem)) for db in paths],
+                          socket=root / "ls.sock" if line == "0.5" else None)  # fmt: skip
     return Project(root, paths[0], config)
 
 

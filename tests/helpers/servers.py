@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from support import pid_alive, stop_process, wait_for, write_config
 
 from pylitestream import supervise
@@ -115,8 +114,6 @@ def socket_config(root: Path, line: str, dbs: list[Path], **replica: str) -> Pat
         root / "litestream.yml",
         line,
         [(db, {"type": "file", "path": str(root / "replica" / db.name), **replica}) for db in dbs],
+        socket=root / "ls.sock",
     )
-    settings = yaml.safe_load(config.read_text())
-    settings["socket"] = {"enabled": True, "path": str(root / "ls.sock")}
-    config.write_text(yaml.safe_dump(settings))
     return config

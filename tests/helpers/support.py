@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any
 
 
-def write_config(path: Path, line: str, dbs: list[tuple[Path, dict[str, Any]]]) -> Path:
-    """A litestream.yml in the layout of `line`: 0.3 a `replicas:` list, 0.5 one `replica:`."""
+def write_config(path: Path, line: str, dbs: list[tuple[Path, dict[str, Any]]],
+                 socket: Path | None = None) -> Path:  # fmt: skip
+    """A litestream.yml in the layout of `line`: 0.3 a `replicas:` list, 0.5 one `replica:`;
+    with `socket`, 0.5's control socket enabled there."""
     import yaml
 
     entries = []
@@ -28,7 +30,10 @@ def write_config(path: Path, line: str, dbs: list[tuple[Path, dict[str, Any]]]) 
         else:
             entry["replica"] = replica
         entries.append(entry)
-    path.write_text(yaml.safe_dump({"dbs": entries}))
+    settings: dict[str, Any] = {"dbs": entries}
+    if socket is not None:
+        settings["socket"] = {"enabled": True, "path": str(socket)}
+    path.write_text(yaml.safe_dump(settings))
     return path
 
 

@@ -173,7 +173,7 @@ def test_a_host_without_csrf_of_its_own_gets_the_dashboards(config: Path) -> Non
     dashboard keeps its own double-submit CSRF check; a request the host did not vouch for is
     refused whatever it carries."""
     from pylitestream.web import hosted_app
-    from pylitestream.web.app import HOST_KEY
+    from pylitestream.web.hosting import HOST_KEY
 
     def vouched(actions: bool) -> Any:
         inner = hosted_app(config)

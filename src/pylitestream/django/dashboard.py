@@ -8,8 +8,6 @@ active superusers may act (verify / sync / restore)."""
 
 from __future__ import annotations
 
-import io
-import sys
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -25,11 +23,6 @@ SETTING = "LITESTREAM_DASHBOARD"
 KEYS = ("actions", "view")
 Rule = Callable[[Any], Any]
 
-# The environ keys copied from Django's request: CGI variables and headers. The session cookie
-# and any Authorization header stay behind: the dashboard never needs them.
-CGI_KEYS = ("CONTENT_TYPE", "CONTENT_LENGTH", "QUERY_STRING", "REMOTE_ADDR", "REMOTE_PORT",
-            "SERVER_NAME", "SERVER_PORT", "SERVER_PROTOCOL")  # fmt: skip
-WITHHELD = ("HTTP_COOKIE", "HTTP_AUTHORIZATION")
 HOP_BY_HOP = ("connection", "keep-alive", "transfer-encoding", "content-length")
 
 
@@ -95,45 +88,22 @@ def wsgi_app() -> Any:
         return _app
 
 
-def _wsgi_str(text: str) -> str:
-    """A WSGI environ string: the UTF-8 bytes read as latin-1 (PEP 3333)."""
-    return text.encode("utf-8").decode("latin-1")
-
-
 def environ_for(request: HttpRequest, rest: str, actions: bool) -> dict[str, Any]:
-    """The WSGI environ for the dashboard: the mount point as SCRIPT_NAME (so its links follow
-    it), the body Django has already read, and what Django vouched for (web.app.HOST_KEY)."""
-    from ..web.app import HOST_KEY
+    """The WSGI environ for the dashboard (web.hosting): Django's own CSRF token goes with the
+    host's word, so the dashboard's forms carry it and Django checks it."""
+    from ..web.hosting import forwarded_environ
 
-    meta = request.META
-    environ: dict[str, Any] = {
-        key: value for key, value in meta.items()
-        if isinstance(value, str) and key not in WITHHELD
-        and (key.startswith("HTTP_") or key in CGI_KEYS)
-    }  # fmt: skip
-    mount = request.path[: len(request.path) - len(rest)].rstrip("/")
     try:
         body = request.body
     except Exception:  # a multipart body Django has already parsed: the dashboard takes none
         body = b""
-    environ.update({
-        "REQUEST_METHOD": request.method or "GET",
-        "SCRIPT_NAME": _wsgi_str(mount),
-        "PATH_INFO": _wsgi_str("/" + rest),
-        "SERVER_NAME": str(meta.get("SERVER_NAME") or "localhost"),
-        "SERVER_PORT": str(meta.get("SERVER_PORT") or "80"),
-        "CONTENT_LENGTH": str(len(body)),
-        "wsgi.version": (1, 0),
-        "wsgi.url_scheme": request.scheme or "http",
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.errors": sys.stderr,
-        "wsgi.multithread": True,
-        "wsgi.multiprocess": True,
-        "wsgi.run_once": False,
-        HOST_KEY: {"csrf_field": "csrfmiddlewaretoken", "csrf_token": get_token(request),
-                   "actions": actions},
-    })  # fmt: skip
-    return environ
+    host = {"csrf_field": "csrfmiddlewaretoken", "csrf_token": get_token(request),
+            "actions": actions}  # fmt: skip
+    return forwarded_environ(
+        request.META, method=request.method or "GET", body=body, host=host,
+        mount=request.path[: len(request.path) - len(rest)].rstrip("/"), rest=rest,
+        scheme=request.scheme or "http",
+    )  # fmt: skip
 
 
 def call_wsgi(app: Any, environ: dict[str, Any]) -> HttpResponse:

@@ -1,6 +1,6 @@
 """The dashboard as a FastAPI APIRouter: the app's own dependencies decide who sees it and who
 acts, then each request is handed, in this process, to the dashboard's ASGI app
-(pylitestream.web.hosted_app) with the app's word in the scope (web.app.HOST_KEY).
+(pylitestream.web.hosted_app) with the app's word in the scope (web.hosting.HOST_KEY).
 
 One catch-all route per kind of request takes every path below the prefix (pages, JSON, static
 files, actions, jobs, and paths that do not exist), so a route the dashboard adds later goes
@@ -21,7 +21,8 @@ from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
 from ..errors import UsageError
-from ..web.app import CSRF_COOKIE, HOST_KEY
+from ..web.app import CSRF_COOKIE
+from ..web.hosting import HOST_KEY
 
 READS = ["GET", "HEAD"]
 WRITES = ["POST", "PUT", "PATCH", "DELETE"]

@@ -6,10 +6,8 @@ action (its `pylitestream_csrf` cookie is the one cookie passed on)."""
 
 from __future__ import annotations
 
-import io
 import os
 import re
-import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -22,11 +20,6 @@ from ..errors import UsageError
 
 Rule = Callable[[Any], Any]
 NAME = "litestream"
-# The environ keys passed on: CGI variables and headers. The app's session cookie and
-# any Authorization header stay behind: the dashboard never needs them.
-CGI_KEYS = ("CONTENT_TYPE", "REMOTE_ADDR", "REMOTE_PORT", "SERVER_NAME", "SERVER_PORT",
-            "SERVER_PROTOCOL", "QUERY_STRING")  # fmt: skip
-WITHHELD = ("HTTP_COOKIE", "HTTP_AUTHORIZATION")
 TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # the dashboard's CSRF cookie (web.app.csrf_cookie)
 
 
@@ -97,42 +90,18 @@ def _body() -> bytes:
     return body
 
 
-def _wsgi_str(text: str) -> str:
-    """A WSGI environ string: the UTF-8 bytes read as latin-1 (PEP 3333)."""
-    return text.encode("utf-8").decode("latin-1")
-
-
 def environ_for(prefix: str, rest: str, actions: bool) -> dict[str, Any]:
-    """The WSGI environ for the dashboard: the mount point as SCRIPT_NAME (so its links follow
-    it), the body, the dashboard's CSRF cookie and nothing else of the cookies, and what the app
-    vouched for (web.app.HOST_KEY; no CSRF keys, so the dashboard checks its own token)."""
-    from ..web.app import CSRF_COOKIE, HOST_KEY
+    """The WSGI environ for the dashboard (web.hosting): the dashboard's CSRF cookie is the one
+    cookie passed on, and the host's word has no CSRF keys, so the dashboard checks its token."""
+    from ..web.app import CSRF_COOKIE
+    from ..web.hosting import forwarded_environ
 
-    source = request.environ
-    environ: dict[str, Any] = {
-        key: value for key, value in source.items()
-        if isinstance(value, str) and key not in WITHHELD
-        and (key.startswith("HTTP_") or key in CGI_KEYS)
-    }  # fmt: skip
     token = request.cookies.get(CSRF_COOKIE, "")
-    if TOKEN.fullmatch(token):
-        environ["HTTP_COOKIE"] = f"{CSRF_COOKIE}={token}"
-    body = _body()
-    environ.update({
-        "REQUEST_METHOD": request.method,
-        "SCRIPT_NAME": _wsgi_str(request.script_root + prefix),
-        "PATH_INFO": _wsgi_str("/" + rest),
-        "CONTENT_LENGTH": str(len(body)),
-        "wsgi.version": (1, 0),
-        "wsgi.url_scheme": request.scheme,
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.errors": source.get("wsgi.errors") or sys.stderr,
-        "wsgi.multithread": bool(source.get("wsgi.multithread", True)),
-        "wsgi.multiprocess": bool(source.get("wsgi.multiprocess", True)),
-        "wsgi.run_once": False,
-        HOST_KEY: {"actions": actions},
-    })  # fmt: skip
-    return environ
+    return forwarded_environ(
+        request.environ, method=request.method, mount=request.script_root + prefix, rest=rest,
+        body=_body(), scheme=request.scheme, host={"actions": actions},
+        cookie=f"{CSRF_COOKIE}={token}" if TOKEN.fullmatch(token) else None,
+    )  # fmt: skip
 
 
 def mount(

@@ -80,7 +80,7 @@ def create_wsgi_app(
 
 def hosted_app(config: str | os.PathLike[str] | None = None) -> Any:
     """The dashboard as ASGI for a host that authenticates and authorizes every request itself
-    and says so in the scope (app.HOST_KEY): pylitestream.fastapi. Every request without that
+    and says so in the scope (hosting.HOST_KEY): pylitestream.fastapi. Every request without that
     key is refused with 403."""
     require_extra()
     from .app import build
@@ -89,7 +89,7 @@ def hosted_app(config: str | os.PathLike[str] | None = None) -> Any:
 
 
 def hosted_wsgi_app(config: str | os.PathLike[str] | None = None) -> Any:
-    """The same for WSGI hosts that put app.HOST_KEY in the environ: pylitestream.django and
+    """The same for WSGI hosts that put hosting.HOST_KEY in the environ: pylitestream.django and
     pylitestream.flask."""
     app = hosted_app(config)
     from a2wsgi import ASGIMiddleware

@@ -30,6 +30,7 @@ from .. import api
 from ..errors import UsageError
 from .actions import KINDS, Jobs
 from .fleet import View, select
+from .hosting import HOST_KEY
 from .overview import KeptCheck, RestorePoints, gather
 from .security import Authentication, SecurityHeaders, same_secret
 
@@ -45,15 +46,6 @@ CSRF_COOKIE = "pylitestream_csrf"
 """Double-submit CSRF: the page carries the token its cookie holds, and a POST must bring both.
 Another site can neither read the cookie nor set it (SameSite=Strict), and no server state is
 needed, so every worker of a multi-process host accepts every other worker's pages."""
-
-
-HOST_KEY = "pylitestream.host"
-"""The key by which a host that has already authenticated and authorized a request hands it
-over: a dict {"actions": bool} and, when the host checks CSRF itself (Django),
-{"csrf_field", "csrf_token"} too; without them the dashboard's own double-submit CSRF applies
-(Flask, FastAPI). WSGI hosts (pylitestream.django, pylitestream.flask) put it in the environ,
-ASGI hosts (pylitestream.fastapi) in the scope. A client cannot set it: its headers become
-HTTP_* environ keys and scope["headers"]."""
 
 
 def host_of(request: Any) -> dict[str, Any] | None:
