@@ -28,7 +28,9 @@ import datetime as dt
 import os
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -108,8 +110,34 @@ def _judge(record: Record, seen: dict[str, Any], now: float, max_lag: float, loc
 # --- 0.5: the control socket --------------------------------------------------------------------
 
 
-def _check_through_socket(config: Path, dbs: list[str], max_lag: float, timeout: float,
-              seen: dict[str, Any], endpoints: dict[str, str | None]) -> list[Record]:  # fmt: skip
+CONCURRENCY = 8
+"""Requests in flight to the daemon at once (0.5): a thousand databases must not become a
+thousand threads and a thousand simultaneous syncs."""
+CONCURRENCY_03 = 4
+"""`litestream generations` processes at once (0.3)."""
+
+
+def _bounded(one: Callable[[str], Record], dbs: list[str], workers: int) -> Iterator[Record]:
+    """`one` of each of `dbs`, in order, with at most `workers` running; records are yielded
+    as they are ready, and at most twice `workers` wait unread (so memory stays flat)."""
+    if not dbs:
+        return
+    with ThreadPoolExecutor(max_workers=min(workers, len(dbs))) as pool:
+        pending: deque[Future[Record]] = deque()
+        for db in dbs:
+            pending.append(pool.submit(one, db))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def _check_through_socket(config: Path, plain: list[str], tenants: list[str], max_lag: float,
+                          timeout: float, seen: dict[str, Any], endpoints: dict[str, str | None],
+                          named: bool) -> Iterator[Record]:  # fmt: skip
+    """The `path:` entries, then whatever else the daemon replicates: the tenants of `dir:`
+    entries it found, was told about by `watch`, or got through `register` (its /list is the
+    truth about those; a tenant it dropped or never took is not shown)."""
     from .services.daemon import connect
 
     client = connect("sync", config, timeout)
@@ -117,16 +145,19 @@ def _check_through_socket(config: Path, dbs: list[str], max_lag: float, timeout:
         info = client.info()
         listing = {row["database"]: row for row in client.databases()}
     except DaemonNotRunning as exc:
-        return [_down(db, "not_running", f"{db}: {exc}") for db in dbs]
+        yield from (_down(db, "not_running", f"{db}: {exc}") for db in plain + tenants)
+        return
     except SocketTimeout as exc:
-        return [_down(db, "not_responding", f"{db}: {exc}") for db in dbs]
+        yield from (_down(db, "not_responding", f"{db}: {exc}") for db in plain + tenants)
+        return
     started = parse_time(info.get("started_at"))
+    known = set(plain)
+    dbs = plain + tenants if named else plain + [db for db in listing if db not in known]
 
     def one(db: str) -> Record:
         return _one_05(client, db, listing.get(db), started, max_lag, seen, endpoints.get(db))
 
-    with ThreadPoolExecutor(max_workers=max(len(dbs), 1)) as pool:
-        return list(pool.map(one, dbs))
+    yield from _bounded(one, dbs, CONCURRENCY)
 
 
 def _down(db: str, status: str, reason: str) -> Record:
@@ -258,15 +289,16 @@ def _one_03(config: Path, db: str, running: bool, max_lag: float, timeout: float
     return record
 
 
-def _check_through_listings(config: Path, dbs: list[str], max_lag: float, timeout: float,
-              seen: dict[str, Any], endpoints: dict[str, str | None]) -> list[Record]:  # fmt: skip
+def _check_through_listings(config: Path, plain: list[str], tenants: list[str],
+                            max_lag: float, timeout: float, seen: dict[str, Any],
+                            endpoints: dict[str, str | None],
+                            named: bool) -> Iterator[Record]:  # fmt: skip
     running = _daemon_running_03(config)
 
     def one(db: str) -> Record:
         return _one_03(config, db, running, max_lag, timeout, seen, endpoints.get(db))
 
-    with ThreadPoolExecutor(max_workers=max(len(dbs), 1)) as pool:
-        return list(pool.map(one, dbs))
+    yield from _bounded(one, plain + tenants, CONCURRENCY_03)
 
 
 # --- the API ------------------------------------------------------------------------------------
@@ -283,7 +315,20 @@ def check(
     false with a one-line `reason` naming the database when it lags more than `max_lag`
     seconds, is stalled or stopped, its replica is unreachable, or the daemon is not running.
     Never raises for an unhealthy database; raises UsageError for a bad request."""
-    from .config import configured_databases
+    return list(iter_check(db, config=config, max_lag=max_lag, timeout=timeout))
+
+
+def iter_check(
+    db: PathLike | None = None,
+    *,
+    config: PathLike | None = None,
+    max_lag: float = DEFAULT_MAX_LAG,
+    timeout: float | None = None,
+) -> Iterator[Record]:
+    """check's records one at a time, as they are ready (in the order check lists them), so
+    a check of thousands of databases never holds them all. The bad requests check refuses
+    are refused before the first record."""
+    from .config.load import database_entries, load_config
     from .errors import UsageError
     from .litestream.binary import find_binary
     from .services.daemon import database_path
@@ -296,29 +341,46 @@ def check(
         raise UsageError(f"--timeout must be a positive number of seconds, not {seconds:g}")
     binary = find_binary()
     path = Path(checked_config(binary, config)).absolute()
-    configured = [str(p) for p in configured_databases(path)]
+    settings = load_config(path)
+    entries = database_entries(settings, path)
+    endpoints = {str(p): endpoint_of(entry) for p, entry in entries}
+    # database_entries gives a `path:` entry as it is and a tenant's as a new dict.
+    listed = {id(e) for e in settings.get("dbs") or []}
+    plain = [str(p) for p, entry in entries if id(entry) in listed]
+    tenants = [str(p) for p, entry in entries if id(entry) not in listed]
     if db is not None:
+        from .config.load import database_entry
+
         name = database_path(db)
-        if name not in configured:
+        entry = database_entry(settings, Path(name))
+        if entry is None:
             raise UsageError(f"{name} is not in {path} (see 'pylitestream databases')")
-        configured = [name]
-    if not configured:
+        endpoints.setdefault(name, endpoint_of(entry))
+        plain, tenants = ([name], []) if name in plain else ([], [name])
+    if not plain and not tenants and not _has_dirs(settings):
         raise UsageError(f"{path} lists no databases: there is nothing to check")
     memory = _observations_path(path)
     seen = cache.read_json(memory) or {}
-    check = _check_through_socket if binary.profile.control_socket else _check_through_listings
-    records = check(path, configured, max_lag, seconds, seen, _endpoints(path))
-    _store_observations(memory, seen)
-    return records
+    through = _check_through_socket if binary.profile.control_socket else _check_through_listings
+    return _remembering(
+        through(path, plain, tenants, max_lag, seconds, seen, endpoints, db is not None),
+        memory,
+        seen,
+    )
 
 
-def _endpoints(config: Path) -> dict[str, str | None]:
-    """Each database's S3-compatible endpoint (None for AWS or another replica type)."""
-    from .config.load import database_entries, load_config
+def _has_dirs(settings: dict[str, Any]) -> bool:
+    from .config.load import has_dir_entries
 
-    return {
-        str(db): endpoint_of(entry) for db, entry in database_entries(load_config(config), config)
-    }
+    return has_dir_entries(settings)
+
+
+def _remembering(records: Iterator[Record], memory: Path, seen: dict[str, Any]) -> Iterator[Record]:
+    """`records`, then the observations kept for the next check (also when the reader stops)."""
+    try:
+        yield from records
+    finally:
+        _store_observations(memory, seen)
 
 
 REPLICA_FAILURES = {
@@ -343,11 +405,13 @@ def replica_failure(db: str, said: str | None, endpoint: str | None,
     return status, f"{db}: {REPLICA_FAILURES[status]}: {said}"
 
 
-def summary(records: list[Record]) -> str:
-    """One line: every failing database with its reason, or how many are current."""
+def summary(records: list[Record], *, total: int | None = None) -> str:
+    """One line: every failing database with its reason, or how many are current. `total`
+    counts the databases when `records` holds only the failing ones."""
     failing = [r for r in records if not r["ok"]]
+    count = len(records) if total is None else total
     if not failing:
-        return f"{len(records)} database(s) replicated within the lag limit"
-    return f"{len(failing)} of {len(records)} database(s) failing: " + "; ".join(
+        return f"{count} database(s) replicated within the lag limit"
+    return f"{len(failing)} of {count} database(s) failing: " + "; ".join(
         str(r["reason"]) for r in failing
     )
