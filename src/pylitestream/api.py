@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from .config.migrate import dump_yaml as dump_yaml
     from .config.migrate import migrate_config as migrate_config
     from .config.show import show_config as show_config
+    from .health import FleetHealth as FleetHealth
     from .health import check as check
     from .health import iter_check as iter_check
     from .litestream.flags import check_flag_value as check_flag_value
@@ -77,7 +78,7 @@ _SOURCES = {
     **dict.fromkeys(("migrate_config", "dump_yaml"), "pylitestream.config.migrate"),
     **dict.fromkeys(("Replicator", "processes", "run", "on_exit_mode"), "pylitestream.supervise"),
     **dict.fromkeys(_DAEMON, "pylitestream.services.daemon"),
-    **dict.fromkeys(("check", "iter_check"), "pylitestream.health"),
+    **dict.fromkeys(("check", "iter_check", "FleetHealth"), "pylitestream.health"),
     **dict.fromkeys(
         ("restore_plan", "restore_plan_from_args"), "pylitestream.services.restore_preview"
     ),

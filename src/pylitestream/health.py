@@ -165,7 +165,10 @@ def _down(db: str, status: str, reason: str) -> Record:
 
 
 def _one_05(client: ControlSocket, db: str, listed: Record | None, started: dt.datetime | None,
-            max_lag: float, seen: dict[str, Any], endpoint: str | None) -> Record:  # fmt: skip
+            max_lag: float, seen: dict[str, Any], endpoint: str | None,
+            kept: Record | None = None) -> Record:  # fmt: skip
+    """One database's record: from a /sync now, or, given `kept` (an earlier /sync's answer,
+    {"txid", "replica_txid"}), from that and this /list alone."""
     now = time.time()
     if listed is None:
         return _down(
@@ -187,7 +190,7 @@ def _one_05(client: ControlSocket, db: str, listed: Record | None, started: dt.d
         return record
     floor = _age(last_sync or started, now)
     try:
-        synced = client.sync(db)
+        synced = kept if kept is not None else client.sync(db)
     except (SocketTimeout, DaemonError) as exc:
         # /info and /list answered, so the daemon runs: its sync waits on the replica (0.5
         # retries an unreachable one for about two minutes before it says so).
@@ -220,6 +223,92 @@ def _one_05(client: ControlSocket, db: str, listed: Record | None, started: dt.d
             "(is it reachable? see litestream's log)"
         )
     return record
+
+
+class FleetHealth:
+    """check's records for a dashboard of many databases (0.5), at a bounded cost to the
+    daemon per refresh whatever their number: one /info, one /list, and at most `probes`
+    /sync requests (each may add one /txid when the replica fails). Every other database is
+    judged from /list (its last successful sync; litestream syncs an idle database too, so a
+    last sync that stands still means the replica does not take it) and its latest probe. The
+    probes go first to databases never probed, then to those whose last sync is older than
+    half of max_lag or that failed, then to the longest unprobed. The observations between
+    refreshes are kept in memory (a `check` run keeps its own)."""
+
+    def __init__(self, config: PathLike, *, probes: int = 8, max_lag: float = DEFAULT_MAX_LAG,
+                 timeout: float = DEFAULT_TIMEOUT) -> None:  # fmt: skip
+        self.config = config
+        self.probes = probes
+        self.max_lag = max_lag
+        self.timeout = timeout
+        self._seen: dict[str, Any] = {}
+        self._kept: dict[str, Record] = {}
+        self._probed_at: dict[str, float] = {}
+        self._failed: set[str] = set()
+
+    def refresh(self) -> list[Record]:
+        """One look at the daemon: every database's record (as check's)."""
+        from .config.load import database_entries, load_config
+        from .litestream.binary import find_binary
+        from .services.daemon import connect
+        from .services.prepare import checked_config
+
+        path = Path(checked_config(find_binary(), self.config)).absolute()
+        settings = load_config(path)
+        entries = database_entries(settings, path)
+        endpoints = {str(p): endpoint_of(entry) for p, entry in entries}
+        client = connect("sync", path, self.timeout)
+        try:
+            info = client.info()
+            listing = {row["database"]: row for row in client.databases()}
+        except (DaemonNotRunning, SocketTimeout) as exc:
+            status = "not_running" if isinstance(exc, DaemonNotRunning) else "not_responding"
+            return [_down(str(db), status, f"{db}: {exc}") for db, _ in entries]
+        started = parse_time(info.get("started_at"))
+        plain, _tenants = _split(settings, entries)
+        dbs = list(dict.fromkeys([*plain, *listing]))
+        chosen = set(self._choose(dbs, listing))
+        for gone in set(self._kept) - set(listing):
+            self._kept.pop(gone, None)
+
+        def one(db: str) -> Record:
+            kept = None if db in chosen else self._kept.get(db, _UNPROBED)
+            record = _one_05(client, db, listing.get(db), started, self.max_lag, self._seen,
+                             endpoints.get(db), kept)  # fmt: skip
+            if db in chosen:
+                self._probed_at[db] = time.monotonic()
+                if record["local_txid"] is not None and record["replica_reachable"] is not False:
+                    self._kept[db] = {"txid": record["local_txid"],
+                                      "replica_txid": record["replica_txid"]}  # fmt: skip
+                (self._failed.add if not record["ok"] else self._failed.discard)(db)
+            elif kept is _UNPROBED and record["status"] == "ok":
+                since = record["seconds_since_sync"]
+                if since is None or since > self.max_lag:
+                    waited = "never" if since is None else f"not for {since:.0f} s"
+                    record.update(ok=False, status="lagging", lag_seconds=since, reason=(
+                        f"{db}: lagging: a sync has {waited} reached the replica (max "
+                        f"{self.max_lag:g} s); not probed yet"))  # fmt: skip
+            return record
+
+        return list(_bounded(one, dbs, CONCURRENCY))
+
+    def _choose(self, dbs: list[str], listing: dict[str, Record]) -> list[str]:
+        now = time.time()
+
+        def urgency(db: str) -> tuple[int, float]:
+            listed = listing.get(db)
+            if listed is None or listed.get("status") == "stopped":
+                return (3, 0.0)  # nothing a probe could add
+            since = _age(parse_time(listed.get("last_sync_at")), now)
+            suspect = db in self._failed or since is None or since > self.max_lag / 2
+            first = db not in self._probed_at
+            return (0 if first else 1 if suspect else 2, self._probed_at.get(db, 0.0))
+
+        ready = [db for db in dbs if urgency(db)[0] < 3]
+        return sorted(ready, key=urgency)[: self.probes]
+
+
+_UNPROBED: Record = {"txid": None, "replica_txid": None}
 
 
 # --- 0.3: state file, generations ---------------------------------------------------------------
@@ -344,10 +433,7 @@ def iter_check(
     settings = load_config(path)
     entries = database_entries(settings, path)
     endpoints = {str(p): endpoint_of(entry) for p, entry in entries}
-    # database_entries gives a `path:` entry as it is and a tenant's as a new dict.
-    listed = {id(e) for e in settings.get("dbs") or []}
-    plain = [str(p) for p, entry in entries if id(entry) in listed]
-    tenants = [str(p) for p, entry in entries if id(entry) not in listed]
+    plain, tenants = _split(settings, entries)
     if db is not None:
         from .config.load import database_entry
 
@@ -367,6 +453,16 @@ def iter_check(
         memory,
         seen,
     )
+
+
+def _split(
+    settings: dict[str, Any], entries: list[tuple[Path, Record]]
+) -> tuple[list[str], list[str]]:
+    """The databases of `entries` (database_entries) in `path:` entries, and the tenants of
+    `dir:` entries: database_entries gives a `path:` entry as it is, a tenant's as a new dict."""
+    listed = {id(e) for e in settings.get("dbs") or []}
+    plain = [str(p) for p, entry in entries if id(entry) in listed]
+    return plain, [str(p) for p, entry in entries if id(entry) not in listed]
 
 
 def _has_dirs(settings: dict[str, Any]) -> bool:
