@@ -72,8 +72,9 @@ def fleet(ls: Litestream, tmp_path: Path) -> Iterator[Fleet]:
                   "-o", str(config))  # fmt: skip
     assert written.code == 0, written.err
     settings = yaml.safe_load(config.read_text())
-    assert settings["dbs"] == [{"dir": str(data), "pattern": "*.db", "watch": True,
-                                "replica": {"type": "file", "path": str(replica / "tenants")}}]  # fmt: skip
+    entry = {"dir": str(data), "pattern": "*.db", "watch": True,
+             "replica": {"type": "file", "path": str(replica / "tenants")}}  # fmt: skip
+    assert settings["dbs"] == [entry]
     settings["socket"] = {"enabled": True, "path": str(tmp_path / "ls.sock")}
     config.write_text(yaml.safe_dump(settings))
     proc = start_replicate(config, tmp_path / "replicate.log", count=TENANTS)
