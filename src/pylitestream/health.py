@@ -110,7 +110,7 @@ def _judge(record: Record, seen: dict[str, Any], now: float, max_lag: float, loc
 # --- 0.5: the control socket --------------------------------------------------------------------
 
 
-CONCURRENCY = 8
+CONCURRENCY = 4
 """Requests in flight to the daemon at once (0.5): a thousand databases must not become a
 thousand threads and a thousand simultaneous syncs."""
 CONCURRENCY_03 = 4
@@ -138,17 +138,19 @@ def _check_through_socket(config: Path, plain: list[str], tenants: list[str], ma
     """The `path:` entries, then whatever else the daemon replicates: the tenants of `dir:`
     entries it found, was told about by `watch`, or got through `register` (its /list is the
     truth about those; a tenant it dropped or never took is not shown)."""
+    from .config.load import load_config
+    from .config.tenants import tenants as on_disk
     from .services.daemon import connect
 
     client = connect("sync", config, timeout)
     try:
         info = client.info()
         listing = {row["database"]: row for row in client.databases()}
-    except DaemonNotRunning as exc:
-        yield from (_down(db, "not_running", f"{db}: {exc}") for db in plain + tenants)
-        return
-    except SocketTimeout as exc:
-        yield from (_down(db, "not_responding", f"{db}: {exc}") for db in plain + tenants)
+    except (DaemonNotRunning, SocketTimeout) as exc:
+        status = "not_running" if isinstance(exc, DaemonNotRunning) else "not_responding"
+        if not named:
+            tenants = [str(db) for db, _ in on_disk(load_config(config))]
+        yield from (_down(db, status, f"{db}: {exc}") for db in plain + tenants)
         return
     started = parse_time(info.get("started_at"))
     known = set(plain)
@@ -255,15 +257,16 @@ class FleetHealth:
 
         path = Path(checked_config(find_binary(), self.config)).absolute()
         settings = load_config(path)
-        entries = database_entries(settings, path)
-        endpoints = {str(p): endpoint_of(entry) for p, entry in entries}
+        entries = database_entries(settings, path, tenants=False)
+        endpoints = _Endpoints(settings, entries)
         client = connect("sync", path, self.timeout)
         try:
             info = client.info()
             listing = {row["database"]: row for row in client.databases()}
         except (DaemonNotRunning, SocketTimeout) as exc:
             status = "not_running" if isinstance(exc, DaemonNotRunning) else "not_responding"
-            return [_down(str(db), status, f"{db}: {exc}") for db, _ in entries]
+            found = database_entries(settings, path)
+            return [_down(str(db), status, f"{db}: {exc}") for db, _ in found]
         started = parse_time(info.get("started_at"))
         plain, _tenants = _split(settings, entries)
         dbs = list(dict.fromkeys([*plain, *listing]))
@@ -431,8 +434,9 @@ def iter_check(
     binary = find_binary()
     path = Path(checked_config(binary, config)).absolute()
     settings = load_config(path)
-    entries = database_entries(settings, path)
-    endpoints = {str(p): endpoint_of(entry) for p, entry in entries}
+    # With the daemon up its /list names the tenants: the disk is read only without it.
+    entries = database_entries(settings, path, tenants=not binary.profile.control_socket)
+    endpoints = _Endpoints(settings, entries)
     plain, tenants = _split(settings, entries)
     if db is not None:
         from .config.load import database_entry
@@ -441,7 +445,6 @@ def iter_check(
         entry = database_entry(settings, Path(name))
         if entry is None:
             raise UsageError(f"{name} is not in {path} (see 'pylitestream databases')")
-        endpoints.setdefault(name, endpoint_of(entry))
         plain, tenants = ([name], []) if name in plain else ([], [name])
     if not plain and not tenants and not _has_dirs(settings):
         raise UsageError(f"{path} lists no databases: there is nothing to check")
@@ -453,6 +456,23 @@ def iter_check(
         memory,
         seen,
     )
+
+
+class _Endpoints(dict[str, str | None]):
+    """Each database's S3-compatible endpoint (None for AWS or another replica type): a
+    tenant's is its `dir:` entry's, found when asked for."""
+
+    def __init__(self, settings: dict[str, Any], entries: list[tuple[Path, Record]]) -> None:
+        super().__init__((str(p), endpoint_of(entry)) for p, entry in entries)
+        self.settings = settings
+
+    def get(self, db: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        from .config.tenants import owner
+
+        if db not in self:
+            entry = owner(self.settings, Path(db))
+            self[db] = None if entry is None else endpoint_of(entry)
+        return self[db]
 
 
 def _split(

@@ -98,7 +98,12 @@ def all_current(config: Path, count: int) -> list[dict[str, object]]:
 @LS05
 def test_tenants_created_registered_and_unregistered_at_runtime(fleet: Fleet) -> None:
     rows = all_current(fleet.config, TENANTS)
-    assert [r["database"] for r in rows] == sorted(str(p) for p in fleet.data.glob("*.db"))
+    on_disk = sorted(str(p) for p in fleet.data.glob("*.db"))
+    assert [r["database"] for r in rows] == on_disk
+    listed = cli("databases", "--json", "-c", str(fleet.config))
+    assert [r["path"] for r in json.loads(listed.out)] == on_disk
+    status = cli("status", "--json", "-c", str(fleet.config))
+    assert {r["status"] for r in json.loads(status.out)} == {"ok"}
 
     late = fleet.data / "late.db"
     create_db(late)
@@ -131,9 +136,13 @@ def test_restore_of_a_tenant_brings_back_every_row_and_refuses_an_existing_targe
     expected = read_rows(tenant)
     assert len(expected) == 51
 
-    # litestream itself cannot: the tenant is no `path:` entry of the config.
+    # litestream's own commands cannot: the tenant is no `path:` entry of the config.
     own = cli("ltx", "-d", str(tenant), "-c", str(fleet.config))
     assert own.code == 0 and "0000000000000001" in own.out
+    verified = cli("verify", "-d", str(tenant), "--json", "-c", str(fleet.config))
+    assert verified.code == 0, verified.err
+    record = json.loads(verified.out)
+    assert record["ok"] is True and record["replica"] == f"file:{fleet.replica / tenant.name}"
 
     out = fleet.root / "restored" / "t0123.db"
     restored = cli("restore", "-d", str(tenant), "-c", str(fleet.config), "--json",

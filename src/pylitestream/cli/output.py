@@ -46,11 +46,16 @@ def print_json(data: Any) -> None:
 def print_json_stream(rows: Iterable[Any]) -> None:
     """The text print_json(list(rows)) writes, written row by row as they come."""
     first = True
+    chunk: list[str] = []
     for row in rows:
         item = "\n".join(f"  {line}" for line in json.dumps(row, indent=2).splitlines())
-        _write(("[\n" if first else ",\n") + item)
+        chunk.append(("[\n" if first else ",\n") + item)
         first = False
-    _write("[]\n" if first else "\n]\n")
+        if len(chunk) >= 64:  # a write (and flush) per 64 rows, not per row
+            _write("".join(chunk))
+            chunk.clear()
+    chunk.append("[]\n" if first else "\n]\n")
+    _write("".join(chunk))
 
 
 def _stderr_line(prefix: str, message: str) -> None:

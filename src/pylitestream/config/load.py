@@ -93,11 +93,12 @@ def configured_databases(config: Path) -> list[Path]:
     return [db for db, _ in database_entries(load_config(config), config)]
 
 
-def database_entries(settings: dict[str, Any], config: Path) -> list[tuple[Path, dict[str, Any]]]:
+def database_entries(settings: dict[str, Any], config: Path,
+                     tenants: bool = True) -> list[tuple[Path, dict[str, Any]]]:  # fmt: skip
     """Each database of the loaded config `settings`, absolute, with its `dbs:` entry: the
-    `path:` entries, then the tenants on disk of each `dir:` entry (0.5), each with the entry
-    litestream derives for it (see tenants)."""
-    from .tenants import tenants
+    `path:` entries, then (unless tenants=False) the tenants on disk of each `dir:` entry
+    (0.5), each with the entry litestream derives for it (see tenants)."""
+    from .tenants import tenants as on_disk
 
     entries = settings.get("dbs") or []
     if not isinstance(entries, list):
@@ -108,7 +109,8 @@ def database_entries(settings: dict[str, Any], config: Path) -> list[tuple[Path,
         if isinstance(entry, dict) and entry.get("path")
     ]
     known = {db for db, _ in found}
-    found += [(db, entry) for db, entry in tenants(settings) if db not in known]
+    if tenants:
+        found += [(db, entry) for db, entry in on_disk(settings) if db not in known]
     return found
 
 

@@ -154,12 +154,15 @@ def build(config: Any, *, template_dirs: Sequence[str | os.PathLike[str]] = (),
 
         served_to_everyone.append(config_path)
 
-    refresher = ThreadPoolExecutor(max_workers=4, thread_name_prefix="pylitestream-refresh")
+    # One litestream process at a time for restore points (one per database), and health on
+    # its own thread, so that a thousand queued restore-point listings never delay it.
+    refresher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pylitestream-points")
     points = RestorePoints(refresher, config_path, profile)
     # Health is refreshed in the background, never asked for by a page load: on 0.5 at a
     # bounded cost to the daemon (KeptFleet), on 0.3 by a check (one litestream per database).
+    watcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pylitestream-health")
     kept_check: KeptCheck | KeptFleet = (
-        KeptFleet(refresher, config_path) if profile.control_socket else KeptCheck(refresher)
+        KeptFleet(watcher, config_path) if profile.control_socket else KeptCheck(watcher)
     )
     jobs = Jobs(config_path, profile, on_done=points.refresh)
     templates = Jinja2Templates(env=template_environment(template_dirs))
