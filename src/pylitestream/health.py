@@ -233,8 +233,9 @@ class FleetHealth:
     /sync requests (each may add one /txid when the replica fails). Every other database is
     judged from /list (its last successful sync; litestream syncs an idle database too, so a
     last sync that stands still means the replica does not take it) and its latest probe. The
-    probes go first to databases never probed, then to those whose last sync is older than
-    half of max_lag or that failed, then to the longest unprobed. The observations between
+    probes go first to databases that failed or whose last sync is older than half of
+    max_lag (the oldest first), then to those never probed, then to the longest unprobed. A
+    database not probed yet shows null TXIDs. The observations between
     refreshes are kept in memory (a `check` run keeps its own)."""
 
     def __init__(self, config: PathLike, *, probes: int = 8, max_lag: float = DEFAULT_MAX_LAG,
@@ -284,18 +285,14 @@ class FleetHealth:
                     self._kept[db] = {"txid": record["local_txid"],
                                       "replica_txid": record["replica_txid"]}  # fmt: skip
                 (self._failed.add if not record["ok"] else self._failed.discard)(db)
-            elif kept is _UNPROBED and record["status"] == "ok":
-                since = record["seconds_since_sync"]
-                if since is None or since > self.max_lag:
-                    waited = "never" if since is None else f"not for {since:.0f} s"
-                    record.update(ok=False, status="lagging", lag_seconds=since, reason=(
-                        f"{db}: lagging: a sync has {waited} reached the replica (max "
-                        f"{self.max_lag:g} s); not probed yet"))  # fmt: skip
             return record
 
         return list(_bounded(one, dbs, CONCURRENCY))
 
     def _choose(self, dbs: list[str], listing: dict[str, Record]) -> list[str]:
+        """The databases to probe now: those whose last sync is oldest first (a stalled one
+        stops syncing), once it is past half of max_lag or they failed; then those never
+        probed; then the longest unprobed."""
         now = time.time()
 
         def urgency(db: str) -> tuple[int, float]:
@@ -303,9 +300,10 @@ class FleetHealth:
             if listed is None or listed.get("status") == "stopped":
                 return (3, 0.0)  # nothing a probe could add
             since = _age(parse_time(listed.get("last_sync_at")), now)
-            suspect = db in self._failed or since is None or since > self.max_lag / 2
-            first = db not in self._probed_at
-            return (0 if first else 1 if suspect else 2, self._probed_at.get(db, 0.0))
+            waited = float("inf") if since is None else since
+            if db in self._failed or waited > self.max_lag / 2:
+                return (0, -waited)
+            return (1 if db not in self._probed_at else 2, self._probed_at.get(db, 0.0))
 
         ready = [db for db in dbs if urgency(db)[0] < 3]
         return sorted(ready, key=urgency)[: self.probes]

@@ -19,6 +19,7 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -33,6 +34,9 @@ from conftest import (
     stop_process,
     wait_for,
 )
+
+from pylitestream.api import FleetHealth
+from pylitestream.litestream.control_socket import ControlSocket
 
 LS05 = pytest.mark.parametrize("ls", ["0.5.17"], indirect=True)
 TENANTS = 200
@@ -196,3 +200,23 @@ def test_check_names_the_one_stalled_tenant_among_200(fleet: Fleet) -> None:
     assert len(rows) == TENANTS
     line = err.strip().splitlines()[-1]
     assert line.startswith(f"pylitestream: error: 1 of {TENANTS} database(s) failing: {stalled}")
+
+    # The dashboard's view finds it too, at a bounded cost to the daemon per refresh (one
+    # /info, one /list, at most 8 /sync probes, each maybe one /txid), whatever the count.
+    requests: list[str] = []
+    real = ControlSocket._request
+
+    def counted(self: ControlSocket, method: str, endpoint: str, **kwargs: Any) -> Any:
+        requests.append(endpoint)
+        return real(self, method, endpoint, **kwargs)
+
+    fleet_health = FleetHealth(fleet.config, max_lag=2)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ControlSocket, "_request", counted)
+        for _ in range(3):
+            requests.clear()
+            records = fleet_health.refresh()
+            assert len(requests) <= 19 and requests.count("/sync") <= 8, requests
+            assert requests[:2] == ["/info", "/list"]
+    assert len(records) == TENANTS
+    assert [r["database"] for r in records if not r["ok"]] == [str(stalled)]
