@@ -42,7 +42,9 @@ if TYPE_CHECKING:
     from .config.migrate import dump_yaml as dump_yaml
     from .config.migrate import migrate_config as migrate_config
     from .config.show import show_config as show_config
+    from .health import FleetHealth as FleetHealth
     from .health import check as check
+    from .health import iter_check as iter_check
     from .litestream.flags import check_flag_value as check_flag_value
     from .litestream.flags import parse_go_flags as parse_go_flags
     from .services.audit import audit as audit
@@ -80,7 +82,7 @@ _SOURCES = {
         ("OnExit", "Replicator", "processes", "run", "on_exit_mode"), "pylitestream.supervise"
     ),
     **dict.fromkeys(_DAEMON, "pylitestream.services.daemon"),
-    "check": "pylitestream.health",
+    **dict.fromkeys(("check", "iter_check", "FleetHealth"), "pylitestream.health"),
     **dict.fromkeys(
         ("restore_plan", "restore_plan_from_args"), "pylitestream.services.restore_preview"
     ),
@@ -211,17 +213,26 @@ def init_config(
     output: str | os.PathLike[str] = "litestream.yml",
     force: bool = False,
     line: str | None = None,
+    directory: str | os.PathLike[str] | None = None,
+    pattern: str = "*.db",
+    recursive: bool = False,
+    watch: bool = False,
 ) -> dict[str, Any]:
     """Write a litestream.yml for `databases` (else DATABASE_URL when it is sqlite:///), plus the
     SQLite databases of the Django settings module `django`. The replica defaults to S3 through
     LITESTREAM_* placeholders; `replica` takes a URL or a directory. Never overwrites unless
-    force=True. Return {"config", "line", "databases", "replica", "variables"}. `line` (0.3 or
-    0.5) defaults to the line of the binary in use."""
+    force=True. Return {"config", "line", "databases", "dir", "replica", "variables"}. `line`
+    (0.3 or 0.5) defaults to the line of the binary in use. `directory` (0.5) adds a `dir:`
+    entry: every SQLite file in it whose name matches `pattern` (and below it with
+    `recursive`; those created later too with `watch`), each replicated to the replica's path
+    plus its own path under the directory."""
+    from .config.init import Directory
     from .config.init import init_config as write_config
 
     in_use: Callable[[], str] = lambda: find_binary().line  # noqa: E731
+    chosen = None if directory is None else Directory(Path(directory), pattern, recursive, watch)
     return write_config(databases, replica=replica, django=django, output=output, force=force,
-                        line=line, line_in_use=in_use)  # fmt: skip
+                        line=line, line_in_use=in_use, directory=chosen)  # fmt: skip
 
 
 def version() -> Record:
@@ -262,12 +273,12 @@ def replicate(
     exec_litestream(binary, argv)
 
 
-def check_summary(records: list[Record]) -> str:
+def check_summary(records: list[Record], *, total: int | None = None) -> str:
     """One line about check's records: the failing databases with their reasons, or how many
-    are current."""
+    are current. `total` counts the databases when `records` holds only the failing ones."""
     from .health import summary
 
-    return summary(records)
+    return summary(records, total=total)
 
 
 def audit_summary(records: list[Record]) -> str:

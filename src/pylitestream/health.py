@@ -28,7 +28,9 @@ import datetime as dt
 import os
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -108,25 +110,56 @@ def _judge(record: Record, seen: dict[str, Any], now: float, max_lag: float, loc
 # --- 0.5: the control socket --------------------------------------------------------------------
 
 
-def _check_through_socket(config: Path, dbs: list[str], max_lag: float, timeout: float,
-              seen: dict[str, Any], endpoints: dict[str, str | None]) -> list[Record]:  # fmt: skip
+CONCURRENCY = 4
+"""Requests in flight to the daemon at once (0.5): a thousand databases must not become a
+thousand threads and a thousand simultaneous syncs."""
+CONCURRENCY_03 = 4
+"""`litestream generations` processes at once (0.3)."""
+
+
+def _bounded(one: Callable[[str], Record], dbs: list[str], workers: int) -> Iterator[Record]:
+    """`one` of each of `dbs`, in order, with at most `workers` running; records are yielded
+    as they are ready, and at most twice `workers` wait unread (so memory stays flat)."""
+    if not dbs:
+        return
+    with ThreadPoolExecutor(max_workers=min(workers, len(dbs))) as pool:
+        pending: deque[Future[Record]] = deque()
+        for db in dbs:
+            pending.append(pool.submit(one, db))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def _check_through_socket(config: Path, plain: list[str], tenants: list[str], max_lag: float,
+                          timeout: float, seen: dict[str, Any], endpoints: dict[str, str | None],
+                          named: bool) -> Iterator[Record]:  # fmt: skip
+    """The `path:` entries, then whatever else the daemon replicates: the tenants of `dir:`
+    entries it found, was told about by `watch`, or got through `register` (its /list is the
+    truth about those; a tenant it dropped or never took is not shown)."""
+    from .config.load import load_config
+    from .config.tenants import tenants as on_disk
     from .services.daemon import connect
 
     client = connect("sync", config, timeout)
     try:
         info = client.info()
         listing = {row["database"]: row for row in client.databases()}
-    except DaemonNotRunning as exc:
-        return [_down(db, "not_running", f"{db}: {exc}") for db in dbs]
-    except SocketTimeout as exc:
-        return [_down(db, "not_responding", f"{db}: {exc}") for db in dbs]
+    except (DaemonNotRunning, SocketTimeout) as exc:
+        status = "not_running" if isinstance(exc, DaemonNotRunning) else "not_responding"
+        if not named:
+            tenants = [str(db) for db, _ in on_disk(load_config(config))]
+        yield from (_down(db, status, f"{db}: {exc}") for db in plain + tenants)
+        return
     started = parse_time(info.get("started_at"))
+    known = set(plain)
+    dbs = plain + tenants if named else plain + [db for db in listing if db not in known]
 
     def one(db: str) -> Record:
         return _one_05(client, db, listing.get(db), started, max_lag, seen, endpoints.get(db))
 
-    with ThreadPoolExecutor(max_workers=max(len(dbs), 1)) as pool:
-        return list(pool.map(one, dbs))
+    yield from _bounded(one, dbs, CONCURRENCY)
 
 
 def _down(db: str, status: str, reason: str) -> Record:
@@ -134,7 +167,10 @@ def _down(db: str, status: str, reason: str) -> Record:
 
 
 def _one_05(client: ControlSocket, db: str, listed: Record | None, started: dt.datetime | None,
-            max_lag: float, seen: dict[str, Any], endpoint: str | None) -> Record:  # fmt: skip
+            max_lag: float, seen: dict[str, Any], endpoint: str | None,
+            kept: Record | None = None) -> Record:  # fmt: skip
+    """One database's record: from a /sync now, or, given `kept` (an earlier /sync's answer,
+    {"txid", "replica_txid"}), from that and this /list alone."""
     now = time.time()
     if listed is None:
         return _down(
@@ -156,7 +192,7 @@ def _one_05(client: ControlSocket, db: str, listed: Record | None, started: dt.d
         return record
     floor = _age(last_sync or started, now)
     try:
-        synced = client.sync(db)
+        synced = kept if kept is not None else client.sync(db)
     except (SocketTimeout, DaemonError) as exc:
         # /info and /list answered, so the daemon runs: its sync waits on the replica (0.5
         # retries an unreachable one for about two minutes before it says so).
@@ -189,6 +225,91 @@ def _one_05(client: ControlSocket, db: str, listed: Record | None, started: dt.d
             "(is it reachable? see litestream's log)"
         )
     return record
+
+
+class FleetHealth:
+    """check's records for a dashboard of many databases (0.5), at a bounded cost to the
+    daemon per refresh whatever their number: one /info, one /list, and at most `probes`
+    /sync requests (each may add one /txid when the replica fails). Every other database is
+    judged from /list (its last successful sync; litestream syncs an idle database too, so a
+    last sync that stands still means the replica does not take it) and its latest probe. The
+    probes go first to databases that failed or whose last sync is older than half of
+    max_lag (the oldest first), then to those never probed, then to the longest unprobed. A
+    database not probed yet shows null TXIDs. The observations between
+    refreshes are kept in memory (a `check` run keeps its own)."""
+
+    def __init__(self, config: PathLike, *, probes: int = 8, max_lag: float = DEFAULT_MAX_LAG,
+                 timeout: float = DEFAULT_TIMEOUT) -> None:  # fmt: skip
+        self.config = config
+        self.probes = probes
+        self.max_lag = max_lag
+        self.timeout = timeout
+        self._seen: dict[str, Any] = {}
+        self._kept: dict[str, Record] = {}
+        self._probed_at: dict[str, float] = {}
+        self._failed: set[str] = set()
+
+    def refresh(self) -> list[Record]:
+        """One look at the daemon: every database's record (as check's)."""
+        from .config.load import database_entries, load_config
+        from .litestream.binary import find_binary
+        from .services.daemon import connect
+        from .services.prepare import checked_config
+
+        path = Path(checked_config(find_binary(), self.config)).absolute()
+        settings = load_config(path)
+        entries = database_entries(settings, path, tenants=False)
+        endpoints = _Endpoints(settings, entries)
+        client = connect("sync", path, self.timeout)
+        try:
+            info = client.info()
+            listing = {row["database"]: row for row in client.databases()}
+        except (DaemonNotRunning, SocketTimeout) as exc:
+            status = "not_running" if isinstance(exc, DaemonNotRunning) else "not_responding"
+            found = database_entries(settings, path)
+            return [_down(str(db), status, f"{db}: {exc}") for db, _ in found]
+        started = parse_time(info.get("started_at"))
+        plain, _tenants = _split(settings, entries)
+        dbs = list(dict.fromkeys([*plain, *listing]))
+        chosen = set(self._choose(dbs, listing))
+        for gone in set(self._kept) - set(listing):
+            self._kept.pop(gone, None)
+
+        def one(db: str) -> Record:
+            kept = None if db in chosen else self._kept.get(db, _UNPROBED)
+            record = _one_05(client, db, listing.get(db), started, self.max_lag, self._seen,
+                             endpoints.get(db), kept)  # fmt: skip
+            if db in chosen:
+                self._probed_at[db] = time.monotonic()
+                if record["local_txid"] is not None and record["replica_reachable"] is not False:
+                    self._kept[db] = {"txid": record["local_txid"],
+                                      "replica_txid": record["replica_txid"]}  # fmt: skip
+                (self._failed.add if not record["ok"] else self._failed.discard)(db)
+            return record
+
+        return list(_bounded(one, dbs, CONCURRENCY))
+
+    def _choose(self, dbs: list[str], listing: dict[str, Record]) -> list[str]:
+        """The databases to probe now: those whose last sync is oldest first (a stalled one
+        stops syncing), once it is past half of max_lag or they failed; then those never
+        probed; then the longest unprobed."""
+        now = time.time()
+
+        def urgency(db: str) -> tuple[int, float]:
+            listed = listing.get(db)
+            if listed is None or listed.get("status") == "stopped":
+                return (3, 0.0)  # nothing a probe could add
+            since = _age(parse_time(listed.get("last_sync_at")), now)
+            waited = float("inf") if since is None else since
+            if db in self._failed or waited > self.max_lag / 2:
+                return (0, -waited)
+            return (1 if db not in self._probed_at else 2, self._probed_at.get(db, 0.0))
+
+        ready = [db for db in dbs if urgency(db)[0] < 3]
+        return sorted(ready, key=urgency)[: self.probes]
+
+
+_UNPROBED: Record = {"txid": None, "replica_txid": None}
 
 
 # --- 0.3: state file, generations ---------------------------------------------------------------
@@ -258,15 +379,16 @@ def _one_03(config: Path, db: str, running: bool, max_lag: float, timeout: float
     return record
 
 
-def _check_through_listings(config: Path, dbs: list[str], max_lag: float, timeout: float,
-              seen: dict[str, Any], endpoints: dict[str, str | None]) -> list[Record]:  # fmt: skip
+def _check_through_listings(config: Path, plain: list[str], tenants: list[str],
+                            max_lag: float, timeout: float, seen: dict[str, Any],
+                            endpoints: dict[str, str | None],
+                            named: bool) -> Iterator[Record]:  # fmt: skip
     running = _daemon_running_03(config)
 
     def one(db: str) -> Record:
         return _one_03(config, db, running, max_lag, timeout, seen, endpoints.get(db))
 
-    with ThreadPoolExecutor(max_workers=max(len(dbs), 1)) as pool:
-        return list(pool.map(one, dbs))
+    yield from _bounded(one, plain + tenants, CONCURRENCY_03)
 
 
 # --- the API ------------------------------------------------------------------------------------
@@ -283,7 +405,20 @@ def check(
     false with a one-line `reason` naming the database when it lags more than `max_lag`
     seconds, is stalled or stopped, its replica is unreachable, or the daemon is not running.
     Never raises for an unhealthy database; raises UsageError for a bad request."""
-    from .config import configured_databases
+    return list(iter_check(db, config=config, max_lag=max_lag, timeout=timeout))
+
+
+def iter_check(
+    db: PathLike | None = None,
+    *,
+    config: PathLike | None = None,
+    max_lag: float = DEFAULT_MAX_LAG,
+    timeout: float | None = None,
+) -> Iterator[Record]:
+    """check's records one at a time, as they are ready (in the order check lists them), so
+    a check of thousands of databases never holds them all. The bad requests check refuses
+    are refused before the first record."""
+    from .config.load import database_entries, load_config
     from .errors import UsageError
     from .litestream.binary import find_binary
     from .services.daemon import database_path
@@ -296,29 +431,70 @@ def check(
         raise UsageError(f"--timeout must be a positive number of seconds, not {seconds:g}")
     binary = find_binary()
     path = Path(checked_config(binary, config)).absolute()
-    configured = [str(p) for p in configured_databases(path)]
+    settings = load_config(path)
+    # With the daemon up its /list names the tenants: the disk is read only without it.
+    entries = database_entries(settings, path, tenants=not binary.profile.control_socket)
+    endpoints = _Endpoints(settings, entries)
+    plain, tenants = _split(settings, entries)
     if db is not None:
+        from .config.load import database_entry
+
         name = database_path(db)
-        if name not in configured:
+        entry = database_entry(settings, Path(name))
+        if entry is None:
             raise UsageError(f"{name} is not in {path} (see 'pylitestream databases')")
-        configured = [name]
-    if not configured:
+        plain, tenants = ([name], []) if name in plain else ([], [name])
+    if not plain and not tenants and not _has_dirs(settings):
         raise UsageError(f"{path} lists no databases: there is nothing to check")
     memory = _observations_path(path)
     seen = cache.read_json(memory) or {}
-    check = _check_through_socket if binary.profile.control_socket else _check_through_listings
-    records = check(path, configured, max_lag, seconds, seen, _endpoints(path))
-    _store_observations(memory, seen)
-    return records
+    through = _check_through_socket if binary.profile.control_socket else _check_through_listings
+    return _remembering(
+        through(path, plain, tenants, max_lag, seconds, seen, endpoints, db is not None),
+        memory,
+        seen,
+    )
 
 
-def _endpoints(config: Path) -> dict[str, str | None]:
-    """Each database's S3-compatible endpoint (None for AWS or another replica type)."""
-    from .config.load import database_entries, load_config
+class _Endpoints(dict[str, str | None]):
+    """Each database's S3-compatible endpoint (None for AWS or another replica type): a
+    tenant's is its `dir:` entry's, found when asked for."""
 
-    return {
-        str(db): endpoint_of(entry) for db, entry in database_entries(load_config(config), config)
-    }
+    def __init__(self, settings: dict[str, Any], entries: list[tuple[Path, Record]]) -> None:
+        super().__init__((str(p), endpoint_of(entry)) for p, entry in entries)
+        self.settings = settings
+
+    def get(self, db: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        from .config.tenants import owner
+
+        if db not in self:
+            entry = owner(self.settings, Path(db))
+            self[db] = None if entry is None else endpoint_of(entry)
+        return self[db]
+
+
+def _split(
+    settings: dict[str, Any], entries: list[tuple[Path, Record]]
+) -> tuple[list[str], list[str]]:
+    """The databases of `entries` (database_entries) in `path:` entries, and the tenants of
+    `dir:` entries: database_entries gives a `path:` entry as it is, a tenant's as a new dict."""
+    listed = {id(e) for e in settings.get("dbs") or []}
+    plain = [str(p) for p, entry in entries if id(entry) in listed]
+    return plain, [str(p) for p, entry in entries if id(entry) not in listed]
+
+
+def _has_dirs(settings: dict[str, Any]) -> bool:
+    from .config.load import has_dir_entries
+
+    return has_dir_entries(settings)
+
+
+def _remembering(records: Iterator[Record], memory: Path, seen: dict[str, Any]) -> Iterator[Record]:
+    """`records`, then the observations kept for the next check (also when the reader stops)."""
+    try:
+        yield from records
+    finally:
+        _store_observations(memory, seen)
 
 
 REPLICA_FAILURES = {
@@ -343,11 +519,13 @@ def replica_failure(db: str, said: str | None, endpoint: str | None,
     return status, f"{db}: {REPLICA_FAILURES[status]}: {said}"
 
 
-def summary(records: list[Record]) -> str:
-    """One line: every failing database with its reason, or how many are current."""
+def summary(records: list[Record], *, total: int | None = None) -> str:
+    """One line: every failing database with its reason, or how many are current. `total`
+    counts the databases when `records` holds only the failing ones."""
     failing = [r for r in records if not r["ok"]]
+    count = len(records) if total is None else total
     if not failing:
-        return f"{len(records)} database(s) replicated within the lag limit"
-    return f"{len(failing)} of {len(records)} database(s) failing: " + "; ".join(
+        return f"{count} database(s) replicated within the lag limit"
+    return f"{len(failing)} of {count} database(s) failing: " + "; ".join(
         str(r["reason"]) for r in failing
     )

@@ -58,6 +58,8 @@ def verdicts() -> list[Any]:
 
 
 DB = "dbs:\n  - path: @/data/app.db\n"
+DIR = ("dbs:\n  - dir: @/data\n    pattern: '*.db'\n    watch: true\n    replica:\n"
+       "      type: file\n      path: @/backup\n")  # fmt: skip
 
 # (line, config, line number, message); '@' is the tmp dir, CWD the current directory, DEFAULT
 # the per-user socket path; a message ending in ' ...' is the start of the message.
@@ -94,7 +96,28 @@ REFUSED = [
     ("0.5", DB + "    pth: x\n", 3,
      "unknown key 'pth' in a database (Litestream 0.5 ignores it); did you mean 'path'?"),
     ("0.3", DB + "    dir: @/data\n", 3,
-     "unknown key 'dir' in a database (Litestream 0.3 ignores it)"),
+     "Litestream 0.3 has no directory replication ('dir:'); list each database with "
+     "'- path:', or use Litestream 0.5"),
+    # Directory replication (0.5): what litestream refuses at start, and a dir: without replica.
+    ("0.5", DIR.replace("    pattern: '*.db'\n", ""), 2,
+     "a 'dir:' entry needs 'pattern:' (e.g. pattern: \"*.db\")"),
+    ("0.5", DIR.replace("'*.db'", "'[a-'"), 3,
+     "pattern '[a-' is not a valid file-name pattern: a '[...]' class is malformed"),
+    ("0.5", DIR.replace("'*.db'", "'sub/*.db'"), 3,
+     "pattern 'sub/*.db' contains '/', but litestream matches it against file names only (use "
+     "'recursive: true' for subdirectories)"),
+    ("0.5", DIR.replace("'*.db'", "'*.sqlite'").replace("    watch: true\n", ""), 3,
+     "pattern '*.sqlite' matches no SQLite database in @/data, and litestream refuses to start "
+     "then; add 'watch: true' to pick up databases created later"),
+    ("0.5", DIR.split("    replica:")[0], 2,
+     "the 'dir: @/data' entry has no 'replica:', so none of its databases would be replicated "
+     "(each one's replica path is the replica's plus its own)"),
+    ("0.5", DIR.replace("watch: true", "watch: sometimes"), 4,
+     "'watch' must be true or false, not sometimes"),
+    ("0.5", DB + "    watch: true\n", 3, "'watch' only applies to a 'dir:' entry"),
+    ("0.5", DIR + "    path: @/data/a.db\n", 2, "a database has both 'path:' and 'dir:'; keep one"),
+    ("0.5", "dbs:\n  - monitor-interval: 1s\n", 2,
+     "a database needs 'path:' (one file) or 'dir:' (a directory of them)"),
     # A later database is checked as well as the first.
     ("0.5", DB + "  - path: @/data/b.db\n    bogus: 1\n", 4,
      "unknown key 'bogus' in a database (Litestream 0.5 ignores it)"),
@@ -216,7 +239,7 @@ PASSING = [
     ("0.5", DB, 1, ["@/data"]),
     ("0.3", DB + "  - path: @/data/b.db\n  - path: @/sock/c.db\n", 3,
      ["@/data", "@/data", "@/sock"]),
-    ("0.5", "dbs:\n  - dir: @/data\n    pattern: '*.db'\n", 1, ["@/data"]),
+    ("0.5", DIR, 1, ["@/data"]),
     ("0.5", DB + "    meta-path: 5\n    monitor-interval: 1s\n", 1, ["@/data"]),
     ("0.5", DB + "    replica:\n      type: s3\n      bucket: b\n      path: app\n"
      "      endpoint: https://minio:9000\n      region: ''\n", 1, ["@/data"]),
@@ -311,7 +334,8 @@ def test_every_spelling_of_true_enables_the_socket_check(home: Path, enabled: st
 
 
 def test_a_missing_database_directory_is_expected_when_run_restores(home: Path) -> None:
-    cfg = write(home, "dbs:\n  - path: @/nowhere/app.db\n  - dir: @/also/missing\n")
+    missing_dir = DIR.replace("dbs:\n", "").replace("@/data", "@/also/missing")
+    cfg = write(home, "dbs:\n  - path: @/nowhere/app.db\n" + missing_dir)
     result = validate_config(cfg, "0.5", {}, missing_dirs_ok=True)
     assert result["databases"] == 2
     assert verdicts() == [{"databases": 2, "dirs": []}]

@@ -37,6 +37,24 @@ def init(
         str | None,
         typer.Option("--django", help="Django settings module whose SQLite DATABASES to add."),
     ] = None,
+    directory: Annotated[
+        str | None,
+        typer.Option(
+            "--dir",
+            help="A directory of databases to replicate, each to its own replica path "
+            "(Litestream 0.5).",
+        ),
+    ] = None,
+    pattern: Annotated[
+        str | None,
+        typer.Option("--pattern", help="Which files in --dir are databases (default '*.db')."),
+    ] = None,
+    recursive: Annotated[
+        bool, typer.Option("--recursive", help="Also the databases below --dir's subdirectories.")
+    ] = False,
+    watch: Annotated[
+        bool, typer.Option("--watch", help="Also the databases created in --dir later.")
+    ] = False,
     output_file: Annotated[
         str, typer.Option("--output", "-o", help="Where to write the config.")
     ] = "litestream.yml",
@@ -45,18 +63,25 @@ def init(
     as_json: Json = False,
 ) -> None:
     """Write a litestream.yml: each database (--database, else DATABASE_URL=sqlite:///...) with
-    its own replica path, in the layout of the Litestream line in use."""
+    its own replica path, and with --dir a directory of them, in the layout of the Litestream
+    line in use."""
     from .. import api
+    from ..errors import UsageError
     from . import output
 
+    if directory is None and (pattern is not None or recursive or watch):
+        raise UsageError("--pattern, --recursive and --watch go with --dir DIRECTORY")
     result = api.init_config(
-        database or [], replica=replica, django=django, output=output_file, force=force, line=line
-    )
+        database or [], replica=replica, django=django, output=output_file, force=force,
+        line=line, directory=directory, pattern=pattern or "*.db", recursive=recursive,
+        watch=watch,
+    )  # fmt: skip
     if as_json:
         output.print_json(result)
         return
     count = len(result["databases"])
-    output.info(f"wrote {result['config']} for Litestream {result['line']} ({count} database(s))")
+    what = f"{count} database(s)" + (f" and the directory {result['dir']}" if result["dir"] else "")
+    output.info(f"wrote {result['config']} for Litestream {result['line']} ({what})")
     output.info("next steps:")
     for number, step in enumerate(result["next_steps"], start=1):
         output.info(f"  {number}. {step}")

@@ -5,6 +5,7 @@ command, each is a few lines over a function of pylitestream.api (daemon_info, s
 and cli/output.py.
 """
 
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 import typer
@@ -157,15 +158,29 @@ def check(
     from ..errors import PylitestreamError
     from . import output
 
-    rows = api.check(database, config=config, max_lag=max_lag, timeout=timeout)
-    line = api.check_summary(rows)
-    ok = all(row["ok"] for row in rows)
+    records = api.iter_check(database, config=config, max_lag=max_lag, timeout=timeout)
+    seen: list[int] = [0]
+    failing: list[dict[str, Any]] = []
+
+    def counted() -> Iterator[dict[str, Any]]:
+        # Only the failing records are kept for the summary: --json streams the rest.
+        for record in records:
+            seen[0] += 1
+            if not record["ok"]:
+                failing.append(record)
+            yield record
+
+    if as_json:
+        output.print_json_stream(counted())
+    else:
+        _emit(list(counted()), as_json, api.columns("check"), "no databases")
+    line = api.check_summary(failing, total=seen[0])
+    ok = not failing
     if ping_url:
         from .ping import ping
 
         problem = ping(ping_url, ok=ok, body=line)
         if problem:
             output.warning(problem)
-    _emit(rows, as_json, api.columns("check"), "no databases")
     if not ok:
         raise PylitestreamError(line)

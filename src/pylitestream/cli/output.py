@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -41,6 +41,21 @@ def _write(text: str, *, stderr: bool = False) -> None:
 
 def print_json(data: Any) -> None:
     _write(json.dumps(data, indent=2) + "\n")
+
+
+def print_json_stream(rows: Iterable[Any]) -> None:
+    """The text print_json(list(rows)) writes, written row by row as they come."""
+    first = True
+    chunk: list[str] = []
+    for row in rows:
+        item = "\n".join(f"  {line}" for line in json.dumps(row, indent=2).splitlines())
+        chunk.append(("[\n" if first else ",\n") + item)
+        first = False
+        if len(chunk) >= 64:  # a write (and flush) per 64 rows, not per row
+            _write("".join(chunk))
+            chunk.clear()
+    chunk.append("[]\n" if first else "\n]\n")
+    _write("".join(chunk))
 
 
 def _stderr_line(prefix: str, message: str) -> None:

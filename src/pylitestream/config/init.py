@@ -8,7 +8,7 @@ import os
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..errors import UsageError
 from ..masking import mask_urls
@@ -86,9 +86,57 @@ def has_socket(line: str) -> bool:
     return "socket" in LAYOUTS[line].sections
 
 
-def render_config(databases: Sequence[Path], replica: str | None, line: str, source: str) -> str:
+class Directory(NamedTuple):
+    """A `dir:` entry to write (0.5 directory replication)."""
+
+    path: Path
+    pattern: str = "*.db"
+    recursive: bool = False
+    watch: bool = False
+
+
+def directory_lines(directory: Directory, replica: str | None, line: str) -> list[str]:
+    """The `- dir:` entry: litestream derives each database's replica path from this one
+    (the replica's path plus the database's path under the directory)."""
+    out = [
+        f"  - dir: {_scalar(str(directory.path))}",
+        f"    pattern: {json.dumps(directory.pattern)}",
+    ]
+    out += ["    recursive: true"] if directory.recursive else []
+    out += ["    watch: true"] if directory.watch else []
+    return out + replica_lines(replica_block(replica, directory.path.name, line), line)
+
+
+def checked_directory(directory: Directory, line: str) -> Directory:
+    """`directory` made absolute, or UsageError: no directory replication on the line, a
+    missing directory, a malformed pattern, or one that matches nothing without watch."""
+    from .tenants import discover, pattern_problem
+
+    where = directory.path.expanduser().absolute()
+    if "dir" not in LAYOUTS[line].database:
+        raise UsageError(
+            f"--dir: Litestream {line} has no directory replication; pass each database with "
+            "--database, or use Litestream 0.5"
+        )
+    if not where.is_dir():
+        what = "is not a directory" if where.exists() else "does not exist"
+        raise UsageError(f"--dir {where} {what}; nothing was written")
+    problem = pattern_problem(directory.pattern)
+    if problem:
+        raise UsageError(f"--pattern: {problem}; nothing was written")
+    if not directory.watch and not discover(where, directory.pattern, directory.recursive):
+        raise UsageError(
+            f"--pattern {directory.pattern!r} matches no SQLite database in {where}"
+            f"{' or below' if directory.recursive else ''}, and litestream refuses to start "
+            "then; pass --watch to replicate databases created later; nothing was written"
+        )
+    return directory._replace(path=where)
+
+
+def render_config(databases: Sequence[Path], replica: str | None, line: str, source: str,
+                  directory: Directory | None = None) -> str:  # fmt: skip
     """The text of a new litestream.yml in the layout of `line`."""
-    names = replica_names(databases)
+    names = replica_names(databases) if databases else []
     out = [
         f"# Written by 'pylitestream init' for Litestream {line} ({source}).",
         "# Check it with 'pylitestream config check'; see the effective values with "
@@ -103,6 +151,8 @@ def render_config(databases: Sequence[Path], replica: str | None, line: str, sou
     for db, name in zip(databases, names):
         out.append(f"  - path: {_scalar(str(db))}")
         out += replica_lines(replica_block(replica, name, line), line)
+    if directory is not None:
+        out += directory_lines(directory, replica, line)
     if has_socket(line):
         # On by default: `pylitestream info/list/sync/check` and verify's sync-wait use it.
         out += [
@@ -175,6 +225,7 @@ def init_config(
     force: bool = False,
     line: str | None = None,
     line_in_use: Callable[[], str],
+    directory: Directory | None = None,
 ) -> dict[str, Any]:
     """Write a litestream.yml for `databases` (else DATABASE_URL when it is sqlite:///), plus the
     SQLite databases of the Django settings module `django`. The replica defaults to S3 through
@@ -188,7 +239,7 @@ def init_config(
     if django:
         found += django_databases(django)
         source = f"{source} and --django {django}" if source else f"--django {django}"
-    if not found:
+    if not found and directory is None:
         url = os.environ.get("DATABASE_URL", "")
         from_url = sqlite_url_path(url) if url else None
         if url and from_url is None:
@@ -198,14 +249,17 @@ def init_config(
             )
         if from_url is not None:
             found, source = [from_url], "DATABASE_URL"
-    if not found:
+    chosen = line_in_use() if line is None else known_line(line)
+    if directory is not None:
+        directory = checked_directory(directory, chosen)
+        source = f"{source} and --dir {directory.path}" if source else f"--dir {directory.path}"
+    if not found and directory is None:
         raise UsageError(
-            "no database to replicate: pass --database PATH (repeatable), "
+            "no database to replicate: pass --database PATH (repeatable), --dir DIRECTORY, "
             "set DATABASE_URL=sqlite:///PATH, or use --django SETTINGS_MODULE"
         )
     absolute = list(dict.fromkeys(db.absolute() for db in found))
-    chosen = line_in_use() if line is None else known_line(line)
-    text = render_config(absolute, replica, chosen, source)
+    text = render_config(absolute, replica, chosen, source, directory)
     socket = None
     if has_socket(chosen):
         socket = str(default_socket_path())
@@ -219,6 +273,7 @@ def init_config(
         "config": str(target),
         "line": chosen,
         "databases": [str(db) for db in absolute],
+        "dir": None if directory is None else str(directory.path),
         "replica": "s3" if replica is None else mask_urls(replica),
         "variables": variables,
         "socket": socket,

@@ -93,16 +93,25 @@ def configured_databases(config: Path) -> list[Path]:
     return [db for db, _ in database_entries(load_config(config), config)]
 
 
-def database_entries(settings: dict[str, Any], config: Path) -> list[tuple[Path, dict[str, Any]]]:
-    """Each `path:` database of the loaded config `settings`, absolute, with its `dbs:` entry."""
+def database_entries(settings: dict[str, Any], config: Path,
+                     tenants: bool = True) -> list[tuple[Path, dict[str, Any]]]:  # fmt: skip
+    """Each database of the loaded config `settings`, absolute, with its `dbs:` entry: the
+    `path:` entries, then (unless tenants=False) the tenants on disk of each `dir:` entry
+    (0.5), each with the entry litestream derives for it (see tenants)."""
+    from .tenants import tenants as on_disk
+
     entries = settings.get("dbs") or []
     if not isinstance(entries, list):
         raise UsageError(f"{config}: 'dbs' must be a list")
-    return [
+    found = [
         (Path(str(entry["path"])).expanduser().absolute(), entry)
         for entry in entries
         if isinstance(entry, dict) and entry.get("path")
     ]
+    known = {db for db, _ in found}
+    if tenants:
+        found += [(db, entry) for db, entry in on_disk(settings) if db not in known]
+    return found
 
 
 def replicas_of(entry: dict[str, Any]) -> list[dict[str, Any]]:
@@ -113,14 +122,28 @@ def replicas_of(entry: dict[str, Any]) -> list[dict[str, Any]]:
 
 def database_entry(settings: dict[str, Any], db: Path) -> dict[str, Any] | None:
     """The `dbs:` entry of the loaded config `settings` whose path names `db` (symlinks and
-    relative paths resolved), or None."""
+    relative paths resolved), else the entry litestream derives for `db` as a tenant of a
+    `dir:` entry (whether or not the file exists), or None."""
+    from .tenants import owner, tenant_entry
+
     wanted = db.expanduser().absolute().resolve()
     for entry in settings.get("dbs") or []:
         if not (isinstance(entry, dict) and entry.get("path")):
             continue
         if Path(str(entry["path"])).expanduser().absolute().resolve() == wanted:
             return entry
+    plain = db.expanduser().absolute()
+    for name in dict.fromkeys((plain, wanted)):
+        found = owner(settings, name)
+        if found is not None:
+            return tenant_entry(found, name)
     return None
+
+
+def has_dir_entries(settings: dict[str, Any]) -> bool:
+    from .tenants import dir_entries
+
+    return bool(dir_entries(settings))
 
 
 def _syntax_error(path: Path, exc: Exception) -> ConfigError:

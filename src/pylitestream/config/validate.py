@@ -120,10 +120,26 @@ class _Checker:
                         "'replica:' is ignored by Litestream 0.3, so this database would not be "
                         "replicated; write it as a list under 'replicas:' (- type: ...)",
                     )
+        if "dir" not in allowed and isinstance(node, yaml.MappingNode):
+            for key_node, _value in node.value:
+                if key_node.value == "dir":
+                    self.fail(
+                        key_node,
+                        f"Litestream {self.line} has no directory replication ('dir:'); list "
+                        "each database with '- path:', or use Litestream 0.5",
+                    )
         pairs = dict(self.keys(node, allowed, "a database"))
-        for key in ("path", "dir"):
-            if key in pairs:
-                self.db_path(pairs[key], key)
+        if "path" in pairs and "dir" in pairs:
+            self.fail(pairs["dir"], "a database has both 'path:' and 'dir:'; keep one")
+        if "path" in pairs:
+            self.db_path(pairs["path"], "path")
+        elif "dir" in pairs:
+            self.directory(node, pairs)
+        elif isinstance(node, yaml.MappingNode):
+            self.fail(node, "a database needs 'path:' (one file) or 'dir:' (a directory of them)")
+        for key in ("watch", "meta-dir", "pattern", "recursive"):
+            if key in pairs and "dir" not in pairs:
+                self.fail(pairs[key], f"'{key}' only applies to a 'dir:' entry")
         replicas = self.sequence(pairs["replicas"], "'replicas'") if "replicas" in pairs else []
         if self.layout.single_replica:
             if "replica" in pairs and replicas:
@@ -181,6 +197,51 @@ class _Checker:
         self.dirs.append(str(directory))
         if not directory.is_dir() and not self.missing_dirs_ok:
             self.fail(node, f"directory {directory} of database {key} '{raw}' does not exist")
+
+    def directory(self, node: yaml.Node, pairs: dict[str, Any]) -> None:
+        """A `dir:` entry (0.5): litestream refuses it at start without a pattern, with a
+        malformed one, or when nothing matches and it does not watch; without a replica no
+        tenant would be replicated."""
+        import yaml
+
+        from .tenants import discover, pattern_problem
+
+        raw = self.path_value(pairs["dir"], "database 'dir'")
+        self.db_path(pairs["dir"], "dir")
+        if "pattern" not in pairs:
+            self.fail(pairs["dir"], "a 'dir:' entry needs 'pattern:' (e.g. pattern: \"*.db\")")
+        pattern = self.path_value(pairs["pattern"], "'pattern'")
+        problem = pattern_problem(pattern)
+        if problem:
+            self.fail(pairs["pattern"], problem)
+        if "meta-dir" in pairs and "meta-path" in pairs:
+            self.fail(pairs["meta-dir"], "a 'dir:' entry has both 'meta-dir' and 'meta-path'")
+        if "replica" not in pairs and "replicas" not in pairs:
+            self.fail(
+                pairs["dir"],
+                f"the 'dir: {raw}' entry has no 'replica:', so none of its databases would be "
+                "replicated (each one's replica path is the replica's plus its own)",
+            )
+        flags = {k: str(pairs[k].value).lower() for k in ("recursive", "watch") if k in pairs}
+        for key, value in flags.items():
+            if not isinstance(pairs[key], yaml.ScalarNode) or value not in ("true", "false"):
+                self.fail(pairs[key], f"'{key}' must be true or false, not {value}")
+        directory = Path(raw).expanduser()
+        if not directory.is_dir():
+            return  # missing_dirs_ok: `run` restores into it
+        if not os.access(directory, os.R_OK | os.X_OK | os.W_OK):
+            self.fail(
+                pairs["dir"],
+                f"directory {directory} is not readable and writable by this user, and "
+                "litestream lists it and writes each database's -wal and metadata beside it",
+            )
+        watch = flags.get("watch") == "true"
+        if not watch and not discover(directory, pattern, flags.get("recursive") == "true"):
+            self.fail(
+                pairs["pattern"],
+                f"pattern '{pattern}' matches no SQLite database in {directory}, and litestream "
+                "refuses to start then; add 'watch: true' to pick up databases created later",
+            )
 
     def replica(self, node: yaml.Node) -> None:
         allowed, sections = self.layout.replica, self.layout.sections

@@ -10,7 +10,7 @@ from ..litestream import records
 from ..litestream.binary import Binary, find_binary
 from ..litestream.records import Record
 from ..litestream.runner import run_litestream
-from .prepare import PathLike, checked_config, database_arg
+from .prepare import PathLike, checked_config, database_arg, litestream_config
 
 
 def _require(binary: Binary, command: str) -> None:
@@ -29,14 +29,16 @@ def _listing(
     """Run a listing command; return the binary used and its stdout."""
     binary = find_binary()
     _require(binary, command)
-    args = [command, "-config", checked_config(binary, config, validate), *extra]
-    if binary.profile.json_listings:
-        args.append("-json")
-    if db is not None:
-        args.append(database_arg(db))
-    completed = run_litestream(
-        binary, args, timeout=timeout, errors_in_log_fail=binary.profile.errors_only_in_log
-    )
+    path = checked_config(binary, config, validate)
+    named = None if db is None else [database_arg(db)]
+    with litestream_config(path, named) as config_file:
+        args = [command, "-config", config_file, *extra]
+        if binary.profile.json_listings:
+            args.append("-json")
+        args += named or []
+        completed = run_litestream(
+            binary, args, timeout=timeout, errors_in_log_fail=binary.profile.errors_only_in_log
+        )
     return binary, completed.stdout
 
 

@@ -3,8 +3,11 @@ database argument absolute."""
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Sequence
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from ..config import find_config
@@ -47,3 +50,26 @@ def database_arg(db: PathLike | None, listed_by: str = "databases") -> str:
             f"this command needs --database PATH (see 'pylitestream {listed_by}')"
         )
     return str(Path(db).expanduser().absolute())
+
+
+@contextlib.contextmanager
+def litestream_config(config: str, dbs: Sequence[str] | None = None) -> Iterator[str]:
+    """The config file to hand litestream's one-shot commands for `dbs` (default: all):
+    `config` itself, or, when it has `dir:` entries, a private copy in which each tenant is a
+    `path:` entry (config.tenants.expanded_text), removed afterwards."""
+    from ..config.expand import expanded_text
+
+    wanted = None if dbs is None else [Path(db) for db in dbs]
+    text = expanded_text(Path(config), wanted)
+    if text is None:
+        yield config
+        return
+    directory = Path(tempfile.mkdtemp(prefix="pylitestream-config-"))
+    try:
+        copy = directory / "litestream.yml"
+        descriptor = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(text)
+        yield str(copy)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)

@@ -15,7 +15,7 @@ from ..litestream.flags import check_flag_value, parse_go_flags
 from ..litestream.runner import run_litestream
 from ..litestream.timeouts import default_timeout
 from . import integrity, placement
-from .prepare import PathLike, checked_config, database_arg
+from .prepare import PathLike, checked_config, database_arg, litestream_config
 
 # Flags pylitestream manages itself, or whose output a restore that returns a path cannot carry.
 _NOT_FORWARDED = {
@@ -105,8 +105,11 @@ def _restore_safely(
         placement.refuse_occupied(target, hint)
 
     check = str(flags.pop("integrity-check", integrity.DEFAULT_CHECK))
-    config_path = checked_config(binary, config, validate, [f"-{f}" for f in flags])
-    with placement.scratch_dir(target) as scratch:
+    checked = checked_config(binary, config, validate, [f"-{f}" for f in flags])
+    # A tenant of a `dir:` entry restores through a copy of the config naming it (see
+    # prepare.litestream_config): litestream's own restore does not find it.
+    with litestream_config(checked, [db_path]) as config_path, \
+            placement.scratch_dir(target) as scratch:  # fmt: skip
         scratch_db = scratch / "restore.db"
         complaint = _restore_into(binary, config_path, db_path, flags, scratch_db, check, timeout)
         if complaint is not None:

@@ -39,7 +39,7 @@ def restore_plan(
     from ..litestream.flags import check_flag_value
     from ..litestream.runner import run_litestream
     from .placement import default_target
-    from .prepare import checked_config, database_arg
+    from .prepare import checked_config, database_arg, litestream_config
 
     db_path = database_arg(db)
     binary = find_binary()
@@ -51,14 +51,18 @@ def restore_plan(
         check_flag_value("txid", "txid", txid)
     if timestamp:
         check_flag_value("timestamp", "timestamp", timestamp)
-    argv = ["restore", "-config", checked_config(binary, config, validate), "-dry-run", "-json"]
+    checked = checked_config(binary, config, validate)
+    argv = ["restore", "-config", checked, "-dry-run", "-json"]
     if output is not None:
         argv.append(f"-o={os.path.abspath(os.path.expanduser(str(output)))}")
     if timestamp:
         argv.append(f"-timestamp={timestamp}")
     if txid:
         argv.append(f"-txid={txid}")
-    completed = run_litestream(binary, [*argv, db_path], timeout=timeout)
+    with litestream_config(checked, [db_path]) as config_file:
+        argv[2] = config_file
+        completed = run_litestream(binary, [*argv, db_path], timeout=timeout)
+    argv[2] = checked
     try:
         data = json.loads(completed.stdout)
         files = [

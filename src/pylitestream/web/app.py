@@ -31,7 +31,7 @@ from ..errors import UsageError
 from .actions import KINDS, Jobs
 from .fleet import View, select
 from .hosting import HOST_KEY
-from .overview import KeptCheck, RestorePoints, gather
+from .overview import KeptCheck, KeptFleet, RestorePoints, gather
 from .security import Authentication, SecurityHeaders, same_secret
 
 HERE = Path(__file__).parent
@@ -147,10 +147,16 @@ def build(config: Any, *, template_dirs: Sequence[str | os.PathLike[str]] = (),
     if wanted is None and authorize is None:
         SERVED_TO_EVERYONE.append(config_path)
 
-    refresher = ThreadPoolExecutor(max_workers=4, thread_name_prefix="pylitestream-refresh")
+    # One litestream process at a time for restore points (one per database), and health on
+    # its own thread, so that a thousand queued restore-point listings never delay it.
+    refresher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pylitestream-points")
     points = RestorePoints(refresher, config_path, profile)
-    # Without the control socket a check spawns one litestream per database: keep its result.
-    kept_check = None if profile.control_socket else KeptCheck(refresher)
+    # Health is refreshed in the background, never asked for by a page load: on 0.5 at a
+    # bounded cost to the daemon (KeptFleet), on 0.3 by a check (one litestream per database).
+    watcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pylitestream-health")
+    kept_check: KeptCheck | KeptFleet = (
+        KeptFleet(watcher, config_path) if profile.control_socket else KeptCheck(watcher)
+    )
     jobs = Jobs(config_path, profile, on_done=points.refresh)
     templates = Jinja2Templates(env=template_environment(template_dirs))
 

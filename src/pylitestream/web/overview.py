@@ -1,8 +1,15 @@
-"""What one page load shows, gathered through the public API only: the daemon
-(`daemon_status`) and every database's health (`check`) concurrently, plus sizes and the kept
-verify results from disk. Restore points (`ltx` on 0.5, `generations`/`snapshots` on 0.3) cost
-one litestream process per database, so they never run inside a page load: a background
-refresher keeps them, and a page shows what it has with its age."""
+"""What one page load shows, gathered through the public API only, plus sizes and the kept
+verify results from disk. Nothing a page shows is asked of litestream inside the page load:
+
+- 0.5: a background refresher keeps the daemon's state and every database's health
+  (`FleetHealth`: one /info, one /list and at most a few /sync probes per refresh, every
+  HEALTH_TTL_05 s at most, whatever the number of databases and of open pages);
+- 0.3, which has no control socket: a background `check` (one `litestream generations` per
+  database, a few at a time), every HEALTH_TTL_03 s at most;
+- restore points (`ltx` on 0.5, `generations`/`snapshots` on 0.3; one litestream process per
+  database) are refreshed in the background too, at most RESTORE_POINTS_PER_SECOND a second.
+
+A page shows what the refreshers have, with its age."""
 
 from __future__ import annotations
 
@@ -17,12 +24,18 @@ from typing import Any
 
 import pylitestream
 
-from ..api import Profile
+from .. import api
+from ..api import FleetHealth, Profile
 
 log = logging.getLogger(__name__)
 Record = dict[str, Any]
 RESTORE_POINTS_TTL = 60.0
-"""Seconds a database's restore points are shown before they are fetched again."""
+"""Seconds a database's restore points are shown before they are fetched again (longer with
+many databases: see RESTORE_POINTS_PER_SECOND)."""
+RESTORE_POINTS_PER_SECOND = 2.0
+"""At most this many litestream processes a second for restore points, on average."""
+HEALTH_TTL_05 = 5.0
+"""Seconds between two looks at the 0.5 daemon, however many pages are open."""
 HEALTH_TTL_03 = 5.0
 """Litestream 0.3 has no control socket, so its check runs one `litestream generations` per
 database: page loads show the latest check, refreshed in the background at most this often."""
@@ -130,10 +143,34 @@ class RestorePoints(Kept):
         self.config, self.profile = config, profile
 
     def ttl(self) -> float:
-        return RESTORE_POINTS_TTL
+        return max(RESTORE_POINTS_TTL, len(self._kept) / RESTORE_POINTS_PER_SECOND)
 
     def fetch(self, key: str) -> Record:
         return restore_points(key, self.config, self.profile)
+
+
+class KeptFleet(Kept):
+    """The 0.5 daemon's state and every database's health, kept under the config's path and
+    refreshed by one FleetHealth (see its cost to the daemon). A failed refresh shows every
+    database as unknown, never the last good health."""
+
+    field = "records"
+
+    def __init__(self, pool: ThreadPoolExecutor, config: str, timeout: float = 5.0) -> None:
+        super().__init__(pool)
+        self.timeout = timeout
+        self.fleet = FleetHealth(config, timeout=timeout)
+        self.daemon: Record | None = None
+
+    def ttl(self) -> float:
+        return HEALTH_TTL_05
+
+    def fetch(self, key: str) -> list[Record]:
+        self.daemon = pylitestream.daemon_status(config=key, timeout=self.timeout)
+        return self.fleet.refresh()
+
+    def shown_on_error(self, key: str, error: str) -> list[Record]:
+        return unchecked(key, error)
 
 
 class KeptCheck(Kept):
@@ -158,12 +195,12 @@ class KeptCheck(Kept):
 
 def unchecked(config: str, reason: str) -> list[Record]:
     """The config's databases with unknown health, when `check` cannot run (for example a 0.5
-    config without the control socket): the page still lists every database."""
+    config without the control socket): the page still lists every database (those of `dir:`
+    entries as found on disk)."""
     try:
-        entries = pylitestream.show_config(config)["settings"].get("dbs") or []
+        paths = [row["path"] for row in api.config_databases(config)["databases"]]
     except pylitestream.PylitestreamError:
         return []
-    paths = [e["path"] for e in entries if isinstance(e, dict) and isinstance(e.get("path"), str)]
     unknown = dict.fromkeys(("local_txid", "replica_txid", "lag_seconds", "seconds_since_sync",
                              "last_sync_at", "replica_reachable"))  # fmt: skip
     return [{**unknown, "database": str(Path(p).expanduser().absolute()), "ok": False,
@@ -178,35 +215,37 @@ def file_size(db: str) -> int | None:
 
 
 def gather(config: str, line: str, points: RestorePoints, jobs: dict[str, list[Record]],
-           kept_check: KeptCheck | None = None, timeout: float = 5.0) -> Record:  # fmt: skip
+           kept_check: KeptCheck | KeptFleet | None = None,
+           timeout: float = 5.0) -> Record:  # fmt: skip
     """The overview: {"generated_at", "health_checked_at", "seconds", "line", "config",
-    "daemon", "databases", "error"}. With `kept_check` (0.3), health is its latest check."""
+    "daemon", "databases", "error"}. Health is `kept_check`'s latest (0.5: KeptFleet, 0.3:
+    KeptCheck); without one, a `check` now."""
     started = time.monotonic()
     errors = []
     daemon: Record | None = None
     health: list[Record] = []
     checked_at = None
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        daemon_future = pool.submit(pylitestream.daemon_status, config=config, timeout=timeout)
-        if kept_check is None:
-            check_future = pool.submit(pylitestream.check, config=config, timeout=timeout)
-        else:
-            kept = kept_check.get(config, wait=timeout + 60)
-            finished = kept["records"] is not None
-            error = kept["error"] or (None if finished else "check did not finish")
-            health = kept["records"] if finished else unchecked(config, str(error))
-            errors += [error] if error else []
-            checked_at = kept["fetched_at"] or now_iso()
+    if kept_check is None:
         try:
-            daemon = daemon_future.result()
+            daemon = pylitestream.daemon_status(config=config, timeout=timeout)
+            health = pylitestream.check(config=config, timeout=timeout)
         except pylitestream.PylitestreamError as exc:
             errors.append(str(exc))
-        if kept_check is None:
+            health = unchecked(config, str(exc))
+    else:
+        kept = kept_check.get(config, wait=timeout + 60)
+        finished = kept["records"] is not None
+        error = kept["error"] or (None if finished else "check did not finish")
+        health = kept["records"] if finished else unchecked(config, str(error))
+        errors += [error] if error else []
+        checked_at = kept["fetched_at"] or now_iso()
+        if isinstance(kept_check, KeptFleet):
+            daemon = kept_check.daemon
+        else:
             try:
-                health = check_future.result()
+                daemon = pylitestream.daemon_status(config=config, timeout=timeout)
             except pylitestream.PylitestreamError as exc:
                 errors.append(str(exc))
-                health = unchecked(config, str(exc))
     databases = []
     for record in health:
         db = str(record["database"])
