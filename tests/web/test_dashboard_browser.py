@@ -100,7 +100,7 @@ def test_renders_every_database_and_health_matches_check(browser: Any, site: Sit
             assert page.locator("tr.database").count() == len(site.dbs)
             # restore points arrive through the self-refresh (never inside a page load)
             points = page.locator("tr.database td.restore-point")
-            wait_for(lambda points=points: DASH not in points.all_inner_texts(), 30)
+            wait_for(lambda points=points: DASH not in points.all_inner_texts(), 90)
             # On 0.3 the page shows the latest background check (at most HEALTH_TTL_03 old, see
             # the README), so compare once the self-refresh has caught up with a check run now.
             wait_for(lambda page=page: health_matches(page, site), 30)
