@@ -11,7 +11,8 @@ Unix socket (its own copy of the config names the proxy), so every request the d
 makes to the daemon is counted. Prints JSON per size:
 
 - check_json_seconds: `pylitestream check --json` (a subprocess, median of 3, all healthy);
-- overview_p50_ms / overview_p95_ms: GET /overview.json (`--pages` requests, two clients);
+- overview_p50_ms / overview_p95_ms: GET / (the overview page; `--pages` requests, two
+  clients);
 - page_bytes / overview_json_bytes: the size of `/` and of `/overview.json`;
 - daemon_requests_per_refresh: requests the proxy saw while the pages were loaded, divided by
   the refreshes the dashboard made meanwhile (distinct `health_checked_at`), the largest;
@@ -124,7 +125,8 @@ def get(url: str, token: str) -> bytes:
     return body
 
 
-def run_size(count: int, pages: int, env: dict[str, str], work: Path) -> dict[str, Any]:
+def run_size(count: int, pages: int, env: dict[str, str], work: Path,
+             screenshots: Path | None = None) -> dict[str, Any]:  # fmt: skip
     root = work / f"n{count}"
     root.mkdir(mode=0o700)
     data = root / "tenants"
@@ -173,7 +175,7 @@ def run_size(count: int, pages: int, env: dict[str, str], work: Path) -> dict[st
         token = base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
         wait_for(lambda: get(url + "/static/dashboard.css", token), 30)
         first = json.loads(get(url + "/overview.json", token))  # waits for the first refresh
-        assert len(first["databases"]) == count, (len(first["databases"]), first["error"])
+        assert first["total"] == count, (first["total"], first["error"])
 
         before = proxy.requests
         refreshes: set[str] = set()
@@ -181,9 +183,10 @@ def run_size(count: int, pages: int, env: dict[str, str], work: Path) -> dict[st
 
         def one_page() -> None:
             start = time.perf_counter()
-            body = get(url + "/overview.json", token)
+            body = get(url + "/", token)
             times.append((time.perf_counter() - start) * 1000)
-            refreshes.add(json.loads(body)["health_checked_at"])
+            found = re.search(rb"health checked ([^ <]+)", body)
+            refreshes.add(found.group(1).decode() if found else "")
 
         started = time.monotonic()
         with ThreadPoolExecutor(max_workers=2) as pool:
@@ -192,10 +195,12 @@ def run_size(count: int, pages: int, env: dict[str, str], work: Path) -> dict[st
                 time.sleep(0.25)
         seconds = time.monotonic() - started
         requests = proxy.requests - before
-        refreshes.discard(first["health_checked_at"])  # made before the window
+        refreshes.discard(first["health_checked_at"] or "")  # made before the window
         page = get(url + "/", token)
         overview_json = get(url + "/overview.json", token)
         rss, peak = rss_mib(dashboard.pid)
+        if screenshots is not None:
+            screenshot(url, screenshots / f"overview-{count}.png")
         return {
             "databases": count,
             "check_json_seconds": round(check_seconds, 3),
@@ -218,10 +223,29 @@ def run_size(count: int, pages: int, env: dict[str, str], work: Path) -> dict[st
             proxy.close()
 
 
+def screenshot(url: str, path: Path) -> None:
+    """The overview in Debian's chromium (Playwright never downloads a browser here)."""
+    from playwright.sync_api import sync_playwright
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    args = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+            "--disable-background-networking"]  # fmt: skip
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=args)
+        try:
+            page = browser.new_page(http_credentials={"username": USERNAME, "password": PASSWORD},
+                                    viewport={"width": 1280, "height": 900})  # fmt: skip
+            page.goto(url + "/")
+            page.screenshot(path=str(path), full_page=True)
+        finally:
+            browser.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="10,100,1000")
     parser.add_argument("--pages", type=int, default=40)
+    parser.add_argument("--screenshots", type=Path, help="save each size's overview page here")
     options = parser.parse_args()
     binary = fetch_litestream.fetch("0.5.17", fetch_litestream.host_target())
     work = Path(tempfile.mkdtemp(prefix="bench-scale-"))
@@ -233,7 +257,8 @@ def main() -> None:
     env.update(LITESTREAM_INSTALL_DIR=str(binary.parent), PYLITESTREAM_DASHBOARD_USERNAME=USERNAME,
                PYLITESTREAM_DASHBOARD_PASSWORD=PASSWORD)  # fmt: skip
     os.environ.update(env)  # start_replicate runs with this process's environment
-    results = [run_size(int(n), options.pages, env, work) for n in options.sizes.split(",")]
+    results = [run_size(int(n), options.pages, env, work, options.screenshots)
+               for n in options.sizes.split(",")]  # fmt: skip
     print(json.dumps({"litestream": "0.5.17", "results": results}, indent=2))
 
 

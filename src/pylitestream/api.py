@@ -355,6 +355,13 @@ def last_verify(db: PathLike) -> Record | None:
     return verification.last_verify(db)
 
 
+def last_verifies(dbs: Sequence[PathLike]) -> dict[str, Record | None]:
+    """last_verify for many databases at once, keyed by absolute path (the dashboard's fleet)."""
+    from . import verification
+
+    return verification.last_verifies(dbs)
+
+
 # --- the daemon, as the dashboard shows it --------------------------------------------------------
 
 

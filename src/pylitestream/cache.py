@@ -32,11 +32,16 @@ def state_dir(kind: str) -> Path:
     return Path(user_state_dir("pylitestream")) / kind
 
 
-def state_path(kind: str, key: str) -> Path:
-    """Where pylitestream keeps its `kind` record about `key` (a config or database path)."""
+def state_name(key: str) -> str:
+    """The file name of the record about `key` (a config or database path) in a state dir."""
     import hashlib  # here: its OpenSSL import costs every command's start-up 2 ms
 
-    return state_dir(kind) / f"{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
+    return f"{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
+
+
+def state_path(kind: str, key: str) -> Path:
+    """Where pylitestream keeps its `kind` record about `key` (a config or database path)."""
+    return state_dir(kind) / state_name(key)
 
 
 def read_json(path: Path) -> dict[str, Any] | None:

@@ -15,6 +15,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -401,6 +402,23 @@ def keep_result(record: Record) -> None:
 def last_verify(db: PathLike) -> Record | None:
     """The latest verify outcome kept for `db`, or None."""
     return cache.read_json(cache.state_path("verify", database_arg(db)))
+
+
+def last_verifies(dbs: Iterable[PathLike]) -> dict[str, Record | None]:
+    """last_verify for many databases at once, by their absolute paths: the state dir is listed
+    once and only the files in it are read (a fleet of a thousand, most never verified, costs a
+    listing rather than a thousand failed opens)."""
+    folder = cache.state_dir("verify")
+    try:
+        present = set(os.listdir(folder))
+    except OSError:
+        present = set()
+    found: dict[str, Record | None] = {}
+    for db in dbs:
+        key = database_arg(db)
+        name = cache.state_name(key)
+        found[key] = cache.read_json(folder / name) if name in present else None
+    return found
 
 
 def summary(records: list[Record]) -> str:

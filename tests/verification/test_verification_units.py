@@ -1113,3 +1113,17 @@ def test_verify_gives_each_restore_the_time_left(
     assert _verify_public(workspace, timeout=20)["ok"]
     first = launches.timeouts[0]
     assert first is not None and 15 < first <= 20, launches.timeouts
+
+
+def test_last_verifies_reads_only_what_is_kept(private_tmp: Path) -> None:
+    """The fleet's last verify results at once: the same records as last_verify, None for a
+    database never verified, keyed by absolute path."""
+    from pylitestream import cache
+    from pylitestream.api import last_verifies
+
+    dbs = [private_tmp / f"t{n}.db" for n in range(5)]
+    kept = {"database": str(dbs[2]), "ok": True, "finished_at": "2026-12-05T10:00:00Z"}
+    cache.write_json(cache.state_path("verify", str(dbs[2])), kept)
+    found = last_verifies(dbs)
+    assert found == {str(db): (kept if db == dbs[2] else None) for db in dbs}
+    assert found[str(dbs[2])] == pylitestream.last_verify(dbs[2])

@@ -246,6 +246,7 @@ def gather(config: str, line: str, points: RestorePoints, jobs: dict[str, list[R
                 daemon = pylitestream.daemon_status(config=config, timeout=timeout)
             except pylitestream.PylitestreamError as exc:
                 errors.append(str(exc))
+    verified = api.last_verifies([str(record["database"]) for record in health])
     databases = []
     for record in health:
         db = str(record["database"])
@@ -255,7 +256,7 @@ def gather(config: str, line: str, points: RestorePoints, jobs: dict[str, list[R
             "size": file_size(db),
             "health": record,
             "restore_points": points.get(db),
-            "verify": pylitestream.last_verify(db),
+            "verify": verified.get(db),
             "jobs": jobs.get(db, []),
         })  # fmt: skip
     return {
