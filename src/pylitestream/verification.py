@@ -415,7 +415,7 @@ def last_verifies(dbs: Iterable[PathLike]) -> dict[str, Record | None]:
         present = set()
     found: dict[str, Record | None] = {}
     for db in dbs:
-        key = database_arg(db)
+        key = str(db) if os.path.isabs(db) else database_arg(db)  # the fleet's are absolute
         name = cache.state_name(key)
         found[key] = cache.read_json(folder / name) if name in present else None
     return found

@@ -31,7 +31,7 @@ from ..errors import UsageError
 from .actions import KINDS, Jobs
 from .fleet import View, select
 from .hosting import HOST_KEY
-from .overview import KeptCheck, KeptFleet, RestorePoints, gather
+from .overview import KeptCheck, KeptFleet, RestorePoints, gather, with_sizes
 from .security import Authentication, SecurityHeaders, same_secret
 
 HERE = Path(__file__).parent
@@ -193,14 +193,15 @@ def build(config: Any, *, template_dirs: Sequence[str | os.PathLike[str]] = (),
         """The overview cut to what the request's query asks for (fleet.View)."""
         view = View.from_query(request.query_params)
         data = await overview()
-        return {**data, **select(data["databases"], view), "view": view}
+        chosen = select(data["databases"], view)
+        return {**data, **chosen, "databases": with_sizes(chosen["databases"]), "view": view}
 
     async def one(request: Request) -> dict[str, Any] | None:
         """The overview with only the database `?path=` names, or None."""
         data = await overview()
         wanted = request.query_params.get("path", "")
         found = [d for d in data["databases"] if d["database"] == wanted]
-        return {**data, "databases": found} if found else None
+        return {**data, "databases": with_sizes(found)} if found else None
 
     async def index(request: Request) -> Response:
         return page(request, "index.html", await fleet(request))

@@ -214,6 +214,12 @@ def file_size(db: str) -> int | None:
         return None
 
 
+def with_sizes(databases: list[Record]) -> list[Record]:
+    """The databases a page shows, each with its file's size: a stat per database shown, not
+    per database in the fleet."""
+    return [{**d, "size": file_size(d["database"])} for d in databases]
+
+
 def gather(config: str, line: str, points: RestorePoints, jobs: dict[str, list[Record]],
            kept_check: KeptCheck | KeptFleet | None = None,
            timeout: float = 5.0) -> Record:  # fmt: skip
@@ -252,8 +258,7 @@ def gather(config: str, line: str, points: RestorePoints, jobs: dict[str, list[R
         db = str(record["database"])
         databases.append({
             "database": db,
-            "name": Path(db).name,
-            "size": file_size(db),
+            "name": os.path.basename(db),
             "health": record,
             "restore_points": points.get(db),
             "verify": verified.get(db),
