@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 import pytest
 from conftest import Daemon, wait_for
+from dashboard_client import csrf
 from django_project import (
     SERVERS,
     DjangoProject,
@@ -55,12 +56,6 @@ def login(url: str, name: str) -> Any:
     return web
 
 
-def page_token(page: str) -> str:
-    found = re.search(r'name="csrf-token" content="([^"]+)"', page)
-    assert found
-    return found.group(1)
-
-
 @LS05
 def test_django_serves_the_dashboard_to_staff_and_its_actions_to_superusers(
     site: tuple[str, DjangoProject], daemon: Daemon
@@ -97,14 +92,14 @@ def test_django_serves_the_dashboard_to_staff_and_its_actions_to_superusers(
     data = staffer.get("/litestream/overview.json")
     pages.append(data.text)
     assert [d["database"] for d in data.json()["databases"]] == [str(daemon.db)]
-    form = {"csrfmiddlewaretoken": page_token(page.text), "database": str(daemon.db)}
+    form = {"csrfmiddlewaretoken": csrf(page.text), "database": str(daemon.db)}
     assert staffer.post("/litestream/actions/sync", data=form).status_code == 403
 
     root = login(url, "root")
     page = root.get(detail)
     pages.append(page.text)
     assert "Verify now" in page.text and 'name="csrfmiddlewaretoken"' in page.text
-    token = page_token(page.text)
+    token = csrf(page.text)
     json_ = {"accept": "application/json"}
     for bad in ({"database": str(daemon.db)},
                 {"database": str(daemon.db), "csrfmiddlewaretoken": "forged" * 8}):  # fmt: skip

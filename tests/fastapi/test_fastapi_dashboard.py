@@ -26,6 +26,7 @@ from conftest import (
     stop_process,
     wait_for,
 )
+from dashboard_client import csrf
 from fastapi_project import (
     SERVERS,
     SESSION_KEY,
@@ -80,12 +81,6 @@ def with_rows(db: Path) -> None:
     insert_rows(db, ["first", "second"])
 
 
-def page_token(page: str) -> str:
-    found = re.search(r'name="csrf-token" content="([^"]+)"', page)
-    assert found
-    return found.group(1)
-
-
 def test_the_apps_dependencies_gate_every_path_and_action(site: Site) -> None:
     import httpx
 
@@ -119,7 +114,7 @@ def test_the_apps_dependencies_gate_every_path_and_action(site: Site) -> None:
     data = staffer.get("/litestream/overview.json")
     pages.append(data.text)
     assert sorted(d["database"] for d in data.json()["databases"]) == sorted(map(str, site.dbs))
-    form = {"csrf_token": page_token(page.text), "database": str(site.dbs[0])}
+    form = {"csrf_token": csrf(page.text), "database": str(site.dbs[0])}
     refused = staffer.post("/litestream/actions/verify", data=form)
     assert refused.status_code == 403 and "admins only" in refused.text  # the app's refusal
 
@@ -127,7 +122,7 @@ def test_the_apps_dependencies_gate_every_path_and_action(site: Site) -> None:
     page = root.get(detail)
     pages.append(page.text)
     assert "Verify now" in page.text and 'name="csrf_token"' in page.text
-    token = page_token(page.text)
+    token = csrf(page.text)
     json_ = {"accept": "application/json"}
     for bad in ({"database": str(site.dbs[0])},
                 {"database": str(site.dbs[0]), "csrf_token": "forged" * 8}):  # fmt: skip

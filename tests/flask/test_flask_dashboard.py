@@ -29,6 +29,7 @@ from conftest import (
     stop_process,
     wait_for,
 )
+from dashboard_client import csrf
 from flask_project import SECRET_KEY, USERS, FlaskApp, write_app
 from support import _free_port
 
@@ -107,12 +108,6 @@ def login(url: str, name: str) -> Any:
     return web
 
 
-def page_token(page: str) -> str:
-    found = re.search(r'name="csrf-token" content="([^"]+)"', page)
-    assert found
-    return found.group(1)
-
-
 @pytest.mark.parametrize("site", [2], indirect=True)
 def test_every_surface_has_the_apps_rules(site: Served) -> None:
     """Anonymous: to flask-login's login page; a plain user: 403; an ops user views but may not
@@ -150,7 +145,7 @@ def test_every_surface_has_the_apps_rules(site: Served) -> None:
     data = watcher.get("/litestream/overview.json")
     pages.append(data.text)
     assert sorted(d["database"] for d in data.json()["databases"]) == sorted(map(str, site.dbs))
-    form = {"csrf_token": page_token(page.text), "database": str(site.dbs[0])}
+    form = {"csrf_token": csrf(page.text), "database": str(site.dbs[0])}
     assert watcher.post("/litestream/actions/verify", data=form).status_code == 403
 
     root = login(url, "root")
@@ -159,9 +154,9 @@ def test_every_surface_has_the_apps_rules(site: Served) -> None:
     assert "Verify now" in page.text
     # The dashboard's own CSRF cookie reached it through Flask; the session cookie did not.
     assert "pylitestream_csrf" in root.cookies and "session" in root.cookies
-    csrf = next(c for c in root.cookies.jar if c.name == "pylitestream_csrf")
-    assert csrf.path == "/litestream/"
-    token = page_token(page.text)
+    cookie = next(c for c in root.cookies.jar if c.name == "pylitestream_csrf")
+    assert cookie.path == "/litestream/"
+    token = csrf(page.text)
     json_ = {"accept": "application/json"}
     db = str(site.dbs[0])
     for bad in ({"database": db}, {"database": db, "csrf_token": "forged" * 8}):
