@@ -32,10 +32,13 @@ def expanded_text(config: Path, dbs: list[Path] | None = None) -> str | None:
     from .files import read_text
     from .load import load_config, load_yaml
 
+    text = read_text(config)
+    if "dir" not in text:
+        return None  # no `dir:` entry possible: the common case pays no YAML parse
     settings = load_config(config)
     if not dir_entries(settings):
         return None
-    raw = load_yaml(config, read_text(config))
+    raw = load_yaml(config, text)
     raw = raw if isinstance(raw, dict) else {}
     pairs = list(zip(settings.get("dbs") or [], raw.get("dbs") or []))
     plain = [r for e, r in pairs if isinstance(e, dict) and e.get("path")]

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -64,6 +62,9 @@ def litestream_config(config: str, dbs: Sequence[str] | None = None) -> Iterator
     if text is None:
         yield config
         return
+    import shutil
+    import tempfile  # here: a command on a config without `dir:` entries never needs it
+
     directory = Path(tempfile.mkdtemp(prefix="pylitestream-config-"))
     try:
         copy = directory / "litestream.yml"
