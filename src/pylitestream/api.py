@@ -42,7 +42,6 @@ if TYPE_CHECKING:
     from .config.migrate import dump_yaml as dump_yaml
     from .config.migrate import migrate_config as migrate_config
     from .config.show import show_config as show_config
-    from .health import DEFAULT_MAX_LAG as DEFAULT_MAX_LAG
     from .health import FleetHealth as FleetHealth
     from .health import check as check
     from .health import iter_check as iter_check
@@ -83,9 +82,7 @@ _SOURCES = {
         ("OnExit", "Replicator", "processes", "run", "on_exit_mode"), "pylitestream.supervise"
     ),
     **dict.fromkeys(_DAEMON, "pylitestream.services.daemon"),
-    **dict.fromkeys(
-        ("check", "iter_check", "FleetHealth", "DEFAULT_MAX_LAG"), "pylitestream.health"
-    ),
+    **dict.fromkeys(("check", "iter_check", "FleetHealth"), "pylitestream.health"),
     **dict.fromkeys(
         ("restore_plan", "restore_plan_from_args"), "pylitestream.services.restore_preview"
     ),
@@ -274,53 +271,6 @@ def replicate(
     argv = replicate_argv(config, args, validate=validate)
     claim_for_exec(Path(argv[argv.index("-config") + 1]), binary)
     exec_litestream(binary, argv)
-
-
-def metrics(records: Sequence[Record], *, max_lag: float, daemon_up: bool | None = None,
-            verifies: dict[str, Record | None] | None = None,
-            newest_restore_points: dict[str, str | None] | None = None,
-            openmetrics: bool = False) -> tuple[bytes, str]:  # fmt: skip
-    """Prometheus metrics of check's `records` (pylitestream.metrics): (the text, its
-    Content-Type). `daemon_up` None: judged from the records (a database whose litestream is
-    not running says so); `verifies` None: read from the state dir."""
-    from . import metrics as exported
-
-    if daemon_up is None and records:
-        daemon_up = not any(r.get("status") == "not_running" for r in records)
-    if verifies is None:
-        verifies = last_verifies([str(r["database"]) for r in records])
-    found = exported.registry(records, daemon_up=daemon_up, max_lag=max_lag, verifies=verifies,
-                              newest_restore_points=newest_restore_points)  # fmt: skip
-    return exported.exposition(found, openmetrics)
-
-
-def serve_metrics(host: str, port: int, *, database: PathLike | None = None,
-                  config: PathLike | None = None, max_lag: float | None = None,
-                  timeout: float | None = None, every: float = 5.0,
-                  wanted: tuple[str, str] | None = None) -> None:  # fmt: skip
-    """`pylitestream metrics --serve`: check's metrics at GET /metrics until interrupted. A
-    scrape runs at most one check every `every` seconds (scrapes in between get the last one),
-    so what the daemon answers per scrape is bounded as check's is."""
-    import threading
-    import time
-
-    from . import metrics as exported
-    from .health import DEFAULT_MAX_LAG, check
-
-    lag = DEFAULT_MAX_LAG if max_lag is None else max_lag
-    kept: dict[str, Any] = {}
-    lock = threading.Lock()
-
-    def collect() -> tuple[bytes, str]:
-        with lock:
-            if not kept or time.monotonic() - kept["at"] >= every:
-                rows = check(database, config=config, max_lag=lag, timeout=timeout)
-                kept.update(at=time.monotonic(), rows=rows)
-            rows = kept["rows"]
-        return metrics(rows, max_lag=lag)
-
-    exported.registry([], daemon_up=None, max_lag=lag)  # MissingExtra now, not at a scrape
-    exported.serve(host, port, collect, wanted)
 
 
 def check_summary(records: list[Record], *, total: int | None = None) -> str:

@@ -244,11 +244,3 @@ def test_every_readme_link_into_the_docs_exists() -> None:
         path = DOCS_DIR.parent / page
         assert path.is_file(), page
         assert not anchor or anchor in _slugs(path), (page, anchor)
-
-
-def test_the_metrics_table_is_every_gauge() -> None:
-    from pylitestream.metrics import GAUGES, PREFIX
-
-    _, rows = _table("metric", "meaning")
-    documented = {CODE.findall(row[0])[0]: row[1] for row in rows[1:]}
-    assert set(documented) == {PREFIX + name for name in GAUGES}

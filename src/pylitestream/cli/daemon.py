@@ -150,26 +150,14 @@ def check(
         float | None,
         typer.Option("--timeout", help="Seconds each answer from litestream may take (default 5)."),
     ] = None,
-    output_format: Annotated[
-        str,
-        typer.Option(
-            "--format",
-            metavar="table|json|openmetrics",
-            help="openmetrics: Prometheus metrics, e.g. for node_exporter's textfile collector "
-            "(needs py-litestream[metrics]).",
-        ),
-    ] = "table",
 ) -> None:
     """Are the backups current? Per database: status, TXIDs, lag, last sync, replica reachable.
     Exit 0 when every database is within --max-lag, 1 when any lags, is stalled or stopped, or
     litestream is not running."""
     from .. import api
-    from ..errors import PylitestreamError, UsageError
+    from ..errors import PylitestreamError
     from . import output
 
-    if output_format not in ("table", "json", "openmetrics"):
-        raise UsageError(f"--format takes table, json or openmetrics, not {output_format!r}")
-    as_json = as_json or output_format == "json"
     records = api.iter_check(database, config=config, max_lag=max_lag, timeout=timeout)
     seen: list[int] = [0]
     failing: list[dict[str, Any]] = []
@@ -182,10 +170,7 @@ def check(
                 failing.append(record)
             yield record
 
-    if output_format == "openmetrics":
-        text, _ = api.metrics(list(counted()), max_lag=max_lag, openmetrics=True)
-        output.print_text(text.decode())
-    elif as_json:
+    if as_json:
         output.print_json_stream(counted())
     else:
         _emit(list(counted()), as_json, api.columns("check"), "no databases")

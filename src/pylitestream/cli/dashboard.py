@@ -71,7 +71,7 @@ def dashboard(
     from . import output
 
     web.require_extra()
-    from ..web.hosting import credentials
+    from ..web.app import credentials
     from ..web.security import HostAllowList
 
     open_to_all = credentials() is None

@@ -39,10 +39,6 @@ def _write(text: str, *, stderr: bool = False) -> None:
         raise OutputError(f"cannot write to {name}: {exc.strerror or exc}") from None
 
 
-def print_text(text: str) -> None:
-    _write(text)
-
-
 def print_json(data: Any) -> None:
     _write(json.dumps(data, indent=2) + "\n")
 

@@ -29,8 +29,8 @@ import pylitestream
 from .. import api
 from ..errors import UsageError
 from .actions import KINDS, Jobs
-from .fleet import View, newest_restore_point, select
-from .hosting import HOST_KEY, credentials
+from .fleet import View, select
+from .hosting import HOST_KEY
 from .overview import KeptCheck, KeptFleet, RestorePoints, gather, with_sizes
 from .security import Authentication, SecurityHeaders, same_secret
 
@@ -64,6 +64,17 @@ def csrf_cookie(request: Any) -> str:
     """The browser's CSRF token, or a new one (set on the response by the page)."""
     token = str(request.cookies.get(CSRF_COOKIE) or "")
     return token if re.fullmatch(r"[A-Za-z0-9_-]{43}", token) else secrets.token_urlsafe(32)
+
+
+def credentials(environ: Any = None) -> tuple[str, str] | None:
+    """(username, password) for basic auth: PYLITESTREAM_DASHBOARD_USERNAME/PASSWORD, else the
+    Rails gem's LITESTREAM_USERNAME/LITESTREAM_PASSWORD; None when no password is set."""
+    env = os.environ if environ is None else environ
+    for prefix in ("PYLITESTREAM_DASHBOARD_", "LITESTREAM_"):
+        password = env.get(f"{prefix}PASSWORD")
+        if password:
+            return env.get(f"{prefix}USERNAME") or "admin", password
+    return None
 
 
 def template_environment(template_dirs: Sequence[str | os.PathLike[str]]) -> jinja2.Environment:
@@ -210,22 +221,6 @@ def build(config: Any, *, template_dirs: Sequence[str | os.PathLike[str]] = (),
         template = "database_card.html" if request.url.path.endswith("/card") else "detail.html"
         return page(request, template, data)
 
-    async def metrics(request: Request) -> Response:
-        """Prometheus metrics of what the overview holds: no request to litestream of its own."""
-        data = await overview()
-        dbs = data["databases"]
-        daemon = data["daemon"]
-        text, kind = await run_in_threadpool(
-            api.metrics, [d["health"] for d in dbs], max_lag=api.DEFAULT_MAX_LAG,
-            daemon_up=None if daemon is None else bool(daemon.get("running")),
-            verifies={d["database"]: d["verify"] for d in dbs},
-            newest_restore_points={
-                d["database"]: newest_restore_point((d["restore_points"] or {}).get("points"))
-                for d in dbs
-            },
-        )  # fmt: skip
-        return Response(text, media_type=kind)
-
     async def database_json(request: Request) -> Response:
         data = await one(request)
         if data is None:
@@ -279,7 +274,6 @@ def build(config: Any, *, template_dirs: Sequence[str | os.PathLike[str]] = (),
         Route("/database", database_page),
         Route("/database/card", database_page),
         Route("/database.json", database_json),
-        Route("/metrics", metrics),
         Route("/actions/{kind}", action, methods=["POST"]),
         Route("/jobs/{job_id:int}", job_json),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),

@@ -6,7 +6,6 @@ it before the dashboard exists."""
 from __future__ import annotations
 
 import io
-import os
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -60,14 +59,3 @@ def forwarded_environ(source: Mapping[str, Any], *, method: str, mount: str, res
         HOST_KEY: host,
     })  # fmt: skip
     return environ
-
-
-def credentials(environ: Any = None) -> tuple[str, str] | None:
-    """(username, password) for basic auth: PYLITESTREAM_DASHBOARD_USERNAME/PASSWORD, else the
-    Rails gem's LITESTREAM_USERNAME/LITESTREAM_PASSWORD; None when no password is set."""
-    env = os.environ if environ is None else environ
-    for prefix in ("PYLITESTREAM_DASHBOARD_", "LITESTREAM_"):
-        password = env.get(f"{prefix}PASSWORD")
-        if password:
-            return env.get(f"{prefix}USERNAME") or "admin", password
-    return None
