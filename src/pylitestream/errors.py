@@ -26,7 +26,8 @@ exits with the class's `exit_code` (1 unless noted below).
     ├── AlreadyRunning
     ├── VerificationFailure
     ├── OutputError
-    └── MissingExtra
+    ├── MissingExtra
+    └── HistoryError
 
     ActionFailed (Exception)              a dashboard action's outcome; never leaves the web app
     Terminated (KeyboardInterrupt)        SIGTERM, raised like Ctrl-C, reported as such (exit 130)
@@ -152,7 +153,12 @@ class OutputError(PylitestreamError):
 
 
 class MissingExtra(PylitestreamError):
-    """The dashboard's dependencies are not installed."""
+    """The dashboard's (or the metrics') dependencies are not installed."""
+
+
+class HistoryError(PylitestreamError):
+    """The history file (user state dir) cannot be read: corrupt, or not SQLite. `check` and
+    `verify` only warn when they cannot write it; `history` fails with this."""
 
 
 # Litestream 0.5's control socket (litestream/control_socket.py).

@@ -19,6 +19,9 @@ How each number is found (docs/check.md documents the same):
   is the time since the database last changed, so a stall shows from the second check on.
 - A stall is the local position advancing since the previous check while the replica's stays
   where it was, beyond --max-lag.
+- When the daemon is down or frozen (0.5), the lag is measured from the last sync an earlier
+  check saw, if the database changed after it: it keeps climbing until the daemon is back.
+- Every check is added to the history (history.py); failing to keep it is only a warning.
 """
 
 from __future__ import annotations
@@ -86,7 +89,13 @@ def _judge(record: Record, seen: dict[str, Any], now: float, max_lag: float, loc
         record["lag_seconds"] = round(max(waits), 3)
     elif behind is False:
         record["lag_seconds"] = 0.0
-    seen[db] = {"local": local, "replica": replica, "behind_since": since, "observed_at": now}
+    seen[db] = {
+        "local": local,
+        "replica": replica,
+        "behind_since": since,
+        "observed_at": now,
+        "last_sync_at": record["last_sync_at"],
+    }
     if record["status"] is not None:
         return  # already decided: stopped, unreachable, ...
     lag = record["lag_seconds"]
@@ -117,9 +126,9 @@ def _check_through_socket(config: Path, dbs: list[str], max_lag: float, timeout:
         info = client.info()
         listing = {row["database"]: row for row in client.databases()}
     except DaemonNotRunning as exc:
-        return [_down(db, "not_running", f"{db}: {exc}") for db in dbs]
+        return [_down(db, "not_running", f"{db}: {exc}", seen) for db in dbs]
     except SocketTimeout as exc:
-        return [_down(db, "not_responding", f"{db}: {exc}") for db in dbs]
+        return [_down(db, "not_responding", f"{db}: {exc}", seen) for db in dbs]
     started = parse_time(info.get("started_at"))
 
     def one(db: str) -> Record:
@@ -129,8 +138,30 @@ def _check_through_socket(config: Path, dbs: list[str], max_lag: float, timeout:
         return list(pool.map(one, dbs))
 
 
-def _down(db: str, status: str, reason: str) -> Record:
-    return _record(db, ok=False, status=status, reason=reason)
+def _down(db: str, status: str, reason: str, seen: dict[str, Any] | None = None) -> Record:
+    """A database whose daemon is down or frozen. Nothing reaches the replica then, so when an
+    earlier check saw a sync reach it and the database changed after that sync (or was already
+    behind), committed data has waited since: the lag keeps climbing while the daemon is
+    gone. The observations are left as they were, so each check measures from the same sync."""
+    record = _record(db, ok=False, status=status, reason=reason)
+    previous = (seen or {}).get(db)
+    if not isinstance(previous, dict):
+        return record
+    now = time.time()
+    last_sync = parse_time(previous.get("last_sync_at"))
+    record.update(
+        last_sync_at=previous.get("last_sync_at"), seconds_since_sync=_age(last_sync, now)
+    )
+    since = previous.get("behind_since")
+    changed = _changed_at(Path(db))
+    waits = [now - since] if isinstance(since, (int, float)) else []
+    if last_sync is not None and changed is not None and changed > last_sync.timestamp():
+        waits.append(now - last_sync.timestamp())
+    if waits:
+        record["lag_seconds"] = round(max(waits), 3)
+    elif last_sync is not None:
+        record["lag_seconds"] = 0.0  # nothing written since the replica last had everything
+    return record
 
 
 def _one_05(client: ControlSocket, db: str, listed: Record | None, started: dt.datetime | None,
@@ -309,6 +340,9 @@ def check(
     check = _check_through_socket if binary.profile.control_socket else _check_through_listings
     records = check(path, configured, max_lag, seconds, seen, _endpoints(path))
     _store_observations(memory, seen)
+    from . import history
+
+    history.record_checks(records)
     return records
 
 

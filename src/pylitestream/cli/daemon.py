@@ -141,6 +141,14 @@ def check(
     ] = 60.0,
     config: Config = None,
     as_json: Json = False,
+    output_format: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="table (default), json (as --json) or openmetrics (Prometheus metrics, for "
+            "node_exporter's textfile collector).",
+        ),
+    ] = None,
     ping_url: Annotated[
         str | None,
         typer.Option("--ping-url", help="Ping this URL when healthy, URL/fail when not."),
@@ -154,9 +162,16 @@ def check(
     Exit 0 when every database is within --max-lag, 1 when any lags, is stalled or stopped, or
     litestream is not running."""
     from .. import api
-    from ..errors import PylitestreamError
+    from ..errors import PylitestreamError, UsageError
     from . import output
 
+    if output_format not in (None, "table", "json", "openmetrics"):
+        raise UsageError(f"--format must be table, json or openmetrics, not {output_format!r}")
+    if as_json and output_format not in (None, "json"):
+        raise UsageError(f"--json and --format {output_format} ask for two formats: pick one")
+    as_json = as_json or output_format == "json"
+    if output_format == "openmetrics":
+        api.require_metrics()  # before the check: a missing extra is a usage problem, not data
     rows = api.check(database, config=config, max_lag=max_lag, timeout=timeout)
     line = api.check_summary(rows)
     ok = all(row["ok"] for row in rows)
@@ -166,6 +181,10 @@ def check(
         problem = ping(ping_url, ok=ok, body=line)
         if problem:
             output.warning(problem)
-    _emit(rows, as_json, api.columns("check"), "no databases")
+    if output_format == "openmetrics":
+        overview = api.check_overview(rows, config=config, timeout=timeout or 5.0)
+        output.raw(api.metrics_text(overview, openmetrics=True).decode())
+    else:
+        _emit(rows, as_json, api.columns("check"), "no databases")
     if not ok:
         raise PylitestreamError(line)

@@ -27,10 +27,10 @@ from starlette.templating import Jinja2Templates
 import pylitestream
 
 from .. import api
-from ..errors import UsageError
+from ..errors import MissingExtra, UsageError
 from .actions import KINDS, Jobs
 from .overview import KeptCheck, RestorePoints, gather
-from .security import Authentication, SecurityHeaders, same_secret
+from .security import Authentication, SecurityHeaders, credentials, same_secret
 
 HERE = Path(__file__).parent
 PACKAGED = HERE / "templates"
@@ -69,17 +69,6 @@ def csrf_cookie(request: Any) -> str:
     """The browser's CSRF token, or a new one (set on the response by the page)."""
     token = str(request.cookies.get(CSRF_COOKIE) or "")
     return token if re.fullmatch(r"[A-Za-z0-9_-]{43}", token) else secrets.token_urlsafe(32)
-
-
-def credentials(environ: Any = None) -> tuple[str, str] | None:
-    """(username, password) for basic auth: PYLITESTREAM_DASHBOARD_USERNAME/PASSWORD, else the
-    Rails gem's LITESTREAM_USERNAME/LITESTREAM_PASSWORD; None when no password is set."""
-    env = os.environ if environ is None else environ
-    for prefix in ("PYLITESTREAM_DASHBOARD_", "LITESTREAM_"):
-        password = env.get(f"{prefix}PASSWORD")
-        if password:
-            return env.get(f"{prefix}USERNAME") or "admin", password
-    return None
 
 
 def template_environment(template_dirs: Sequence[str | os.PathLike[str]]) -> jinja2.Environment:
@@ -194,6 +183,15 @@ def build(config: Any, *, template_dirs: Sequence[str | os.PathLike[str]] = (),
     async def overview_json(request: Request) -> Response:
         return JSONResponse(await overview())
 
+    async def metrics(request: Request) -> Response:
+        """The Prometheus metrics of the same overview the page shows (docs/metrics.md)."""
+        openmetrics = "application/openmetrics-text" in request.headers.get("accept", "")
+        try:
+            body = api.metrics_text(await overview(), openmetrics=openmetrics)
+        except MissingExtra as exc:
+            return PlainTextResponse(str(exc), status_code=501)
+        return Response(body, media_type=api.metrics_content_type(openmetrics))
+
     async def action(request: Request) -> Response:
         if not may_act(request):
             return PlainTextResponse("actions are off (allow_actions)", status_code=403)
@@ -238,6 +236,7 @@ def build(config: Any, *, template_dirs: Sequence[str | os.PathLike[str]] = (),
         Route("/", index),
         Route("/overview", overview_partial),
         Route("/overview.json", overview_json),
+        Route("/metrics", metrics),
         Route("/actions/{kind}", action, methods=["POST"]),
         Route("/jobs/{job_id:int}", job_json),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
