@@ -27,8 +27,9 @@ from starlette.templating import Jinja2Templates
 import pylitestream
 
 from .. import api
-from ..errors import MissingExtra, UsageError
+from ..errors import MissingExtra, PylitestreamError, UsageError
 from .actions import KINDS, Jobs
+from .charts import SPAN, chart
 from .overview import KeptCheck, RestorePoints, gather
 from .security import Authentication, SecurityHeaders, credentials, same_secret
 
@@ -164,8 +165,16 @@ def build(config: Any, *, template_dirs: Sequence[str | os.PathLike[str]] = (),
                 "line": line, "profile": profile, "refresh_seconds": REFRESH_SECONDS,
                 "pylitestream_version": pylitestream.__version__}  # fmt: skip
 
-    def page(request: Request, template: str, data: dict[str, Any]) -> Response:
-        values = context(request, data)
+    def history() -> dict[str, Any]:
+        """The charts of every database (charts.py), or the one line saying why there are none."""
+        try:
+            kept = api.history_charts(SPAN)
+        except PylitestreamError as exc:
+            return {"charts": {}, "history_error": str(exc)}
+        return {"charts": {db: chart(c) for db, c in kept.items()}, "history_error": None}
+
+    async def page(request: Request, template: str, data: dict[str, Any]) -> Response:
+        values = {**context(request, data), **await run_in_threadpool(history)}
         response = templates.TemplateResponse(request, template, values)
         if hosted and host_checks_csrf(host_of(request)):
             return response  # the host's CSRF token is in the page; no cookie of ours
@@ -175,10 +184,10 @@ def build(config: Any, *, template_dirs: Sequence[str | os.PathLike[str]] = (),
         return response
 
     async def index(request: Request) -> Response:
-        return page(request, "index.html", await overview())
+        return await page(request, "index.html", await overview())
 
     async def overview_partial(request: Request) -> Response:
-        return page(request, "overview.html", await overview())
+        return await page(request, "overview.html", await overview())
 
     async def overview_json(request: Request) -> Response:
         return JSONResponse(await overview())
