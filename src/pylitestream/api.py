@@ -100,7 +100,7 @@ _COLUMNS = {
     "check": ("pylitestream.health", "TABLE_KEYS"),
     "verify": ("pylitestream.verification", "TABLE_KEYS"),
     "restore --dry-run": ("pylitestream.services.restore_preview", "FILE_KEYS"),
-    "history": ("pylitestream.history", "KEYS"),
+    "history": ("pylitestream.history_store", "KEYS"),
 }
 
 
@@ -383,7 +383,7 @@ def history(db: PathLike | None = None, *, since: float | None = None) -> list[R
     HistoryError when that file cannot be read."""
     import time
 
-    from . import history as kept
+    from . import history_store as kept
     from .services.prepare import database_arg
 
     name = None if db is None else database_arg(db)
@@ -396,13 +396,13 @@ def history_charts(since: float) -> dict[str, Record]:
     [(unix time, ok)], "start", "end"}}. Raises HistoryError when the file cannot be read."""
     import time
 
-    from . import history as kept
+    from . import history_store as kept
 
     return kept.charts(time.time() - since)
 
 
 def history_path() -> str:
     """Where the history is kept (one SQLite file in the user state dir)."""
-    from . import history as kept
+    from . import history_store as kept
 
     return str(kept.history_path())

@@ -21,7 +21,7 @@ How each number is found (docs/check.md documents the same):
   where it was, beyond --max-lag.
 - When the daemon is down or frozen (0.5), the lag is measured from the last sync an earlier
   check saw, if the database changed after it: it keeps climbing until the daemon is back.
-- Every check is added to the history (history.py); failing to keep it is only a warning.
+- Every check is added to the history (history_store.py); failing to keep it is only a warning.
 """
 
 from __future__ import annotations
@@ -340,7 +340,7 @@ def check(
     check = _check_through_socket if binary.profile.control_socket else _check_through_listings
     records = check(path, configured, max_lag, seconds, seen, _endpoints(path))
     _store_observations(memory, seen)
-    from . import history
+    from . import history_store as history
 
     history.record_checks(records)
     return records

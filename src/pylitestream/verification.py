@@ -387,10 +387,10 @@ def verify_all(*, config: PathLike | None = None, timeout: float | None = None,
 
 def keep_results(records: list[Record]) -> None:
     """Keep each record as its database's latest verify outcome, with "finished_at", and add
-    the outcomes to the history (history.py)."""
+    the outcomes to the history (history_store.py)."""
     import datetime as dt
 
-    from . import history
+    from . import history_store as history
 
     records = [r for r in records if r.get("database")]
     finished = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
