@@ -124,3 +124,10 @@ def reset_module_state() -> None:
     runner._noted.clear()
     gunicorn._replicator = None
     cli_options.argv = None
+
+
+def history_store() -> object:
+    """The history's own module (history_store.py): its bounds, for the tests that fill it."""
+    from pylitestream import history_store as module
+
+    return module
