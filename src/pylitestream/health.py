@@ -20,7 +20,8 @@ How each number is found (docs/check.md documents the same):
 - A stall is the local position advancing since the previous check while the replica's stays
   where it was, beyond --max-lag.
 - When the daemon is down or frozen (0.5), the lag is measured from the last sync an earlier
-  check saw, if the database changed after it: it keeps climbing until the daemon is back.
+  check saw, once the WAL holds commits litestream has not read (litestream/wal_position.py):
+  it keeps climbing until the daemon is back.
 - Every check is added to the history (history_store.py); failing to keep it is only a warning.
 """
 
@@ -125,10 +126,10 @@ def _check_through_socket(config: Path, dbs: list[str], max_lag: float, timeout:
     try:
         info = client.info()
         listing = {row["database"]: row for row in client.databases()}
-    except DaemonNotRunning as exc:
-        return [_down(db, "not_running", f"{db}: {exc}", seen) for db in dbs]
-    except SocketTimeout as exc:
-        return [_down(db, "not_responding", f"{db}: {exc}", seen) for db in dbs]
+    except (DaemonNotRunning, SocketTimeout) as exc:
+        status = "not_running" if isinstance(exc, DaemonNotRunning) else "not_responding"
+        entries = _entries(config)
+        return [_down(db, status, f"{db}: {exc}", seen, entries.get(db)) for db in dbs]
     started = parse_time(info.get("started_at"))
 
     def one(db: str) -> Record:
@@ -138,11 +139,15 @@ def _check_through_socket(config: Path, dbs: list[str], max_lag: float, timeout:
         return list(pool.map(one, dbs))
 
 
-def _down(db: str, status: str, reason: str, seen: dict[str, Any] | None = None) -> Record:
-    """A database whose daemon is down or frozen. Nothing reaches the replica then, so when an
-    earlier check saw a sync reach it and the database changed after that sync (or was already
-    behind), committed data has waited since: the lag keeps climbing while the daemon is
-    gone. The observations are left as they were, so each check measures from the same sync."""
+def _down(db: str, status: str, reason: str, seen: dict[str, Any] | None = None,
+          entry: dict[str, Any] | None = None) -> Record:  # fmt: skip
+    """A database whose daemon is down or frozen (0.5). Nothing reaches the replica then, so
+    when an earlier check saw a sync reach it and the WAL now holds commits litestream has not
+    read (or the replica was already behind), committed data has waited since that sync: the
+    lag keeps climbing while the daemon is gone. The observations are left as they were, so
+    each check measures from the same sync."""
+    from .litestream.wal_position import has_unread_commits
+
     record = _record(db, ok=False, status=status, reason=reason)
     previous = (seen or {}).get(db)
     if not isinstance(previous, dict):
@@ -153,9 +158,8 @@ def _down(db: str, status: str, reason: str, seen: dict[str, Any] | None = None)
         last_sync_at=previous.get("last_sync_at"), seconds_since_sync=_age(last_sync, now)
     )
     since = previous.get("behind_since")
-    changed = _changed_at(Path(db))
     waits = [now - since] if isinstance(since, (int, float)) else []
-    if last_sync is not None and changed is not None and changed > last_sync.timestamp():
+    if last_sync is not None and entry is not None and has_unread_commits(Path(db), entry):
         waits.append(now - last_sync.timestamp())
     if waits:
         record["lag_seconds"] = round(max(waits), 3)
@@ -346,13 +350,16 @@ def check(
     return records
 
 
-def _endpoints(config: Path) -> dict[str, str | None]:
-    """Each database's S3-compatible endpoint (None for AWS or another replica type)."""
+def _entries(config: Path) -> dict[str, dict[str, Any]]:
+    """Each database's `dbs:` entry, by path."""
     from .config.load import database_entries, load_config
 
-    return {
-        str(db): endpoint_of(entry) for db, entry in database_entries(load_config(config), config)
-    }
+    return {str(db): entry for db, entry in database_entries(load_config(config), config)}
+
+
+def _endpoints(config: Path) -> dict[str, str | None]:
+    """Each database's S3-compatible endpoint (None for AWS or another replica type)."""
+    return {db: endpoint_of(entry) for db, entry in _entries(config).items()}
 
 
 REPLICA_FAILURES = {

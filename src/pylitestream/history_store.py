@@ -173,11 +173,18 @@ def charts(since: float, buckets: int = 120) -> dict[str, Record]:
     in the bucket)], "verifies": [(at, ok)], "start", "end"} (Unix times; `buckets` lag
     points at most). Raise HistoryError when the file cannot be read."""
     now = time.time()
-    width = max((now - since) / buckets, 1.0)
     try:
         with _connect(create=False) as conn:
             if conn is None:
                 return {}
+            # The charts start at the oldest row kept, so a young history fills their width.
+            oldest = conn.execute(
+                "SELECT min(at) FROM (SELECT min(at) AS at FROM checks WHERE at >= ? "
+                "UNION ALL SELECT min(at) FROM verifies WHERE at >= ?)",
+                (since, since),
+            ).fetchone()[0]
+            since = since if oldest is None else float(oldest)
+            width = max((now - since) / buckets, 0.001)
             lags = conn.execute(
                 "SELECT d.path, min(c.at), max(c.lag) FROM checks c JOIN databases d "
                 "ON d.id = c.db WHERE c.at >= ? AND c.lag IS NOT NULL "
@@ -197,6 +204,5 @@ def charts(since: float, buckets: int = 120) -> dict[str, Record]:
     for path, at, ok in verifies:
         found.setdefault(path, {"lag": [], "verifies": []})["verifies"].append((at, bool(ok)))
     for chart in found.values():
-        times = [at for at, _ in chart["lag"] + chart["verifies"]]
-        chart.update(start=min(times), end=now)
+        chart.update(start=since, end=now)
     return found
