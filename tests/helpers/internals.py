@@ -79,7 +79,14 @@ def record_keys() -> dict[str, tuple[str, ...]]:
         ),
         "ps info": daemon.INFO_KEYS,
         "ps databases": daemon.LIST_KEYS,
+        "history": history_keys(),
     }
+
+
+def history_keys() -> tuple[str, ...]:
+    from pylitestream import history_store as module
+
+    return module.KEYS
 
 
 __all__ = [
