@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 import subprocess
 import sys
 import urllib.error
@@ -20,7 +21,6 @@ from conftest import (
     Litestream,
     assert_one_error_line,
     cli,
-    insert_rows,
     stop_process,
     wait_for,
 )
@@ -148,8 +148,13 @@ def test_check_format_openmetrics(daemon: Daemon) -> None:
     # The daemon gone and the app still writing: exit 1 with one error line, and the metrics
     # still on stdout, the lag climbing from the last sync a check saw.
     stop_process(daemon.proc)
-    insert_rows(daemon.db, ["after the daemon"])
-    down = cli("check", "--format", "openmetrics", "-c", config)
+    app = sqlite3.connect(daemon.db)  # the app holds its connection, as a running app does
+    try:
+        with app:
+            app.execute("INSERT INTO items (name) VALUES ('after the daemon')")
+        down = cli("check", "--format", "openmetrics", "-c", config)
+    finally:
+        app.close()
     assert_one_error_line(down, 1, str(daemon.db), "not running")
     assert "pylitestream_daemon_up 0.0" in down.out and down.out.endswith("# EOF\n")
     lag = re.search(rf'pylitestream_database_lag_seconds{{database="{daemon.db}"}} (\S+)', down.out)
