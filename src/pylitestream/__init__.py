@@ -46,6 +46,9 @@ _API = (
     "check",
     "restore_plan",
     "audit",
+    "history",
+    "metrics_text",
+    "check_overview",
 )
 _ERRORS = (
     "PylitestreamError",
@@ -63,6 +66,7 @@ _ERRORS = (
     "VerificationFailure",
     "AlreadyRunning",
     "StorageError",
+    "HistoryError",
 )
 # The errors of Litestream 0.5's control socket (litestream/control_socket.py raises them).
 _SOCKET_ERRORS = (
@@ -82,6 +86,7 @@ if TYPE_CHECKING:
     from .api import audit as audit
     from .api import check as check
     from .api import check_config as check_config
+    from .api import check_overview as check_overview
     from .api import configure as configure
     from .api import daemon_databases as daemon_databases
     from .api import daemon_info as daemon_info
@@ -89,9 +94,11 @@ if TYPE_CHECKING:
     from .api import databases as databases
     from .api import env_vars as env_vars
     from .api import generations as generations
+    from .api import history as history
     from .api import init_config as init_config
     from .api import last_verify as last_verify
     from .api import ltx as ltx
+    from .api import metrics_text as metrics_text
     from .api import migrate_config as migrate_config
     from .api import processes as processes
     from .api import register as register
@@ -119,6 +126,7 @@ if TYPE_CHECKING:
     from .errors import DaemonError as DaemonError
     from .errors import DaemonNotRunning as DaemonNotRunning
     from .errors import DatabaseRequired as DatabaseRequired
+    from .errors import HistoryError as HistoryError
     from .errors import IntegrityCheckFailed as IntegrityCheckFailed
     from .errors import PylitestreamError as PylitestreamError
     from .errors import SocketError as SocketError

@@ -109,6 +109,7 @@ _COLUMNS = {
     "audit": ("pylitestream.services.audit", "TABLE_KEYS"),
     "verify": ("pylitestream.verification", "TABLE_KEYS"),
     "restore --dry-run": ("pylitestream.services.restore_preview", "FILE_KEYS"),
+    "history": ("pylitestream.history_store", "KEYS"),
 }
 
 
@@ -372,3 +373,89 @@ def daemon_status(*, config: PathLike | None = None, timeout: float = 5.0) -> Re
     from .supervise.ps import daemon_status as status_of
 
     return status_of(config=config, timeout=timeout)
+
+
+# --- metrics and history --------------------------------------------------------------------------
+
+
+def metrics_text(overview: Record, *, openmetrics: bool = False) -> bytes:
+    """The dashboard's overview (or check_overview's) as Prometheus metrics: the text format,
+    or OpenMetrics. Raises MissingExtra without prometheus_client (py-litestream[metrics])."""
+    from .metrics import render, require_extra
+
+    require_extra()
+    return render(overview, openmetrics=openmetrics)
+
+
+def require_metrics() -> None:
+    """Raise MissingExtra unless prometheus_client is installed (py-litestream[metrics])."""
+    from .metrics import require_extra
+
+    require_extra()
+
+
+def metrics_content_type(openmetrics: bool = False) -> str:
+    from .metrics import content_type
+
+    return content_type(openmetrics)
+
+
+def metrics_registry(gather: Callable[[], Record]) -> Any:
+    """A prometheus_client CollectorRegistry whose every scrape calls `gather()` for an overview
+    (what `pylitestream metrics --serve` serves)."""
+    from .metrics import registry
+
+    return registry(gather)
+
+
+def check_overview(records: list[Record], *, config: PathLike | None = None,
+                   timeout: float = 5.0) -> Record:  # fmt: skip
+    """What a single `check` knows, in the shape of the dashboard's overview (for metrics): the
+    records, the daemon's status and each database's latest verify. Restore points are left
+    out: listing them takes one litestream process per database."""
+    import time
+
+    started = time.monotonic()
+    return {
+        "line": find_binary().line,
+        "daemon": daemon_status(config=config, timeout=timeout),
+        "databases": [
+            {"database": r["database"], "health": r, "restore_points": None,
+             "verify": last_verify(r["database"])}
+            for r in records
+        ],
+        "seconds": round(time.monotonic() - started, 3),
+    }  # fmt: skip
+
+
+def history(db: PathLike | None = None, *, since: float | None = None) -> list[Record]:
+    """What checks saw and verifies proved, oldest first: [{"at", "database", "kind" ("check" or
+    "verify"), "ok", "status", "lag_seconds", "seconds_since_sync", "local_txid",
+    "replica_txid"}], of `db` (else every database) for the last `since` seconds (else all
+    that is kept, 14 days at most). Kept in the user state dir, never in the databases; raises
+    HistoryError when that file cannot be read."""
+    import time
+
+    from . import history_store as kept
+    from .services.prepare import database_arg
+
+    name = None if db is None else database_arg(db)
+    return kept.read(name, None if since is None else time.time() - since)
+
+
+def history_charts(since: float) -> dict[str, Record]:
+    """Per database, the lag (highest per interval) and verify outcomes of the last `since`
+    seconds, for the dashboard's charts: {db: {"lag": [(unix time, seconds)], "verifies":
+    [(unix time, ok)], "start", "end"}}. Raises HistoryError when the file cannot be read."""
+    import time
+
+    from . import history_store as kept
+
+    return kept.charts(time.time() - since)
+
+
+def history_path() -> str:
+    """Where the history is kept (one SQLite file in the user state dir)."""
+    from . import history_store as kept
+
+    return str(kept.history_path())

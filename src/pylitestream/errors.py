@@ -27,7 +27,8 @@ exits with the class's `exit_code` (1 unless noted below).
     ├── VerificationFailure
     ├── OutputError
     ├── MissingExtra
-    └── StorageError                      audit: nothing under the replica URL can be audited
+    ├── StorageError                      audit: nothing under the replica URL can be audited
+    └── HistoryError                      the history file cannot be read
 
     ActionFailed (Exception)              a dashboard action's outcome; never leaves the web app
     Terminated (KeyboardInterrupt)        SIGTERM, raised like Ctrl-C, reported as such (exit 130)
@@ -153,13 +154,19 @@ class OutputError(PylitestreamError):
 
 
 class MissingExtra(PylitestreamError):
-    """An optional extra's dependencies are not installed (the dashboard's, audit's boto3)."""
+    """An optional extra's dependencies are not installed (the dashboard's, the metrics',
+    audit's boto3)."""
 
 
 class StorageError(PylitestreamError):
     """`audit` could not find a database to audit under a replica URL: the storage is
     unreachable or refused the credentials, the bucket or directory does not exist, or the
     prefix is empty or holds only files Litestream did not write."""
+
+
+class HistoryError(PylitestreamError):
+    """The history file (user state dir) cannot be read: corrupt, or not SQLite. `check` and
+    `verify` only warn when they cannot write it; `history` fails with this."""
 
 
 # Litestream 0.5's control socket (litestream/control_socket.py).

@@ -19,6 +19,10 @@ How each number is found (docs/check.md documents the same):
   is the time since the database last changed, so a stall shows from the second check on.
 - A stall is the local position advancing since the previous check while the replica's stays
   where it was, beyond --max-lag.
+- When the daemon is down or frozen (0.5), the lag is measured from the last sync an earlier
+  check saw, once the WAL holds commits litestream has not read (litestream/wal_position.py):
+  it keeps climbing until the daemon is back.
+- Every check is added to the history (history_store.py); failing to keep it is only a warning.
 """
 
 from __future__ import annotations
@@ -88,7 +92,13 @@ def _judge(record: Record, seen: dict[str, Any], now: float, max_lag: float, loc
         record["lag_seconds"] = round(max(waits), 3)
     elif behind is False:
         record["lag_seconds"] = 0.0
-    seen[db] = {"local": local, "replica": replica, "behind_since": since, "observed_at": now}
+    seen[db] = {
+        "local": local,
+        "replica": replica,
+        "behind_since": since,
+        "observed_at": now,
+        "last_sync_at": record["last_sync_at"],
+    }
     if record["status"] is not None:
         return  # already decided: stopped, unreachable, ...
     lag = record["lag_seconds"]
@@ -150,7 +160,9 @@ def _check_through_socket(config: Path, plain: list[str], tenants: list[str], ma
         status = "not_running" if isinstance(exc, DaemonNotRunning) else "not_responding"
         if not named:
             tenants = [str(db) for db, _ in on_disk(load_config(config))]
-        yield from (_down(db, status, f"{db}: {exc}") for db in plain + tenants)
+        entries = _entries(config)
+        yield from (_down(db, status, f"{db}: {exc}", seen, entries.get(db))
+                    for db in plain + tenants)  # fmt: skip
         return
     started = parse_time(info.get("started_at"))
     known = set(plain)
@@ -162,8 +174,33 @@ def _check_through_socket(config: Path, plain: list[str], tenants: list[str], ma
     yield from _bounded(one, dbs, CONCURRENCY)
 
 
-def _down(db: str, status: str, reason: str) -> Record:
-    return _record(db, ok=False, status=status, reason=reason)
+def _down(db: str, status: str, reason: str, seen: dict[str, Any] | None = None,
+          entry: dict[str, Any] | None = None) -> Record:  # fmt: skip
+    """A database whose daemon is down or frozen (0.5). Nothing reaches the replica then, so
+    when an earlier check saw a sync reach it and the WAL now holds commits litestream has not
+    read (or the replica was already behind), committed data has waited since that sync: the
+    lag keeps climbing while the daemon is gone. The observations are left as they were, so
+    each check measures from the same sync."""
+    from .litestream.wal_position import has_unread_commits
+
+    record = _record(db, ok=False, status=status, reason=reason)
+    previous = (seen or {}).get(db)
+    if not isinstance(previous, dict):
+        return record
+    now = time.time()
+    last_sync = parse_time(previous.get("last_sync_at"))
+    record.update(
+        last_sync_at=previous.get("last_sync_at"), seconds_since_sync=_age(last_sync, now)
+    )
+    since = previous.get("behind_since")
+    waits = [now - since] if isinstance(since, (int, float)) else []
+    if last_sync is not None and entry is not None and has_unread_commits(Path(db), entry):
+        waits.append(now - last_sync.timestamp())
+    if waits:
+        record["lag_seconds"] = round(max(waits), 3)
+    elif last_sync is not None:
+        record["lag_seconds"] = 0.0  # nothing written since the replica last had everything
+    return record
 
 
 def _one_05(client: ControlSocket, db: str, listed: Record | None, started: dt.datetime | None,
@@ -490,11 +527,25 @@ def _has_dirs(settings: dict[str, Any]) -> bool:
 
 
 def _remembering(records: Iterator[Record], memory: Path, seen: dict[str, Any]) -> Iterator[Record]:
-    """`records`, then the observations kept for the next check (also when the reader stops)."""
+    """`records`, then the observations kept for the next check and the history of this one
+    (also when the reader stops)."""
+    done: list[Record] = []
     try:
-        yield from records
+        for record in records:
+            done.append(record)
+            yield record
     finally:
         _store_observations(memory, seen)
+        from . import history_store as history
+
+        history.record_checks(done)
+
+
+def _entries(config: Path) -> dict[str, dict[str, Any]]:
+    """Each database's `dbs:` entry, by path."""
+    from .config.load import database_entries, load_config
+
+    return {str(db): entry for db, entry in database_entries(load_config(config), config)}
 
 
 REPLICA_FAILURES = {

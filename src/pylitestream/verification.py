@@ -341,10 +341,10 @@ def verify(db: PathLike, *, config: PathLike | None = None, timeout: float | Non
     try:
         record = _verify(db, config, timeout, quick, threading.Event(), validate)
     except VerificationFailure as exc:
-        keep_result({**exc.record, "database": database_arg(db), "ok": False,
-                     "reason": exc.reason, "message": str(exc)})  # fmt: skip
+        keep_results([{**exc.record, "database": database_arg(db), "ok": False,
+                       "reason": exc.reason, "message": str(exc)}])  # fmt: skip
         raise
-    keep_result(record)
+    keep_results([record])
     return record
 
 
@@ -379,24 +379,32 @@ def verify_all(*, config: PathLike | None = None, timeout: float | None = None,
         except KeyboardInterrupt:
             cancel.set()  # each worker cleans up after its current restore, then stops
             raise
-    for record in records:
-        keep_result(record)
+    keep_results(records)
     return records
 
 
-# --- the latest outcome per database, for the dashboard (never kept in the database) -----------
+# --- the latest outcome per database and the history (never kept in the database) -------------
+
+
+def keep_results(records: list[Record]) -> None:
+    """Keep each record as its database's latest verify outcome, with "finished_at", and add
+    the outcomes to the history (history_store.py)."""
+    import datetime as dt
+
+    from . import history_store as history
+
+    records = [r for r in records if r.get("database")]
+    finished = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    for record in records:
+        # A result we cannot keep is still returned (or raised) to the caller.
+        with contextlib.suppress(OSError):
+            cache.write_json(cache.state_path("verify", str(record["database"])),
+                             {**record, "finished_at": finished})  # fmt: skip
+    history.record_verifies(records)
 
 
 def keep_result(record: Record) -> None:
-    """Keep `record` as its database's latest verify outcome, with "finished_at"."""
-    import datetime as dt
-
-    if not record.get("database"):
-        return
-    kept = {**record, "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
-    # A result we cannot keep is still returned (or raised) to the caller.
-    with contextlib.suppress(OSError):
-        cache.write_json(cache.state_path("verify", str(record["database"])), kept)
+    keep_results([record])
 
 
 def last_verify(db: PathLike) -> Record | None:

@@ -115,6 +115,7 @@ def test_each_json_key_row_is_the_code() -> None:
         "version",
         "env",
         "restore",
+        "history",
     } <= checked
 
 

@@ -56,6 +56,7 @@ class Case:
     files: dict[str, bytes] = field(default_factory=dict)
     """Written into the sandbox before it is hashed (relative path -> content)."""
     env: dict[str, str | None] = field(default_factory=dict)
+    """@ROOT@ in a value is the sandbox."""
     fragments: tuple[str, ...] = ()
     """Each must appear in the error line (or, for code 0, in stdout)."""
     absent: tuple[str, ...] = ()
@@ -233,7 +234,8 @@ def run_case(case: Case, root: Path, runner: Callable[..., Outcome] | None = Non
     make_sandbox(root, case)
     before = snapshot(root)
     argv = [arg.replace("@ROOT@", str(root)) for arg in case.argv]
-    outcome = (runner or invoke)(argv, case_env(case), root)
+    env = {k: v if v is None else v.replace("@ROOT@", str(root)) for k, v in case_env(case).items()}
+    outcome = (runner or invoke)(argv, env, root)
     judge(case, outcome, before, snapshot(root))
     return outcome
 

@@ -80,7 +80,14 @@ def record_keys() -> dict[str, tuple[str, ...]]:
         ),
         "ps info": daemon.INFO_KEYS,
         "ps databases": daemon.LIST_KEYS,
+        "history": history_keys(),
     }
+
+
+def history_keys() -> tuple[str, ...]:
+    from pylitestream import history_store as module
+
+    return module.KEYS
 
 
 __all__ = [
@@ -127,3 +134,10 @@ def reset_module_state() -> None:
     runner._noted.clear()
     gunicorn._replicator = None
     cli_options.argv = None
+
+
+def history_store() -> object:
+    """The history's own module (history_store.py): its bounds, for the tests that fill it."""
+    from pylitestream import history_store as module
+
+    return module

@@ -30,6 +30,7 @@ from . import supervision  # noqa: F401
 from . import daemon  # noqa: F401
 from . import audit  # noqa: F401
 from . import dashboard  # noqa: F401
+from . import metrics  # noqa: F401
 # isort: on
 
 

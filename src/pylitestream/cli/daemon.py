@@ -142,6 +142,14 @@ def check(
     ] = 60.0,
     config: Config = None,
     as_json: Json = False,
+    output_format: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="table (default), json (as --json) or openmetrics (Prometheus metrics, for "
+            "node_exporter's textfile collector).",
+        ),
+    ] = None,
     ping_url: Annotated[
         str | None,
         typer.Option("--ping-url", help="Ping this URL when healthy, URL/fail when not."),
@@ -155,9 +163,16 @@ def check(
     Exit 0 when every database is within --max-lag, 1 when any lags, is stalled or stopped, or
     litestream is not running."""
     from .. import api
-    from ..errors import PylitestreamError
+    from ..errors import PylitestreamError, UsageError
     from . import output
 
+    if output_format not in (None, "table", "json", "openmetrics"):
+        raise UsageError(f"--format must be table, json or openmetrics, not {output_format!r}")
+    if as_json and output_format not in (None, "json"):
+        raise UsageError(f"--json and --format {output_format} ask for two formats: pick one")
+    as_json = as_json or output_format == "json"
+    if output_format == "openmetrics":
+        api.require_metrics()  # before the check: a missing extra is a usage problem, not data
     records = api.iter_check(database, config=config, max_lag=max_lag, timeout=timeout)
     seen: list[int] = [0]
     failing: list[dict[str, Any]] = []
@@ -170,7 +185,11 @@ def check(
                 failing.append(record)
             yield record
 
-    if as_json:
+    if output_format == "openmetrics":
+        rows = list(counted())
+        overview = api.check_overview(rows, config=config, timeout=timeout or 5.0)
+        output.raw(api.metrics_text(overview, openmetrics=True).decode())
+    elif as_json:
         output.print_json_stream(counted())
     else:
         _emit(list(counted()), as_json, api.columns("check"), "no databases")

@@ -71,8 +71,7 @@ def dashboard(
     from . import output
 
     web.require_extra()
-    from ..web.app import credentials
-    from ..web.security import HostAllowList
+    from ..web.security import HostAllowList, credentials
 
     open_to_all = credentials() is None
     if not is_loopback(host) and open_to_all:

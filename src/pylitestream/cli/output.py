@@ -58,6 +58,12 @@ def print_json_stream(rows: Iterable[Any]) -> None:
     _write("".join(chunk))
 
 
+def raw(text: str) -> None:
+    """Text as it is (the metrics' exposition format), nothing redacted or reflowed: it holds
+    only numbers and database paths."""
+    _write(text)
+
+
 def _stderr_line(prefix: str, message: str) -> None:
     """One line on stderr, whatever newlines the message held, secrets redacted."""
     line = " ".join(redact(str(message), _secrets()).split())

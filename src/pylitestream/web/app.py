@@ -27,12 +27,13 @@ from starlette.templating import Jinja2Templates
 import pylitestream
 
 from .. import api
-from ..errors import UsageError
+from ..errors import MissingExtra, PylitestreamError, UsageError
 from .actions import KINDS, Jobs
+from .charts import SPAN, chart
 from .fleet import View, select
 from .hosting import HOST_KEY
 from .overview import KeptCheck, KeptFleet, RestorePoints, gather, with_sizes
-from .security import Authentication, SecurityHeaders, same_secret
+from .security import Authentication, SecurityHeaders, credentials, same_secret
 
 HERE = Path(__file__).parent
 PACKAGED = HERE / "templates"
@@ -64,17 +65,6 @@ def csrf_cookie(request: Any) -> str:
     """The browser's CSRF token, or a new one (set on the response by the page)."""
     token = str(request.cookies.get(CSRF_COOKIE) or "")
     return token if re.fullmatch(r"[A-Za-z0-9_-]{43}", token) else secrets.token_urlsafe(32)
-
-
-def credentials(environ: Any = None) -> tuple[str, str] | None:
-    """(username, password) for basic auth: PYLITESTREAM_DASHBOARD_USERNAME/PASSWORD, else the
-    Rails gem's LITESTREAM_USERNAME/LITESTREAM_PASSWORD; None when no password is set."""
-    env = os.environ if environ is None else environ
-    for prefix in ("PYLITESTREAM_DASHBOARD_", "LITESTREAM_"):
-        password = env.get(f"{prefix}PASSWORD")
-        if password:
-            return env.get(f"{prefix}USERNAME") or "admin", password
-    return None
 
 
 def template_environment(template_dirs: Sequence[str | os.PathLike[str]]) -> jinja2.Environment:
@@ -179,8 +169,17 @@ def build(config: Any, *, template_dirs: Sequence[str | os.PathLike[str]] = (),
                 "line": line, "profile": profile, "refresh_seconds": REFRESH_SECONDS,
                 "pylitestream_version": pylitestream.__version__}  # fmt: skip
 
-    def page(request: Request, template: str, data: dict[str, Any]) -> Response:
-        values = context(request, data)
+    def history() -> dict[str, Any]:
+        """The charts (charts.py), or the one line saying why there are none."""
+        try:
+            kept = api.history_charts(SPAN)
+        except PylitestreamError as exc:
+            return {"charts": {}, "history_error": str(exc)}
+        return {"charts": {db: chart(c) for db, c in kept.items()}, "history_error": None}
+
+    def page(request: Request, template: str, data: dict[str, Any],
+             extra: dict[str, Any] | None = None) -> Response:  # fmt: skip
+        values = {**context(request, data), **(extra or {})}
         response = templates.TemplateResponse(request, template, values)
         if hosted and host_checks_csrf(host_of(request)):
             return response  # the host's CSRF token is in the page; no cookie of ours
@@ -219,13 +218,23 @@ def build(config: Any, *, template_dirs: Sequence[str | os.PathLike[str]] = (),
         if data is None:
             return PlainTextResponse("unknown database", status_code=404)
         template = "database_card.html" if request.url.path.endswith("/card") else "detail.html"
-        return page(request, template, data)
+        # A database's page draws its history; the fleet's overview has no room for charts.
+        return page(request, template, data, await run_in_threadpool(history))
 
     async def database_json(request: Request) -> Response:
         data = await one(request)
         if data is None:
             return PlainTextResponse("unknown database", status_code=404)
         return JSONResponse(data)
+
+    async def metrics(request: Request) -> Response:
+        """The Prometheus metrics of the same overview the page shows (docs/metrics.md)."""
+        openmetrics = "application/openmetrics-text" in request.headers.get("accept", "")
+        try:
+            body = api.metrics_text(await overview(), openmetrics=openmetrics)
+        except MissingExtra as exc:
+            return PlainTextResponse(str(exc), status_code=501)
+        return Response(body, media_type=api.metrics_content_type(openmetrics))
 
     async def action(request: Request) -> Response:
         if not may_act(request):
@@ -274,6 +283,7 @@ def build(config: Any, *, template_dirs: Sequence[str | os.PathLike[str]] = (),
         Route("/database", database_page),
         Route("/database/card", database_page),
         Route("/database.json", database_json),
+        Route("/metrics", metrics),
         Route("/actions/{kind}", action, methods=["POST"]),
         Route("/jobs/{job_id:int}", job_json),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),

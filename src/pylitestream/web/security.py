@@ -120,6 +120,20 @@ class FailedLogins:
         self._seen.pop(client, None)
 
 
+def credentials(environ: Any = None) -> tuple[str, str] | None:
+    """(username, password) for basic auth: PYLITESTREAM_DASHBOARD_USERNAME/PASSWORD, else the
+    Rails gem's LITESTREAM_USERNAME/LITESTREAM_PASSWORD; None when no password is set. The
+    dashboard and `pylitestream metrics --serve` both use them."""
+    import os
+
+    env = os.environ if environ is None else environ
+    for prefix in ("PYLITESTREAM_DASHBOARD_", "LITESTREAM_"):
+        password = env.get(f"{prefix}PASSWORD")
+        if password:
+            return env.get(f"{prefix}USERNAME") or "admin", password
+    return None
+
+
 def same_secret(given: str, wanted: str) -> bool:
     """Constant-time comparison, so the timing says nothing about how much of a guess was right."""
     return hmac.compare_digest(given.encode(), wanted.encode())
