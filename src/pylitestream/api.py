@@ -443,6 +443,14 @@ def history(db: PathLike | None = None, *, since: float | None = None) -> list[R
     return kept.read(name, None if since is None else time.time() - since)
 
 
+def record_history(records: Sequence[Record]) -> None:
+    """Keep check `records` in the history (what the dashboard's own refresh saw on 0.5); a
+    history file that cannot be written is logged, never raised."""
+    from . import history_store as kept
+
+    kept.record_checks(list(records))
+
+
 def history_charts(since: float) -> dict[str, Record]:
     """Per database, the lag (highest per interval) and verify outcomes of the last `since`
     seconds, for the dashboard's charts: {db: {"lag": [(unix time, seconds)], "verifies":

@@ -304,7 +304,9 @@ class FleetHealth:
         except (DaemonNotRunning, SocketTimeout) as exc:
             status = "not_running" if isinstance(exc, DaemonNotRunning) else "not_responding"
             found = database_entries(settings, path)
-            return [_down(str(db), status, f"{db}: {exc}") for db, _ in found]
+            # As check does: the lag keeps climbing from the last sync seen (_down).
+            return [_down(str(db), status, f"{db}: {exc}", self._seen, entry)
+                    for db, entry in found]  # fmt: skip
         started = parse_time(info.get("started_at"))
         plain, _tenants = _split(settings, entries)
         dbs = list(dict.fromkeys([*plain, *listing]))

@@ -149,6 +149,10 @@ class RestorePoints(Kept):
         return restore_points(key, self.config, self.profile)
 
 
+HISTORY_EVERY = 60.0
+"""Seconds between the dashboard's own entries in the history (0.5)."""
+
+
 class KeptFleet(Kept):
     """The 0.5 daemon's state and every database's health, kept under the config's path and
     refreshed by one FleetHealth (see its cost to the daemon). A failed refresh shows every
@@ -161,13 +165,26 @@ class KeptFleet(Kept):
         self.timeout = timeout
         self.fleet = FleetHealth(config, timeout=timeout)
         self.daemon: Record | None = None
+        self.recorded_at = float("-inf")
 
     def ttl(self) -> float:
         return HEALTH_TTL_05
 
     def fetch(self, key: str) -> list[Record]:
-        self.daemon = pylitestream.daemon_status(config=key, timeout=self.timeout)
-        return self.fleet.refresh()
+        try:
+            self.daemon = pylitestream.daemon_status(config=key, timeout=self.timeout)
+        except pylitestream.PylitestreamError as exc:
+            # A frozen daemon: the health below still says how far each database has fallen
+            # behind since its last sync (health._down), rather than "unknown".
+            log.warning("daemon status: %s", exc)
+            self.daemon = None
+        records = self.fleet.refresh()
+        # Into the history like every check, at most once a minute: at a thousand databases a
+        # row per database every 5 s would fill its row cap within the hour.
+        if time.monotonic() - self.recorded_at >= HISTORY_EVERY:
+            api.record_history(records)
+            self.recorded_at = time.monotonic()
+        return records
 
     def shown_on_error(self, key: str, error: str) -> list[Record]:
         return unchecked(key, error)
@@ -232,12 +249,20 @@ def gather(config: str, line: str, points: RestorePoints, jobs: dict[str, list[R
     health: list[Record] = []
     checked_at = None
     if kept_check is None:
-        try:
-            daemon = pylitestream.daemon_status(config=config, timeout=timeout)
-            health = pylitestream.check(config=config, timeout=timeout)
-        except pylitestream.PylitestreamError as exc:
-            errors.append(str(exc))
-            health = unchecked(config, str(exc))
+        # Both at once: with a frozen daemon each waits out its timeout, and check still says
+        # how far behind each database is.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            asked = pool.submit(pylitestream.daemon_status, config=config, timeout=timeout)
+            checked = pool.submit(pylitestream.check, config=config, timeout=timeout)
+            try:
+                daemon = asked.result()
+            except pylitestream.PylitestreamError as exc:
+                errors.append(str(exc))
+            try:
+                health = checked.result()
+            except pylitestream.PylitestreamError as exc:
+                errors.append(str(exc))
+                health = unchecked(config, str(exc))
     else:
         kept = kept_check.get(config, wait=timeout + 60)
         finished = kept["records"] is not None
