@@ -147,6 +147,8 @@ def test_a_corrupt_history_file_never_breaks_check_or_verify(
     # The dashboard still renders, with the line in place of the charts.
     from pylitestream.web import create_app
 
-    page = client(create_app(two_databases(ls.line, tmp_path, monkeypatch))).get("/")
+    config = two_databases(ls.line, tmp_path, monkeypatch)
+    one = {"path": str(config.parent / "orders.db")}
+    page = client(create_app(config)).get("/database", params=one)
     assert page.status_code == 200 and "history-error" in page.text
     assert f"history file {state} is unusable" in page.text

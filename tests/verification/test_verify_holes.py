@@ -119,7 +119,7 @@ def test_the_dashboard_shows_the_hole(holed: Holed, monkeypatch: pytest.MonkeyPa
     web = client(create_app(config, allow_actions=True), ("ops", PASSWORD))
     job = run_job(web, "verify", db, csrf(web.get("/").text))
     assert job["state"] == "failed" and "incomplete" in job["message"], job
-    page = web.get("/").text
+    page = web.get("/database", params={"path": str(db)}).text
     assert "FAILED" in page and HOLE in page
 
 
