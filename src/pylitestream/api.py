@@ -149,8 +149,9 @@ def status(
 def check_config(
     config: str | os.PathLike[str] | None = None, *, line: str | None = None
 ) -> dict[str, Any]:
-    """Validate the config for the binary in use (or `line`): {"config", "line", "databases"}.
-    Raise ConfigError naming file and line of the first problem."""
+    """Validate the config for the binary in use (or `line`): {"config", "line", "databases"
+    (`path:` entries), "directories" (`dir:` entries)}. Raise ConfigError naming file and line
+    of the first problem."""
     path = find_config(config)
     if line is None:
         binary = find_binary()
@@ -204,6 +205,17 @@ def config_databases(config: str | os.PathLike[str] | None = None) -> dict[str, 
         ],
         "socket": enabled_socket(settings),
     }
+
+
+def is_replicated(db: PathLike, config: PathLike | None = None) -> bool:
+    """Whether the config replicates `db`: a `path:` entry with a replica, or a `dir:` entry
+    whose directory and pattern take it, whether or not the file exists yet."""
+    from pathlib import Path
+
+    from .config.load import database_entry, load_config
+
+    entry = database_entry(load_config(find_config(config)), Path(db))
+    return entry is not None and bool(entry.get("replica") or entry.get("replicas"))
 
 
 def init_config(
@@ -363,6 +375,14 @@ def last_verifies(dbs: Sequence[PathLike]) -> dict[str, Record | None]:
     return verification.last_verifies(dbs)
 
 
+def last_verifies_stamp() -> int | None:
+    """A value that changes whenever a verify result is kept (the dashboard keeps its fleet's
+    last_verifies until then)."""
+    from . import verification
+
+    return verification.last_verifies_stamp()
+
+
 # --- the daemon, as the dashboard shows it --------------------------------------------------------
 
 
@@ -385,6 +405,16 @@ def metrics_text(overview: Record, *, openmetrics: bool = False) -> bytes:
 
     require_extra()
     return render(overview, openmetrics=openmetrics)
+
+
+def audit_metrics_text(records: list[Record], seconds: float, *, storage_ok: bool = True,
+                       openmetrics: bool = True) -> bytes:  # fmt: skip
+    """audit()'s records as Prometheus metrics (docs/audit.md), with how long it took (seconds);
+    storage_ok=False (and no records) when it raised StorageError. Raises MissingExtra without
+    prometheus_client (py-litestream[metrics])."""
+    from .metrics import render_audit
+
+    return render_audit(records, seconds, storage_ok=storage_ok, openmetrics=openmetrics)
 
 
 def require_metrics() -> None:
@@ -451,15 +481,17 @@ def record_history(records: Sequence[Record]) -> None:
     kept.record_checks(list(records))
 
 
-def history_charts(since: float) -> dict[str, Record]:
-    """Per database, the lag (highest per interval) and verify outcomes of the last `since`
-    seconds, for the dashboard's charts: {db: {"lag": [(unix time, seconds)], "verifies":
-    [(unix time, ok)], "start", "end"}}. Raises HistoryError when the file cannot be read."""
+def history_charts(since: float, db: PathLike | None = None) -> dict[str, Record]:
+    """Per database (or of `db` alone), the lag (highest per interval) and verify outcomes of
+    the last `since` seconds, for the dashboard's charts: {db: {"lag": [(unix time, seconds)],
+    "verifies": [(unix time, ok)], "start", "end"}}. Raises HistoryError when the file cannot
+    be read."""
     import time
 
     from . import history_store as kept
+    from .services.prepare import database_arg
 
-    return kept.charts(time.time() - since)
+    return kept.charts(time.time() - since, db=None if db is None else database_arg(db))
 
 
 def history_path() -> str:

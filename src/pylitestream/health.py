@@ -531,16 +531,16 @@ def _has_dirs(settings: dict[str, Any]) -> bool:
 def _remembering(records: Iterator[Record], memory: Path, seen: dict[str, Any]) -> Iterator[Record]:
     """`records`, then the observations kept for the next check and the history of this one
     (also when the reader stops)."""
-    done: list[Record] = []
+    from . import history_store as history
+
+    done: list[tuple[Any, ...]] = []
     try:
         for record in records:
-            done.append(record)
+            done.append(history.check_row(record))
             yield record
     finally:
         _store_observations(memory, seen)
-        from . import history_store as history
-
-        history.record_checks(done)
+        history.record_check_rows(done)
 
 
 def _entries(config: Path) -> dict[str, dict[str, Any]]:

@@ -117,14 +117,23 @@ def _write(table: str, rows: list[tuple[Any, ...]], paths: list[str], cap: int) 
         log.warning("not kept in the history: %s", _problem(history_path(), exc))
 
 
+def check_row(record: Record) -> tuple[Any, ...]:
+    """What the history keeps of one check record: (database, ok, status, lag_seconds,
+    seconds_since_sync, local_txid, replica_txid). A check of thousands holds these rather than
+    its records until it ends."""
+    r = record
+    return (str(r["database"]), int(bool(r.get("ok"))), r.get("status"), r.get("lag_seconds"),
+            r.get("seconds_since_sync"), r.get("local_txid"), r.get("replica_txid"))  # fmt: skip
+
+
 def record_checks(records: list[Record]) -> None:
     """Keep one row per check record. Never raises: a failure is one logged warning."""
-    rows = [
-        (int(bool(r.get("ok"))), r.get("status"), r.get("lag_seconds"),
-         r.get("seconds_since_sync"), r.get("local_txid"), r.get("replica_txid"))
-        for r in records
-    ]  # fmt: skip
-    _write("checks", rows, [str(r["database"]) for r in records], MAX_CHECKS)
+    record_check_rows([check_row(r) for r in records])
+
+
+def record_check_rows(rows: list[tuple[Any, ...]]) -> None:
+    """record_checks, from check_row's rows."""
+    _write("checks", [row[1:] for row in rows], [row[0] for row in rows], MAX_CHECKS)
 
 
 def record_verifies(records: list[Record]) -> None:
@@ -168,10 +177,10 @@ def read(db: str | None = None, since: float | None = None) -> list[Record]:
     return found
 
 
-def charts(since: float, buckets: int = 120) -> dict[str, Record]:
-    """Per database, what the dashboard draws from `since` to now: {"lag": [(at, highest lag
-    in the bucket)], "verifies": [(at, ok)], "start", "end"} (Unix times; `buckets` lag
-    points at most). Raise HistoryError when the file cannot be read."""
+def charts(since: float, buckets: int = 120, db: str | None = None) -> dict[str, Record]:
+    """Per database (or of `db` alone), what the dashboard draws from `since` to now: {"lag":
+    [(at, highest lag in the bucket)], "verifies": [(at, ok)], "start", "end"} (Unix times;
+    `buckets` lag points at most). Raise HistoryError when the file cannot be read."""
     now = time.time()
     try:
         with _connect(create=False) as conn:
@@ -185,16 +194,18 @@ def charts(since: float, buckets: int = 120) -> dict[str, Record]:
             ).fetchone()[0]
             since = since if oldest is None else float(oldest)
             width = max((now - since) / buckets, 0.001)
+            one = "" if db is None else " AND d.path = ?"
+            only = () if db is None else (db,)
             lags = conn.execute(
                 "SELECT d.path, min(c.at), max(c.lag) FROM checks c JOIN databases d "
-                "ON d.id = c.db WHERE c.at >= ? AND c.lag IS NOT NULL "
+                f"ON d.id = c.db WHERE c.at >= ? AND c.lag IS NOT NULL{one} "
                 "GROUP BY c.db, CAST((c.at - ?) / ? AS INTEGER) ORDER BY 2",
-                (since, since, width),
+                (since, *only, since, width),
             ).fetchall()
             verifies = conn.execute(
                 "SELECT d.path, c.at, c.ok FROM verifies c JOIN databases d ON d.id = c.db "
-                "WHERE c.at >= ? ORDER BY c.at",
-                (since,),
+                f"WHERE c.at >= ?{one} ORDER BY c.at",
+                (since, *only),
             ).fetchall()
     except (sqlite3.Error, OSError) as exc:
         raise HistoryError(_problem(history_path(), exc)) from None

@@ -8,6 +8,8 @@ The input is the dashboard's overview (web/overview.gather): {"daemon", "databas
 TXIDs, a restore point not listed yet) is left out rather than sent as 0. Only numbers and
 database paths go out: never a reason line, an endpoint or anything else that could hold a
 secret.
+
+An audit's records (services/audit.py) become metrics of their own, `pylitestream_audit_*`.
 """
 
 from __future__ import annotations
@@ -110,10 +112,7 @@ def families(overview: Record) -> Iterator[Any]:
     from prometheus_client.core import GaugeMetricFamily
 
     now = time.time()
-    info = GaugeMetricFamily(PREFIX + "build_info", "pylitestream and the Litestream line in use",
-                             labels=["version", "line"])  # fmt: skip
-    info.add_metric([__version__, str(overview.get("line") or "")], 1)
-    yield info
+    yield _build_info(str(overview.get("line") or ""))
     daemon = overview.get("daemon")
     if isinstance(daemon, dict) and daemon.get("running") is not None:
         up = GaugeMetricFamily(PREFIX + "daemon_up", "1 when litestream replicate runs, else 0")
@@ -135,7 +134,79 @@ def families(overview: Record) -> Iterator[Any]:
         if state:
             status.add_metric([str(entry["database"]), str(state)], 1)
     yield status
-    for name, text in DATABASE_GAUGES:
+    yield from _gauges(DATABASE_GAUGES, values)
+
+
+# The audit's (pylitestream audit --format openmetrics): named apart from check's, so that a
+# host running both through node_exporter's textfile collector exposes no metric twice.
+AUDIT_GAUGES = (
+    ("audit_database_ok", "1 when the audit finds nothing wrong with the backup, else 0"),
+    ("audit_restore_point_timestamp_seconds",
+     "When the newest restore point reached the replica (Unix time)"),
+    ("audit_restore_point_age_seconds",
+     "Seconds since the newest restore point reached the replica, when the audit ran"),
+    ("audit_restore_point_span_seconds",
+     "Seconds from the oldest backup a restore can start from to the newest restore point"),
+    ("audit_drill_ok", "1 when the restore drill passed, 0 when it failed"),
+)  # fmt: skip
+
+
+def _audit_values(record: Record) -> dict[str, float | None]:
+    drill = record.get("drill")
+    return {
+        "audit_database_ok": _flag(record.get("ok")),
+        "audit_restore_point_timestamp_seconds": _moment(record.get("newest_at")),
+        "audit_restore_point_age_seconds": record.get("age_seconds"),
+        "audit_restore_point_span_seconds": record.get("span_seconds"),
+        # An inconclusive drill proved nothing either way: left out, as is a drill not run.
+        "audit_drill_ok": {"ok": 1, "failed": 0}.get(str(drill)),
+    }
+
+
+def audit_families(records: list[Record], seconds: float, storage_ok: bool) -> Iterator[Any]:
+    """The metric families of one audit: its records, how long it took, and whether anything
+    under the URL could be audited at all (`storage_ok`; with no records when not)."""
+    from prometheus_client.core import GaugeMetricFamily
+
+    yield _build_info(str(records[0].get("line") or "") if records else "")
+    storage = GaugeMetricFamily(
+        PREFIX + "audit_storage_ok",
+        "1 when the audit found backups to audit, 0 when nothing could be audited (unreachable, "
+        "credentials refused, no such bucket, an empty prefix or other files)",
+    )
+    storage.add_metric([], int(storage_ok))
+    yield storage
+    ran = GaugeMetricFamily(PREFIX + "audit_timestamp_seconds", "When this audit ran (Unix time)")
+    ran.add_metric([], time.time())
+    yield ran
+    took = GaugeMetricFamily(PREFIX + "audit_duration_seconds", "Seconds this audit took")
+    took.add_metric([], float(seconds))
+    yield took
+    status = GaugeMetricFamily(PREFIX + "audit_database_status",
+                               "1 for the database's audit status (label status)",
+                               labels=["database", "status"])  # fmt: skip
+    for record in records:
+        if record.get("status"):
+            status.add_metric([str(record["database"]), str(record["status"])], 1)
+    yield status
+    yield from _gauges(AUDIT_GAUGES, [(str(r["database"]), _audit_values(r)) for r in records])
+
+
+def _build_info(line: str) -> Any:
+    from prometheus_client.core import GaugeMetricFamily
+
+    info = GaugeMetricFamily(PREFIX + "build_info", "pylitestream and the Litestream line in use",
+                             labels=["version", "line"])  # fmt: skip
+    info.add_metric([__version__, line], 1)
+    return info
+
+
+def _gauges(gauges: tuple[tuple[str, str], ...],
+            values: list[tuple[str, dict[str, float | None]]]) -> Iterator[Any]:  # fmt: skip
+    """One gauge family per name, labelled by database; an unknown value is left out."""
+    from prometheus_client.core import GaugeMetricFamily
+
+    for name, text in gauges:
         family = GaugeMetricFamily(PREFIX + name, text, labels=["database"])
         for db, found in values:
             if found[name] is not None:
@@ -143,29 +214,31 @@ def families(overview: Record) -> Iterator[Any]:
         yield family
 
 
-class OverviewCollector:
-    """A prometheus_client collector that gathers a fresh overview on every scrape."""
+class FamiliesCollector:
+    """A prometheus_client collector yielding the families `collect` makes at each scrape."""
 
-    def __init__(self, gather: Callable[[], Record]) -> None:
-        self.gather = gather
+    def __init__(self, collect: Callable[[], Iterator[Any]]) -> None:
+        self._collect = collect
 
     def collect(self) -> Iterator[Any]:
-        yield from families(self.gather())
+        yield from self._collect()
 
 
 def registry(gather: Callable[[], Record]) -> Any:
     """A CollectorRegistry holding only pylitestream's metrics, gathered at each scrape."""
+    return _registry(lambda: families(gather()))
+
+
+def _registry(collect: Callable[[], Iterator[Any]]) -> Any:
     require_extra()
     from prometheus_client import CollectorRegistry
 
     found = CollectorRegistry(auto_describe=False)
-    found.register(OverviewCollector(gather))
+    found.register(FamiliesCollector(collect))
     return found
 
 
-def render(overview: Record, *, openmetrics: bool = False) -> bytes:
-    """The overview in Prometheus's text format, or in OpenMetrics' (ends with `# EOF`)."""
-    kept = registry(lambda: overview)
+def _exposition(kept: Any, openmetrics: bool) -> bytes:
     if openmetrics:
         from prometheus_client.openmetrics.exposition import generate_latest as generate
 
@@ -173,6 +246,18 @@ def render(overview: Record, *, openmetrics: bool = False) -> bytes:
     from prometheus_client import generate_latest
 
     return bytes(generate_latest(kept))
+
+
+def render(overview: Record, *, openmetrics: bool = False) -> bytes:
+    """The overview in Prometheus's text format, or in OpenMetrics' (ends with `# EOF`)."""
+    return _exposition(registry(lambda: overview), openmetrics)
+
+
+def render_audit(records: list[Record], seconds: float, *, storage_ok: bool = True,
+                 openmetrics: bool = True) -> bytes:  # fmt: skip
+    """One audit's records as metrics (docs/audit.md lists them), OpenMetrics by default."""
+    kept = _registry(lambda: audit_families(records, seconds, storage_ok))
+    return _exposition(kept, openmetrics)
 
 
 def content_type(openmetrics: bool = False) -> str:

@@ -429,6 +429,15 @@ def last_verifies(dbs: Iterable[PathLike]) -> dict[str, Record | None]:
     return found
 
 
+def last_verifies_stamp() -> int | None:
+    """Changes whenever a verify result is kept (a file is renamed into the state dir, which
+    moves its mtime), so a caller can keep last_verifies' answer until then."""
+    try:
+        return os.stat(cache.state_dir("verify")).st_mtime_ns
+    except OSError:
+        return None
+
+
 def summary(records: list[Record]) -> str:
     """One line about a set of results, for the CLI and the ping body."""
     failed = [r for r in records if not r["ok"]]

@@ -42,6 +42,14 @@ for line in LINES:
         add(f"format-{fmt or 'empty'}", ["check", "--format", fmt, "-c", CONFIG], 2, "--format")
     add("format-and-json", ["check", "--json", "--format", "openmetrics", "-c", CONFIG], 2,
         "two formats")  # fmt: skip
+    for fmt in ("xml", "", "prometheus"):
+        add(f"audit-format-{fmt or 'empty'}", ["audit", "file://@ROOT@", "--format", fmt], 2,
+            "--format")  # fmt: skip
+    add("audit-format-and-json", ["audit", "file://@ROOT@", "--json", "--format", "openmetrics"],
+        2, "two formats")  # fmt: skip
+    # Nothing to audit: one line, exit 1, and (on stdout) metrics saying so.
+    add("audit-openmetrics-nothing", ["audit", "file://@ROOT@/nope", "--format", "openmetrics"],
+        1, "no such directory")  # fmt: skip
     for host in ("0.0.0.0", "::", "203.0.113.9"):  # IPs only: no DNS lookup leaves the box
         add(f"serve-host-{host}", ["metrics", "--serve", "--host", host, "-c", CONFIG], 2,
             "refusing to serve the metrics", host, "PYLITESTREAM_DASHBOARD_PASSWORD")  # fmt: skip
@@ -96,7 +104,10 @@ def test_generated_since_and_format(since: str, fmt: str, line: str) -> None:
     with tempfile.TemporaryDirectory() as root:
         run_case(Case("generated-since", ["history", "--since", since], 2, line, env={**STATE},
                       also=(0,)), Path(root))  # fmt: skip
+    valid = (1,) if fmt in ("table", "json", "openmetrics") else ()
     with tempfile.TemporaryDirectory() as root:
         run_case(Case("generated-format", ["check", "--format", fmt, "--timeout", "2"], 2, line,
-                      env={**STATE}, also=(1,) if fmt in ("table", "json", "openmetrics")
-                      else ()), Path(root))  # fmt: skip
+                      env={**STATE}, also=valid), Path(root))  # fmt: skip
+    with tempfile.TemporaryDirectory() as root:
+        run_case(Case("generated-audit-format", ["audit", "file://@ROOT@/nope", "--format", fmt],
+                      2, line, env={**STATE}, also=valid), Path(root))  # fmt: skip

@@ -283,7 +283,8 @@ def test_full_valid_configs_pass(ls: Litestream, tmp_path: Path) -> None:
     env = {"KEY_ID": "AKIAEXAMPLEKEY000000", "SECRET": "full-config-secret-value"}
     result = cli("config", "check", "--config", str(cfg), "--json", env=env)
     assert result.code == 0, result.err
-    assert json.loads(result.out) == {"config": str(cfg), "line": ls.line, "databases": 1}
+    assert json.loads(result.out) == {"config": str(cfg), "line": ls.line, "databases": 1,
+                                        "directories": 0}  # fmt: skip
     listed = cli("databases", "--config", str(cfg), "--json", env=env)
     assert listed.code == 0, listed.err
     assert json.loads(listed.out)[0]["path"] == str(db)

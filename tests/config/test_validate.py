@@ -239,7 +239,7 @@ PASSING = [
     ("0.5", DB, 1, ["@/data"]),
     ("0.3", DB + "  - path: @/data/b.db\n  - path: @/sock/c.db\n", 3,
      ["@/data", "@/data", "@/sock"]),
-    ("0.5", DIR, 1, ["@/data"]),
+    ("0.5", DIR, 0, ["@/data"]),  # no `path:` entry, one `dir:` entry
     ("0.5", DB + "    meta-path: 5\n    monitor-interval: 1s\n", 1, ["@/data"]),
     ("0.5", DB + "    replica:\n      type: s3\n      bucket: b\n      path: app\n"
      "      endpoint: https://minio:9000\n      region: ''\n", 1, ["@/data"]),
@@ -282,9 +282,11 @@ def test_valid_configs_pass_and_their_verdict_is_cached(
     monkeypatch.setenv("HOME", str(home))
     cfg = write(home, text)
     result = validate_config(cfg, line, {})
-    assert result == {"config": str(cfg), "line": line, "databases": count}
+    directories = text.count("  - dir:")
+    assert result == {"config": str(cfg), "line": line, "databases": count,
+                      "directories": directories}  # fmt: skip
     expected_dirs = [d.replace("@", str(home)) for d in dirs]
-    assert verdicts() == [{"databases": count, "dirs": expected_dirs}]
+    assert verdicts() == [{"databases": count, "directories": directories, "dirs": expected_dirs}]
 
 
 def test_keys_after_a_merge_key_are_still_checked(home: Path) -> None:
@@ -337,8 +339,8 @@ def test_a_missing_database_directory_is_expected_when_run_restores(home: Path) 
     missing_dir = DIR.replace("dbs:\n", "").replace("@/data", "@/also/missing")
     cfg = write(home, "dbs:\n  - path: @/nowhere/app.db\n" + missing_dir)
     result = validate_config(cfg, "0.5", {}, missing_dirs_ok=True)
-    assert result["databases"] == 2
-    assert verdicts() == [{"databases": 2, "dirs": []}]
+    assert (result["databases"], result["directories"]) == (1, 1)  # a path: and a dir: entry
+    assert verdicts() == [{"databases": 1, "directories": 1, "dirs": []}]
 
 
 def test_a_home_relative_database_path_is_absolute(
@@ -552,8 +554,9 @@ def test_no_expand_checks_the_config_as_written(home: Path) -> None:
         "config": str(cfg),
         "line": "0.5",
         "databases": 1,
+        "directories": 0,
     }
-    assert verdicts() == [{"databases": 1, "dirs": [f"{home}/data"]}]
+    assert verdicts() == [{"databases": 1, "directories": 0, "dirs": [f"{home}/data"]}]
     cfg.write_text(cfg.read_text() + "      bukket: b\n")
     with pytest.raises(ConfigError, match=r":7: unknown key 'bukket' in a replica"):
         validate_config(cfg, "0.5", {}, expand=False)
@@ -566,7 +569,7 @@ def test_no_expand_checks_the_config_as_written(home: Path) -> None:
 def test_no_expand_with_missing_dirs_ok_relies_on_no_directory(home: Path) -> None:
     cfg = write(home, "dbs:\n  - path: @/nowhere/app.db\n")
     assert validate_config(cfg, "0.3", {}, expand=False, missing_dirs_ok=True)["databases"] == 1
-    assert verdicts() == [{"databases": 1, "dirs": []}]
+    assert verdicts() == [{"databases": 1, "directories": 0, "dirs": []}]
 
 
 def test_a_relative_config_path_is_reported_absolute(home: Path) -> None:
@@ -611,7 +614,8 @@ def test_a_passing_verdict_is_reused(home: Path, composed: list[str]) -> None:
     composed.clear()
     os.utime(cfg, (1, 1))  # the verdict follows the text, not the file's times
     again = validate_config(cfg, "0.5", {"B": "b", "OTHER": "2"})
-    assert again == first == {"config": str(cfg), "line": "0.5", "databases": 2}
+    assert again == first == {"config": str(cfg), "line": "0.5", "databases": 2,
+                              "directories": 0}  # fmt: skip
     assert composed == []
 
 
@@ -673,13 +677,15 @@ def test_a_failing_verdict_is_never_cached(home: Path, composed: list[str]) -> N
 def test_a_stored_verdict_is_trusted_as_it_is(home: Path, composed: list[str]) -> None:
     cfg = write(home, DB)
     key = verdict_key(cfg, cfg.read_text(), "0.5", {}, True, False)
-    cache.store("validated", {key: {"databases": 7}})
+    cache.store("validated", {key: {"databases": 7, "directories": 0}})
     assert validate_config(cfg, "0.5", {})["databases"] == 7
     assert composed == []
     # Not a verdict: the check runs, and its own verdict replaces the entry.
     cache.store("validated", {key: "junk"})
     assert validate_config(cfg, "0.5", {})["databases"] == 1
-    assert cache.load("validated") == {key: {"databases": 1, "dirs": [f"{home}/data"]}}
+    assert cache.load("validated") == {
+        key: {"databases": 1, "directories": 0, "dirs": [f"{home}/data"]}
+    }
 
 
 def test_the_verdict_key(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -122,6 +122,17 @@ def test_check_deploy_warns_unreplicated_database_and_socket(
     assert with_socket.code == 0 and "(pylitestream.E" not in with_socket.err
     assert "(pylitestream.W002)" not in with_socket.err and "(pylitestream.W001)" in with_socket.err
 
+    # A watched `dir:` entry whose pattern takes the cache database covers it, before the file
+    # exists too.
+    settings = yaml.safe_load(project.root.joinpath("litestream.yml").read_text())
+    replica = {"type": "file", "path": str(tmp_path / "tenants")}
+    settings["dbs"].append(
+        {"dir": str(project.root), "pattern": "cache.sqlite3", "watch": True, "replica": replica}
+    )
+    project.root.joinpath("litestream.yml").write_text(yaml.safe_dump(settings))
+    covered = project.manage("check", "--deploy")
+    assert covered.code == 0 and "(pylitestream.W" not in covered.err, covered.err
+
 
 def test_the_dashboards_gates_are_checked(ls: Litestream, tmp_path: Path) -> None:
     """E006: the dashboard included without the middleware that tells who is asking. W003 (deploy):

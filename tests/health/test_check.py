@@ -6,9 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
@@ -28,7 +25,7 @@ from conftest import (
     wait_for,
     write_config,
 )
-from servers import Daemon, socket_config
+from servers import Daemon, ping_server, socket_config
 
 import pylitestream
 from pylitestream.health import RECORD_KEYS
@@ -174,49 +171,27 @@ def test_unreachable_s3_fails(ls: Litestream, tmp_path: Path) -> None:
 # --- --ping-url ----------------------------------------------------------------------------------
 
 
-class Pings:
-    def __init__(self) -> None:
-        self.received: list[tuple[str, str]] = []
-
-
-@pytest.fixture
-def ping_server() -> Iterator[tuple[str, Pings]]:
-    pings = Pings()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            pings.received.append((self.path, self.rfile.read(length).decode()))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/secret-uuid-1234", pings
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 @LS05
-def test_ping_url(daemon: Daemon, ping_server: tuple[str, Pings]) -> None:
-    url, pings = ping_server
+def test_ping_url(daemon: Daemon, tmp_path: Path) -> None:
+    """A ping when healthy, URL/fail when not, and URL/fail when check fails before it has
+    records (here a config without the control socket)."""
     healthy(daemon.config)
-    ok = cli("check", "-c", str(daemon.config), "--ping-url", url)
+    replica = {"type": "file", "path": str(tmp_path / "r")}
+    no_socket = write_config(tmp_path / "no-socket.yml", "0.5", [(daemon.db, replica)])
+    with ping_server() as (base, pings):
+        url = f"{base}/secret-uuid-1234"
+        ok = cli("check", "-c", str(daemon.config), "--ping-url", url)
+        stop_process(daemon.proc)
+        failed = cli("check", "-c", str(daemon.config), "--ping-url", url)
+        refused = cli("check", "-c", str(no_socket), "--ping-url", url)
     assert ok.code == 0, ok.err
-    assert pings.received[-1][0] == "/secret-uuid-1234"
-    stop_process(daemon.proc)
-    failed = cli("check", "-c", str(daemon.config), "--ping-url", url)
     assert_one_error_line(failed, 1, str(daemon.db))
-    path, body = pings.received[-1]
-    assert path == "/secret-uuid-1234/fail"
-    assert str(daemon.db) in body and "not running" in body
-    for result in (ok, failed):
+    assert_one_error_line(refused, 2, "socket.enabled")
+    assert [path for path, _ in pings] == ["/secret-uuid-1234", "/secret-uuid-1234/fail",
+                                           "/secret-uuid-1234/fail"]  # fmt: skip
+    assert str(daemon.db) in pings[1][1] and "not running" in pings[1][1]
+    assert "socket.enabled" in pings[2][1]
+    for result in (ok, failed, refused):
         assert "secret-uuid-1234" not in result.out + result.err
 
 

@@ -10,11 +10,13 @@ import subprocess
 import sys
 import textwrap
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from support import pid_alive, stop_process, wait_for, write_config
+from support import pid_alive, serve_http, stop_process, wait_for, write_config
 
 from pylitestream import supervise
 
@@ -117,3 +119,26 @@ def socket_config(root: Path, line: str, dbs: list[Path], **replica: str) -> Pat
         socket=root / "ls.sock",
     )
     return config
+
+
+class Pings(list[tuple[str, str]]):
+    """The pings a ping_server received, in order: (path with query, body)."""
+
+
+@contextmanager
+def ping_server() -> Iterator[tuple[str, Pings]]:
+    """A healthchecks.io stand-in on loopback: (its base URL, the pings it receives). Every POST
+    is answered 200."""
+    from http.server import BaseHTTPRequestHandler
+
+    received = Pings()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            received.append((self.path, self.rfile.read(length).decode()))
+            self.send_response(200)
+            self.end_headers()
+
+    with serve_http(Handler) as base:
+        yield base, received

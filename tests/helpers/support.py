@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -215,3 +216,25 @@ def s3_replica(server: S3Server, bucket: str, path: str) -> dict[str, Any]:
         "secret-access-key": S3_SECRET,
         "force-path-style": True,
     }
+
+
+@contextmanager
+def serve_http(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """`handler` on a loopback port, answered in threads, until the block ends: yields its base
+    URL, http://127.0.0.1:PORT. Quiet: the handlers' access log is dropped."""
+    import threading
+
+    class Quiet(handler):  # type: ignore[valid-type,misc]
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)

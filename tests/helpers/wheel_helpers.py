@@ -17,13 +17,14 @@ import threading
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 import fetch_litestream  # noqa: E402
+from support import serve_http  # noqa: E402
 
 PINS: dict[str, Any] = json.loads((ROOT / "vendor" / "litestream.json").read_text())
 VERSION: str = PINS["version"]
@@ -175,19 +176,8 @@ def http_server(
             with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                 respond(self, number)
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", requests
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with serve_http(Handler) as base:
+        yield base, requests
 
 
 def send(handler: BaseHTTPRequestHandler, status: int, body: bytes = b"") -> None:

@@ -30,6 +30,7 @@ from servers import Daemon
 from support import _free_port
 
 import pylitestream
+from pylitestream import api
 
 LS05 = pytest.mark.parametrize("ls", ["0.5.17"], indirect=True)
 
@@ -169,7 +170,7 @@ def test_the_shipped_alert_rules_pass_promtool(tmp_path: Path) -> None:
     for rules in (ALERTS, quick_rules(tmp_path, "LitestreamReplicationLagging", "5", "2s")):
         checked = promtool("check", "rules", str(rules))
         assert checked.returncode == 0, (checked.stdout, checked.stderr)
-        assert "SUCCESS: 7 rules found" in checked.stdout
+        assert "SUCCESS: 11 rules found" in checked.stdout
 
 
 def test_the_shipped_files_name_only_metrics_we_export() -> None:
@@ -184,6 +185,13 @@ def test_the_shipped_files_name_only_metrics_we_export() -> None:
     text = pylitestream.metrics_text(full).decode()
     exported = set(re.findall(r"^(pylitestream_\w+)[{ ]", text, re.M))
     assert len(exported) == 14, exported
+    audited = {"database": "s3://b/apps/a/db", "line": "0.5", "ok": True, "status": "ok",
+               "newest_at": "2026-01-01T00:00:00Z", "age_seconds": 2.0, "span_seconds": 60.0,
+               "drill": "ok"}  # fmt: skip
+    audit_text = api.audit_metrics_text([audited], 0.5).decode()
+    audit_names = set(re.findall(r"^(pylitestream_\w+)[{ ]", audit_text, re.M))
+    assert len(audit_names) == 10 and not audit_names & (exported - {"pylitestream_build_info"})
+    exported |= audit_names
     assert "pylitestream_database_replica_txid" in exported and 'status="ok"' in text
     for path in (ALERTS, GRAFANA):
         named = set(re.findall(r"pylitestream_\w+", path.read_text()))

@@ -185,20 +185,12 @@ def test_stale_socket_is_not_running(ls: Litestream, tmp_path: Path) -> None:
 
 def test_permission_denied_is_one_line(tmp_path: Path) -> None:
     """A socket of another user (mode 0600) fails to connect with EACCES. These tests run as
-    root, whom no file mode stops, so the connect error is built here the way httpx raises it
-    (httpcore wraps the OSError) and classified by the client."""
+    root, whom no file mode stops, so the connect error is built here as connect() raises it
+    and classified by the client."""
     import errno
 
-    import httpx
-
     client = ControlSocket(tmp_path / "ls.sock")
-    try:
-        try:
-            raise PermissionError(errno.EACCES, "Permission denied")
-        except PermissionError as cause:
-            raise httpx.ConnectError("[Errno 13] Permission denied") from cause
-    except httpx.ConnectError as exc:
-        error = client._connect_error(exc)
+    error = client._connect_error(PermissionError(errno.EACCES, "Permission denied"))
     assert isinstance(error, SocketPermissionDenied)
     assert str(error).startswith("permission denied on litestream's control socket")
     assert "\n" not in str(error)

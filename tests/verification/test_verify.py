@@ -8,9 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +31,7 @@ from conftest import (
     wait_for,
     write_config,
 )
+from servers import ping_server
 
 import pylitestream
 from pylitestream.litestream.failures import classify
@@ -290,56 +289,32 @@ def test_verify_all_runs_concurrently(ls: Litestream, tmp_path: Path, private_tm
     assert list(private_tmp.iterdir()) == []
 
 
-class _PingServer(HTTPServer):
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _PingHandler)
-        self.received: list[tuple[str, str]] = []
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
-class _PingHandler(BaseHTTPRequestHandler):
-    server: _PingServer
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-        self.server.received.append((self.path, body))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @pytest.mark.parametrize("ls", ["0.5.17"], indirect=True)
 def test_verify_ping_url(
     ls: Litestream, workspace: Workspace, replicating: subprocess.Popen[bytes]
 ) -> None:
     ws = workspace
-    server = _PingServer()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        url = f"http://user:hunter22@{server.base[7:]}/ping/uuid-token-1234?key=qsecret99"
+    with ping_server() as (base, received):
+        url = f"http://user:hunter22@{base[7:]}/ping/uuid-token-1234?key=qsecret99"
         ok = cli("verify", "-d", str(ws.db), "-c", str(ws.config), "--ping-url", url)
         assert ok.code == 0, ok.err
         stop_process(replicating)
         bad = cli("verify", "-d", str(ws.db), "-c", str(ws.config), "--ping-url", url,
                   "--timeout", "1")  # fmt: skip
         assert_one_error_line(bad, 1, "stale")
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
-    paths = [path for path, _body in server.received]
+        # Refused before anything is verified: URL/fail too, with the error line.
+        refused = cli("verify", "-d", str(ws.root / "other.db"), "-c", str(ws.config),
+                      "--ping-url", url)  # fmt: skip
+        assert_one_error_line(refused, 1, "other.db", "is not in")
+    paths = [path for path, _body in received]
     assert paths == [
         "/ping/uuid-token-1234?key=qsecret99",
         "/ping/uuid-token-1234/fail?key=qsecret99",
+        "/ping/uuid-token-1234/fail?key=qsecret99",
     ]
-    assert "stale" in server.received[1][1]
-    for result in (ok, bad):
+    assert "other.db" in received[2][1]
+    assert "stale" in received[1][1]
+    for result in (ok, bad, refused):
         for secret in ("hunter22", "uuid-token-1234", "qsecret99"):
             assert secret not in result.out + result.err
 

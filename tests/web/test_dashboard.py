@@ -589,7 +589,7 @@ def test_the_command_says_where_it_serves(
             assert wait_for(lambda: http_status(url) == 200, 30)
     finally:
         stop_process(proc)
-    auth = "basic auth as ops" if with_password else "no authentication (loopback only)"
+    auth = "basic auth as ops" if with_password else "no authentication: loopback only"
     assert log.read_text().splitlines()[0] == (
         f"serving the dashboard for {config} at http://127.0.0.1:{port}/ ({auth}; actions off); "
         "Ctrl-C stops it"

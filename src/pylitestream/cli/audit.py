@@ -1,10 +1,11 @@
 """`audit`: the check from outside, from replica access alone (no app, daemon or database)."""
 
+import time
 from typing import Annotated
 
 import typer
 
-from .options import Config, Json, NoValidate, Timeout, app
+from .options import Config, Json, NoValidate, OutputFormat, Timeout, app, chosen_format
 
 
 @app.command()
@@ -50,6 +51,7 @@ def audit(
     ] = None,
     config: Config = None,
     as_json: Json = False,
+    output_format: OutputFormat = None,
     ping_url: Annotated[
         str | None,
         typer.Option("--ping-url", help="Ping this URL when sound, URL/fail when not."),
@@ -61,22 +63,32 @@ def audit(
     and the restore points' span; --restore adds a restore drill. Exit 1 naming each database
     that is stale, unreadable or fails its drill. Never writes to the replica."""
     from .. import api
-    from ..errors import PylitestreamError
+    from ..errors import PylitestreamError, StorageError
     from . import output
+    from .ping import failure_pinged, send
     from .signals import interrupt_on_sigterm
 
+    chosen = chosen_format(as_json, output_format)
     interrupt_on_sigterm()
-    with output.status("auditing …", quiet=as_json):
-        rows = api.audit(url, config=config, endpoint=endpoint, region=region, max_age=max_age,
-                         restore=restore, timeout=timeout, validate=not no_validate)  # fmt: skip
+    started = time.monotonic()
+    try:
+        with failure_pinged(ping_url), output.status("auditing …", quiet=chosen != "table"):
+            rows = api.audit(url, config=config, endpoint=endpoint, region=region,
+                             max_age=max_age, restore=restore, timeout=timeout,
+                             validate=not no_validate)  # fmt: skip
+    except StorageError:
+        if chosen == "openmetrics":
+            # Metrics that say so, not an empty file that reads as "no databases".
+            took = time.monotonic() - started
+            output.raw(api.audit_metrics_text([], took, storage_ok=False).decode())
+        raise
     line = api.audit_summary(rows)
     ok = all(row["ok"] for row in rows)
-    if ping_url:
-        from .ping import ping
-
-        problem = ping(ping_url, ok=ok, body=line)
-        if problem:
-            output.warning(problem)
-    output.emit(rows, as_json=as_json, columns=api.columns("audit"), empty="no databases")
+    send(ping_url, ok=ok, body=line)
+    if chosen == "openmetrics":
+        output.raw(api.audit_metrics_text(rows, time.monotonic() - started).decode())
+    else:
+        output.emit(rows, as_json=chosen == "json", columns=api.columns("audit"),
+                    empty="no databases")  # fmt: skip
     if not ok:
         raise PylitestreamError(line)

@@ -105,9 +105,11 @@ def config_check(config: Config = None, line: Line = None, as_json: Json = False
     if as_json:
         output.print_json(result)
     else:
+        dirs = result.get("directories") or 0
+        also = f" and {dirs} directory entr{'y' if dirs == 1 else 'ies'}" if dirs else ""
         output.info(
             f"OK: {result['config']} is valid for Litestream {result['line']} "
-            f"({result['databases']} database(s))"
+            f"({result['databases']} database(s){also})"
         )
 
 

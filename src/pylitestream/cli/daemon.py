@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .options import Config, Database, Json, app
+from .options import Config, Database, Json, OutputFormat, app, chosen_format
 
 SocketTimeout = Annotated[
     float | None,
@@ -142,14 +142,7 @@ def check(
     ] = 60.0,
     config: Config = None,
     as_json: Json = False,
-    output_format: Annotated[
-        str | None,
-        typer.Option(
-            "--format",
-            help="table (default), json (as --json) or openmetrics (Prometheus metrics, for "
-            "node_exporter's textfile collector).",
-        ),
-    ] = None,
+    output_format: OutputFormat = None,
     ping_url: Annotated[
         str | None,
         typer.Option("--ping-url", help="Ping this URL when healthy, URL/fail when not."),
@@ -163,21 +156,15 @@ def check(
     Exit 0 when every database is within --max-lag, 1 when any lags, is stalled or stopped, or
     litestream is not running."""
     from .. import api
-    from ..errors import PylitestreamError, UsageError
+    from ..errors import PylitestreamError
     from . import output
+    from .ping import failure_pinged, send
 
-    if output_format not in (None, "table", "json", "openmetrics"):
-        raise UsageError(f"--format must be table, json or openmetrics, not {output_format!r}")
-    if as_json and output_format not in (None, "json"):
-        raise UsageError(f"--json and --format {output_format} ask for two formats: pick one")
-    as_json = as_json or output_format == "json"
-    if output_format == "openmetrics":
-        api.require_metrics()  # before the check: a missing extra is a usage problem, not data
-    records = api.iter_check(database, config=config, max_lag=max_lag, timeout=timeout)
+    chosen = chosen_format(as_json, output_format)
     seen: list[int] = [0]
     failing: list[dict[str, Any]] = []
 
-    def counted() -> Iterator[dict[str, Any]]:
+    def counted(records: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         # Only the failing records are kept for the summary: --json streams the rest.
         for record in records:
             seen[0] += 1
@@ -185,21 +172,18 @@ def check(
                 failing.append(record)
             yield record
 
-    if output_format == "openmetrics":
-        rows = list(counted())
-        overview = api.check_overview(rows, config=config, timeout=timeout or 5.0)
-        output.raw(api.metrics_text(overview, openmetrics=True).decode())
-    elif as_json:
-        output.print_json_stream(counted())
-    else:
-        _emit(list(counted()), as_json, api.columns("check"), "no databases")
+    with failure_pinged(ping_url):
+        records = counted(api.iter_check(database, config=config, max_lag=max_lag, timeout=timeout))
+        if chosen == "openmetrics":
+            rows = list(records)
+            overview = api.check_overview(rows, config=config, timeout=timeout or 5.0)
+            output.raw(api.metrics_text(overview, openmetrics=True).decode())
+        elif chosen == "json":
+            output.print_json_stream(records)
+        else:
+            _emit(list(records), False, api.columns("check"), "no databases")
     line = api.check_summary(failing, total=seen[0])
     ok = not failing
-    if ping_url:
-        from .ping import ping
-
-        problem = ping(ping_url, ok=ok, body=line)
-        if problem:
-            output.warning(problem)
+    send(ping_url, ok=ok, body=line)
     if not ok:
         raise PylitestreamError(line)

@@ -5,6 +5,14 @@ from typing import Annotated
 import typer
 
 from .options import Config, Database, Json, app
+from .serving import (
+    AllowedHost,
+    Host,
+    Port,
+    allowed_hosts,
+    refuse_open_beyond_loopback,
+    serving_line,
+)
 
 
 @app.command()
@@ -13,20 +21,10 @@ def metrics(
         bool,
         typer.Option("--serve", help="Serve them over HTTP at /metrics until stopped."),
     ] = False,
-    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[
-        int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")
-    ] = 9436,
+    host: Host = "127.0.0.1",
+    port: Port = 9436,
     config: Config = None,
-    allowed_host: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--allowed-host",
-            help="Another Host header to answer (repeatable; also "
-            "PYLITESTREAM_DASHBOARD_ALLOWED_HOSTS). Loopback names and the --host address are "
-            "always allowed.",
-        ),
-    ] = None,
+    allowed_host: AllowedHost = None,
     timeout: Annotated[
         float,
         typer.Option(
@@ -49,28 +47,18 @@ def metrics(
     from ..web.metrics_server import overview_gatherer
     from ..web.metrics_server import serve as serve_metrics
     from ..web.security import credentials
-    from .dashboard import allowed_hosts, is_loopback
 
     api.require_metrics()
     wanted = credentials()
-    if not is_loopback(host) and wanted is None:
-        from ..errors import UsageError
-
-        raise UsageError(
-            f"refusing to serve the metrics on {host} without credentials: set "
-            "PYLITESTREAM_DASHBOARD_USERNAME and PYLITESTREAM_DASHBOARD_PASSWORD, or use "
-            "--host 127.0.0.1"
-        )
+    refuse_open_beyond_loopback("the metrics", host, None if wanted is None else wanted[0])
     config_path = api.show_config(config)["config"]
     gatherer = overview_gatherer(config_path, timeout)
-    shown = f"[{host}]" if ":" in host else host
-    auth = f"basic auth as {wanted[0]}" if wanted else "no authentication: loopback only"
-    output.info(
-        f"serving metrics for {config_path} at http://{shown}:{port}/metrics ({auth}); "
-        "Ctrl-C stops it"
+    where = serving_line(
+        f"metrics for {config_path}", host, port, "/metrics", None if wanted is None else wanted[0]
     )
+    output.info(f"{where}); Ctrl-C stops it")
     try:
-        serve_metrics(gatherer, host, port, wanted, allowed_hosts(host, allowed_host or []))
+        serve_metrics(gatherer, host, port, wanted, allowed_hosts(host, allowed_host))
     except OSError as exc:
         from ..errors import UsageError
 

@@ -24,6 +24,33 @@ Database = Annotated[
     str | None, typer.Option("--database", "-database", "-d", help="Path of the SQLite database.")
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+OutputFormat = Annotated[
+    str | None,
+    typer.Option(
+        "--format",
+        help="table (default), json (as --json) or openmetrics (Prometheus metrics, for "
+        "node_exporter's textfile collector).",
+    ),
+]
+
+
+def chosen_format(as_json: bool, output_format: str | None) -> str:
+    """ "table", "json" or "openmetrics", from --json and --format; a missing metrics extra is a
+    usage problem found before any work (a monitor then alarms on the exit code, not on
+    half-written metrics)."""
+    from ..errors import UsageError
+
+    if output_format not in (None, "table", "json", "openmetrics"):
+        raise UsageError(f"--format must be table, json or openmetrics, not {output_format!r}")
+    if as_json and output_format not in (None, "json"):
+        raise UsageError(f"--json and --format {output_format} ask for two formats: pick one")
+    if output_format == "openmetrics":
+        from .. import api
+
+        api.require_metrics()
+    return "json" if as_json else output_format or "table"
+
+
 NoValidate = Annotated[
     bool,
     typer.Option("--no-validate", help="Skip checking the config before litestream runs."),

@@ -1,7 +1,10 @@
-"""--ping-url for `verify` and `check`: a healthchecks.io-style ping after the command, with the
-URL's secrets kept out of every message."""
+"""--ping-url for `verify`, `check` and `audit`: a healthchecks.io-style ping after the command,
+with the URL's secrets kept out of every message."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 PING_TIMEOUT = 5.0
 
@@ -43,3 +46,28 @@ def ping(url: str, *, ok: bool, body: str = "") -> str | None:
     if response.status_code >= 400:
         return f"ping to {safe_url(url)} failed: HTTP {response.status_code}"
     return None
+
+
+def send(url: str | None, *, ok: bool, body: str) -> None:
+    """Ping `url` (nothing without one); a ping that fails is a warning, never the command's
+    failure."""
+    if url:
+        from . import output
+
+        problem = ping(url, ok=ok, body=body)
+        if problem:
+            output.warning(problem)
+
+
+@contextmanager
+def failure_pinged(url: str | None) -> Iterator[None]:
+    """Ping URL/fail when the command fails before it has an outcome to ping (an unreachable
+    replica, a daemon that cannot be asked): a monitor hears of it at once rather than from a
+    ping that never comes."""
+    from ..errors import PylitestreamError
+
+    try:
+        yield
+    except PylitestreamError as exc:
+        send(url, ok=False, body=str(exc))
+        raise

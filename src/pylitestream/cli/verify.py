@@ -45,14 +45,15 @@ def verify(
     from .. import api
     from ..errors import UsageError, VerificationFailure
     from . import output
-    from .ping import ping
+    from .ping import failure_pinged, send
     from .signals import interrupt_on_sigterm
 
     if all_dbs == (database is not None):
         raise UsageError("pass either --database PATH or --all")
     interrupt_on_sigterm()
     failure: VerificationFailure | None = None
-    with output.status(f"verifying {'all databases' if all_dbs else database} …", quiet=as_json):
+    doing = f"verifying {'all databases' if all_dbs else database} …"
+    with failure_pinged(ping_url), output.status(doing, quiet=as_json):
         if all_dbs:
             rows = api.verify_all(
                 config=config, timeout=timeout, quick=quick, validate=not no_validate
@@ -71,10 +72,7 @@ def verify(
             except VerificationFailure as exc:
                 failure, rows = exc, [exc.record]
     line = api.verify_summary(rows)
-    if ping_url:
-        problem = ping(ping_url, ok=all(r["ok"] for r in rows), body=line)
-        if problem:
-            output.warning(problem)
+    send(ping_url, ok=all(r["ok"] for r in rows), body=line)
     if as_json:
         output.print_json(rows if all_dbs else rows[0])
     elif all_dbs:

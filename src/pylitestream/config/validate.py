@@ -38,6 +38,8 @@ class _Checker:
         self.missing_dirs_ok = missing_dirs_ok
         self.dirs: list[str] = []
         """Database directories the check relied on: a cached verdict holds while they exist."""
+        self.directories = 0
+        """How many entries are `dir:` ones (each replicates every database it finds)."""
 
     def fail(self, node: yaml.Node | None, message: str) -> NoReturn:
         number = node.start_mark.line + 1 if node is not None else 1
@@ -65,7 +67,8 @@ class _Checker:
         self.fail(node, f"unknown key '{key}' in {where} (Litestream {self.line} ignores it){hint}")
 
     def check(self, root: yaml.Node | None) -> int:
-        """Check the whole document; return the number of databases."""
+        """Check the whole document; return the number of entries under 'dbs:' (`path:` ones
+        and `dir:` ones, counted apart in self.directories)."""
         import yaml
 
         if root is None:
@@ -135,6 +138,7 @@ class _Checker:
             self.db_path(pairs["path"], "path")
         elif "dir" in pairs:
             self.directory(node, pairs)
+            self.directories += 1
         elif isinstance(node, yaml.MappingNode):
             self.fail(node, "a database needs 'path:' (one file) or 'dir:' (a directory of them)")
         for key in ("watch", "meta-dir", "pattern", "recursive"):
@@ -365,8 +369,9 @@ def validate_config(
     missing_dirs_ok: bool = False,
 ) -> dict[str, Any]:
     """Check a config for Litestream `line` ("0.3"/"0.5") with the environment litestream will
-    get; raise ConfigError naming the file and line of the first problem. expand=False checks
-    it the way `litestream -no-expand-env` reads it. Return {"config", "line", "databases"}."""
+        get; raise ConfigError naming the file and line of the first problem. expand=False checks
+        it the way `litestream -no-expand-env` reads it. Return {"config", "line", "databases" (the
+    `path:` entries), "directories" (the `dir:` entries)}."""
     from .settings import effective_env
 
     config = Path(path).absolute()
@@ -375,15 +380,14 @@ def validate_config(
     key = _verdict_key(config, text, line, env, expand, missing_dirs_ok)
     verdicts = cache.load("validated")
     known = verdicts.get(key)
-    if isinstance(known, dict) and all(Path(d).is_dir() for d in known.get("dirs", [])):
-        return {"config": str(config), "line": line, "databases": known.get("databases")}
+    if (isinstance(known, dict) and "directories" in known
+            and all(Path(d).is_dir() for d in known.get("dirs", []))):  # fmt: skip
+        return {"config": str(config), "line": line, "databases": known.get("databases"),
+                "directories": known["directories"]}  # fmt: skip
     raw = _compose(config, text)
     checker = _Checker(config, line, missing_dirs_ok)
     if not expand:
-        count = checker.check(raw)
-        verdicts[key] = {"databases": count, "dirs": [] if missing_dirs_ok else checker.dirs}
-        cache.store("validated", verdicts)
-        return {"config": str(config), "line": line, "databases": count}
+        return _verdict(config, line, checker, checker.check(raw), verdicts, key)
     bad = bad_reference(text)
     if bad:
         raise ConfigError(f"{config}:{bad[0]}: {bad[1]}")
@@ -403,10 +407,16 @@ def validate_config(
             f"string in its place; set {name}{hint}{also}"
         )
     root = _compose(config, expand_env(text, env))
-    count = checker.check(root)
-    verdicts[key] = {"databases": count, "dirs": [] if missing_dirs_ok else checker.dirs}
+    return _verdict(config, line, checker, checker.check(root), verdicts, key)
+
+
+def _verdict(config: Path, line: str, checker: _Checker, entries: int,
+             verdicts: dict[str, Any], key: str) -> dict[str, Any]:  # fmt: skip
+    """The result of a check, kept for the next one with the same inputs."""
+    kept = {"databases": entries - checker.directories, "directories": checker.directories}
+    verdicts[key] = {**kept, "dirs": [] if checker.missing_dirs_ok else checker.dirs}
     cache.store("validated", verdicts)
-    return {"config": str(config), "line": line, "databases": count}
+    return {"config": str(config), "line": line, **kept}
 
 
 def _verdict_key(

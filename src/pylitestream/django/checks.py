@@ -24,7 +24,6 @@ after the first costs a read of the file.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -94,9 +93,9 @@ def check_deploy(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> lis
     except PylitestreamError:
         return []
     found: list[Any] = []
-    replicated = {Path(db["path"]).resolve() for db in overview["databases"] if db["replicated"]}
     for name in sqlite_databases(getattr(settings, "DATABASES", {})):
-        if Path(name).expanduser().absolute().resolve() not in replicated:
+        # A `dir:` entry covers a database its pattern takes, even one migrate has not made.
+        if not api.is_replicated(name, overview["config"]):
             found.append(
                 checks.Warning(
                     f"SQLite database {name} is not replicated by {overview['config']}",

@@ -30,9 +30,9 @@ from .. import api
 from ..errors import MissingExtra, PylitestreamError, UsageError
 from .actions import KINDS, Jobs
 from .charts import SPAN, chart
-from .fleet import View, select
+from .fleet import Rows, View, select
 from .hosting import HOST_KEY
-from .overview import KeptCheck, KeptFleet, RestorePoints, gather, with_sizes
+from .overview import Assembled, KeptCheck, KeptFleet, RestorePoints, gather, with_sizes
 from .security import Authentication, SecurityHeaders, credentials, same_secret
 
 HERE = Path(__file__).parent
@@ -150,9 +150,11 @@ def build(config: Any, *, template_dirs: Sequence[str | os.PathLike[str]] = (),
     jobs = Jobs(config_path, profile, on_done=points.refresh)
     templates = Jinja2Templates(env=template_environment(template_dirs))
 
+    assembled, rows_of = Assembled(), Rows()
+
     async def overview() -> dict[str, Any]:
         return await run_in_threadpool(
-            gather, config_path, line, points, jobs.snapshot(), kept_check
+            gather, config_path, line, points, jobs.snapshot(), kept_check, assembled=assembled
         )
 
     def may_act(request: Request) -> bool:
@@ -169,10 +171,10 @@ def build(config: Any, *, template_dirs: Sequence[str | os.PathLike[str]] = (),
                 "line": line, "profile": profile, "refresh_seconds": REFRESH_SECONDS,
                 "pylitestream_version": pylitestream.__version__}  # fmt: skip
 
-    def history() -> dict[str, Any]:
-        """The charts (charts.py), or the one line saying why there are none."""
+    def history(db: str) -> dict[str, Any]:
+        """The database's charts (charts.py), or the one line saying why there are none."""
         try:
-            kept = api.history_charts(SPAN)
+            kept = api.history_charts(SPAN, db)
         except PylitestreamError as exc:
             return {"charts": {}, "history_error": str(exc)}
         return {"charts": {db: chart(c) for db, c in kept.items()}, "history_error": None}
@@ -192,7 +194,7 @@ def build(config: Any, *, template_dirs: Sequence[str | os.PathLike[str]] = (),
         """The overview cut to what the request's query asks for (fleet.View)."""
         view = View.from_query(request.query_params)
         data = await overview()
-        chosen = select(data["databases"], view)
+        chosen = select(data["databases"], view, rows_of)
         return {**data, **chosen, "databases": with_sizes(chosen["databases"]), "view": view}
 
     async def one(request: Request) -> dict[str, Any] | None:
@@ -219,7 +221,8 @@ def build(config: Any, *, template_dirs: Sequence[str | os.PathLike[str]] = (),
             return PlainTextResponse("unknown database", status_code=404)
         template = "database_card.html" if request.url.path.endswith("/card") else "detail.html"
         # A database's page draws its history; the fleet's overview has no room for charts.
-        return page(request, template, data, await run_in_threadpool(history))
+        shown = data["databases"][0]["database"]
+        return page(request, template, data, await run_in_threadpool(history, shown))
 
     async def database_json(request: Request) -> Response:
         data = await one(request)

@@ -114,14 +114,31 @@ def _key(view: View) -> Any:
     return columns[view.sort]
 
 
-def select(databases: list[Record], view: View) -> Record:
+class Rows:
+    """row() of every database, and their counts, kept for as long as the overview hands out
+    the same list (overview.Assembled): a page load then filters and sorts, nothing more."""
+
+    def __init__(self) -> None:
+        self._kept: tuple[list[Record], list[Record], dict[str, int], int] | None = None
+
+    def __call__(self, databases: list[Record]) -> tuple[list[Record], dict[str, int], int]:
+        """The rows, the count of each status, and how many are failing."""
+        kept = self._kept
+        if kept is None or kept[0] is not databases:
+            rows = [row(d) for d in databases]
+            counts: dict[str, int] = {}
+            for r in rows:
+                counts[r["status"]] = counts.get(r["status"], 0) + 1
+            failing = sum(not r["ok"] for r in rows)
+            kept = self._kept = (databases, rows, dict(sorted(counts.items())), failing)
+        return kept[1], kept[2], kept[3]
+
+
+def select(databases: list[Record], view: View, rows_of: Rows | None = None) -> Record:
     """{"counts", "failing", "total", "matched", "page", "pages", "per_page", "databases",
     "rows"}: every status counted, then the databases the view asks for, whole ("databases",
     as overview.json gives them) and as rows (for the page)."""
-    rows = [row(d) for d in databases]
-    counts: dict[str, int] = {}
-    for r in rows:
-        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    rows, counts, failing = (rows_of or Rows())(databases)
     needle = view.search.casefold()
     matched = [r for r in rows
                if (not view.status or r["status"] == view.status
@@ -132,8 +149,8 @@ def select(databases: list[Record], view: View) -> Record:
     page = min(view.page, pages)
     start = (page - 1) * view.per_page
     return {
-        "counts": dict(sorted(counts.items())),
-        "failing": sum(not r["ok"] for r in rows),
+        "counts": dict(counts),
+        "failing": failing,
         "total": len(rows),
         "matched": len(matched),
         "page": page,

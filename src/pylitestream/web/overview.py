@@ -80,6 +80,8 @@ class Kept:
         self._kept: dict[str, Record] = {}
         self._busy: set[str] = set()
         self._changed = threading.Condition()
+        self.version = 0
+        """Moves on whenever a kept value changes or is marked stale."""
 
     def ttl(self) -> float:
         raise NotImplementedError
@@ -112,6 +114,7 @@ class Kept:
         with self._changed:
             if key in self._kept:
                 self._kept[key]["_at"] = float("-inf")
+                self.version += 1
 
     def _fetch(self, key: str) -> None:
         entry: Record = {self.field: None, "error": None, "fetched_at": now_iso()}
@@ -129,6 +132,7 @@ class Kept:
                 entry[self.field] = old.get(self.field) if instead is None else instead
             entry["_at"] = time.monotonic()
             self._kept[key] = entry
+            self.version += 1
             self._busy.discard(key)
             self._changed.notify_all()
 
@@ -237,12 +241,53 @@ def with_sizes(databases: list[Record]) -> list[Record]:
     return [{**d, "size": file_size(d["database"])} for d in databases]
 
 
+POINTS_SETTLE = 5.0
+"""Seconds a kept list of databases may show restore points that have since been refreshed."""
+
+
+class Assembled:
+    """The overview's list of databases, kept while nothing it is made of changes: the same
+    health records, the same kept verify results, and restore points at most POINTS_SETTLE s
+    behind (at a thousand databases they are refreshed a couple of times a second). A page
+    load then costs the rows it shows rather than a pass over the fleet. The same list is
+    handed out until then, so what is derived from it (fleet.Rows) can be kept too."""
+
+    def __init__(self) -> None:
+        self._kept: tuple[list[Record], Any, int, float, list[Record]] | None = None
+
+    def get(self, health: list[Record], verified: Any, points: RestorePoints) -> list[Record]:
+        kept, now = self._kept, time.monotonic()
+        if (kept is not None and kept[0] is health and kept[1] == verified
+                and (kept[2] == points.version or now - kept[3] < POINTS_SETTLE)):  # fmt: skip
+            return kept[4]
+        version = points.version  # before the build: a change during it is seen next time
+        databases = _assemble(health, points)
+        self._kept = (health, verified, version, now, databases)
+        return databases
+
+
+def _assemble(health: list[Record], points: RestorePoints) -> list[Record]:
+    verified = api.last_verifies([str(record["database"]) for record in health])
+    return [
+        {
+            "database": str(record["database"]),
+            "name": os.path.basename(str(record["database"])),
+            "health": record,
+            "restore_points": points.get(str(record["database"])),
+            "verify": verified.get(str(record["database"])),
+            "jobs": [],
+        }
+        for record in health
+    ]
+
+
 def gather(config: str, line: str, points: RestorePoints, jobs: dict[str, list[Record]],
            kept_check: KeptCheck | KeptFleet | None = None,
-           timeout: float = 5.0) -> Record:  # fmt: skip
+           timeout: float = 5.0, assembled: Assembled | None = None) -> Record:  # fmt: skip
     """The overview: {"generated_at", "health_checked_at", "seconds", "line", "config",
     "daemon", "databases", "error"}. Health is `kept_check`'s latest (0.5: KeptFleet, 0.3:
-    KeptCheck); without one, a `check` now."""
+    KeptCheck); without one, a `check` now. With `assembled`, the list of databases is reused
+    while nothing it is made of has changed."""
     started = time.monotonic()
     errors = []
     daemon: Record | None = None
@@ -277,18 +322,13 @@ def gather(config: str, line: str, points: RestorePoints, jobs: dict[str, list[R
                 daemon = pylitestream.daemon_status(config=config, timeout=timeout)
             except pylitestream.PylitestreamError as exc:
                 errors.append(str(exc))
-    verified = api.last_verifies([str(record["database"]) for record in health])
-    databases = []
-    for record in health:
-        db = str(record["database"])
-        databases.append({
-            "database": db,
-            "name": os.path.basename(db),
-            "health": record,
-            "restore_points": points.get(db),
-            "verify": verified.get(db),
-            "jobs": jobs.get(db, []),
-        })  # fmt: skip
+    if assembled is None:
+        databases = _assemble(health, points)
+    else:
+        databases = assembled.get(health, api.last_verifies_stamp(), points)
+    if jobs:
+        databases = [{**d, "jobs": jobs[d["database"]]} if d["database"] in jobs else d
+                     for d in databases]  # fmt: skip
     return {
         "generated_at": now_iso(),
         "health_checked_at": checked_at,
