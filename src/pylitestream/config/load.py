@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -75,11 +76,29 @@ MAX_YAML_VALUES = 100_000
 """Values in a config once its aliases are expanded: bounds a YAML alias bomb."""
 
 
+_LOADED: dict[tuple[str, str], Any] = {}
+_LOADED_LOCK = threading.Lock()
+"""The last few configs parsed in this process, by path and text as litestream sees it: a
+command reads its config more than once, and a thousand entries take a tenth of a second."""
+
+
 def load_config(path: str | os.PathLike[str], *, expand: bool = True) -> dict[str, Any]:
     """The config as litestream will see it (env expanded unless expand=False)."""
+    import copy
+
     text = read_text(Path(path))
-    data = load_yaml(Path(path), expand_env(text) if expand else text)
-    return data if isinstance(data, dict) else {}
+    source = expand_env(text) if expand else text
+    key = (str(Path(path).absolute()), source)
+    with _LOADED_LOCK:
+        data = _LOADED.get(key)
+    if data is None:
+        data = load_yaml(Path(path), source)
+        with _LOADED_LOCK:
+            if len(_LOADED) >= 4:
+                del _LOADED[next(iter(_LOADED))]
+            _LOADED[key] = data
+    # A copy: callers may change what they get (the tests' helpers and init do).
+    return copy.deepcopy(data) if isinstance(data, dict) else {}
 
 
 def socket_path(config: str | os.PathLike[str]) -> str | None:
