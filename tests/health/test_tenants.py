@@ -2,7 +2,8 @@
 entry written by `pylitestream init --dir --watch`, a file replica, the control socket on.
 
 - a tenant created after the daemon started is replicated (its replica path derived by
-  litestream) and shown by `check`; `register`/`unregister` appear and disappear there;
+  litestream) and shown by `check` and by a dashboard running all along;
+  `register`/`unregister` appear and disappear in both;
 - `restore -d TENANT` restores every row from the replica path litestream derived (litestream's
   own restore says "database not found in config"), and refuses an existing `-o` target;
 - `check` names the one stalled tenant among 200. The fault is real and per tenant: the
@@ -34,9 +35,11 @@ from conftest import (
     stop_process,
     wait_for,
 )
+from dashboard_client import client
 
 from pylitestream.api import FleetHealth
 from pylitestream.litestream.control_socket import ControlSocket
+from pylitestream.web import create_app
 
 LS05 = pytest.mark.parametrize("ls", ["0.5.17"], indirect=True)
 TENANTS = 200
@@ -113,6 +116,13 @@ def test_tenants_created_registered_and_unregistered_at_runtime(fleet: Fleet) ->
     status = cli("status", "--json", "-c", str(fleet.config))
     assert {r["status"] for r in json.loads(status.out)} == {"ok"}
 
+    # The dashboard, running all along: its background refresh sees what check sees.
+    web = client(create_app(fleet.config, public=True), auth=None)
+
+    def shown(name: str) -> int:
+        data = web.get("/overview.json", params={"q": name}).json()
+        return int(data["matched"])
+
     late = fleet.data / "late.db"
     create_db(late)
     insert_rows(late, ["late-row"])
@@ -120,6 +130,7 @@ def test_tenants_created_registered_and_unregistered_at_runtime(fleet: Fleet) ->
     assert str(late) in [r["database"] for r in rows]
     # Replicated where litestream derives it: the replica's path plus the tenant's own.
     assert list((fleet.replica / "late.db" / "ltx" / "0").glob("*.ltx"))
+    wait_for(lambda: shown("late.db") == 1, 30, interval=1.0)
 
     # A database outside the directory, registered at runtime, joins check; unregistered, goes.
     outside = fleet.root / "outside.db"
@@ -127,11 +138,14 @@ def test_tenants_created_registered_and_unregistered_at_runtime(fleet: Fleet) ->
     url = f"file://{fleet.root / 'replica-outside'}"
     assert cli("register", "-d", str(outside), "--replica", url, "-c", str(fleet.config)).code == 0
     assert str(outside) in [r["database"] for r in all_current(fleet.config, TENANTS + 2)]
+    wait_for(lambda: shown("outside.db") == 1, 30, interval=1.0)
     assert cli("unregister", "-d", str(outside), "-c", str(fleet.config)).code == 0
     assert cli("unregister", "-d", str(late), "-c", str(fleet.config)).code == 0
     _, rows, _ = check_json(fleet.config)
     assert {str(outside), str(late)}.isdisjoint(r["database"] for r in rows)
     assert len(rows) == TENANTS
+    wait_for(lambda: shown("outside.db") == shown("late.db") == 0, 30, interval=1.0)
+    assert web.get("/overview.json").json()["total"] == TENANTS
 
 
 @LS05
