@@ -21,6 +21,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +32,7 @@ import fetch_litestream  # noqa: E402
 from support import create_db, insert_rows, stop_process, wait_for  # noqa: E402
 
 TARGET_RATIO = 2.0
+WRAPPER = str(Path(sys.executable).with_name("pylitestream"))
 
 
 def timed(argv: list[str], env: dict[str, str]) -> float:
@@ -58,34 +61,44 @@ def write_config(workdir: Path, line: str, count: int) -> Path:
     return config
 
 
-def bench_version(version: str, runs: int, count: int, workdir: Path) -> dict[str, object]:
+@contextmanager
+def replicating(version: str, count: int, workdir: Path) -> Iterator[tuple[Path, dict[str, str]]]:
+    """`pylitestream replicate` of N databases on `version` until the block ends, once every
+    database is initialized and `check --json` passes: yields (config, environment)."""
     exe = fetch_litestream.fetch(version, fetch_litestream.host_target())
-    line = version.rsplit(".", 1)[0]
-    config = write_config(workdir, line, count)
+    config = write_config(workdir, version.rsplit(".", 1)[0], count)
     env = {
         **os.environ,
         "LITESTREAM_INSTALL_DIR": str(exe.parent),
         "XDG_CACHE_HOME": str(workdir / "cache"),
         "XDG_STATE_HOME": str(workdir / "state"),
     }
-    wrapper = str(Path(sys.executable).with_name("pylitestream"))
+    for name in ("PYLITESTREAM_DASHBOARD_PASSWORD", "LITESTREAM_PASSWORD"):
+        env.pop(name, None)
     log = (workdir / "replicate.log").open("wb")
-    daemon = subprocess.Popen([wrapper, "replicate", "--config", str(config)], env=env,
+    daemon = subprocess.Popen([WRAPPER, "replicate", "--config", str(config)], env=env,
                               stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
     try:
-        wait_for(lambda: (workdir / "replicate.log").read_text().count("initialized db") >= count,
-                 30)  # fmt: skip
-        check = [wrapper, "check", "--json", "--config", str(config)]
-        databases = [wrapper, "databases", "--json", "--config", str(config)]
+        wait_for(lambda: (workdir / "replicate.log").read_text().count("initialized db")
+                 >= count, 600)  # fmt: skip
+        check = [WRAPPER, "check", "--json", "--config", str(config)]
         wait_for(lambda: subprocess.run(check, env=env, stdout=subprocess.DEVNULL).returncode
-                 == 0, 30)  # fmt: skip
+                 == 0, 120)  # fmt: skip
+        yield config, env
+    finally:
+        stop_process(daemon, timeout=60)
+        log.close()
+
+
+def bench_version(version: str, runs: int, count: int, workdir: Path) -> dict[str, object]:
+    line = version.rsplit(".", 1)[0]
+    with replicating(version, count, workdir) as (config, env):
+        check = [WRAPPER, "check", "--json", "--config", str(config)]
+        databases = [WRAPPER, "databases", "--json", "--config", str(config)]
         check_ms, databases_ms = [], []
         for _ in range(runs):
             check_ms.append(timed(check, env))
             databases_ms.append(timed(databases, env))
-    finally:
-        stop_process(daemon)
-        log.close()
     check_median, databases_median = statistics.median(check_ms), statistics.median(databases_ms)
     ratio = round(check_median / databases_median, 2)
     return {

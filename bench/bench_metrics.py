@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -29,8 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT / "tests" / "helpers"))
 sys.path.insert(0, str(ROOT / "bench"))
-import fetch_litestream  # noqa: E402
-from bench_check import write_config  # noqa: E402
+from bench_check import WRAPPER, replicating  # noqa: E402
 from support import _free_port, stop_process, wait_for  # noqa: E402
 
 TARGET_RATIO = 1.5
@@ -42,44 +40,25 @@ def scrape(url: str) -> bytes:
 
 
 def bench_count(runs: int, count: int, workdir: Path) -> dict[str, object]:
-    exe = fetch_litestream.fetch("0.5.17", fetch_litestream.host_target())
-    config = write_config(workdir, "0.5", count)
-    env = {
-        **os.environ,
-        "LITESTREAM_INSTALL_DIR": str(exe.parent),
-        "XDG_CACHE_HOME": str(workdir / "cache"),
-        "XDG_STATE_HOME": str(workdir / "state"),
-    }
-    for name in ("PYLITESTREAM_DASHBOARD_PASSWORD", "LITESTREAM_PASSWORD"):
-        env.pop(name, None)  # fmt: skip
-    wrapper = str(Path(sys.executable).with_name("pylitestream"))
-    log = (workdir / "replicate.log").open("wb")
-    daemon = subprocess.Popen([wrapper, "replicate", "--config", str(config)], env=env,
-                              stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
-    port = _free_port()
-    server = subprocess.Popen([wrapper, "metrics", "--serve", "--port", str(port), "-c",
-                               str(config)], env=env, stdout=subprocess.DEVNULL)  # fmt: skip
-    url = f"http://127.0.0.1:{port}/metrics"
-    try:
-        wait_for(lambda: (workdir / "replicate.log").read_text().count("initialized db")
-                 >= count, 600)  # fmt: skip
-        check = [wrapper, "check", "--json", "--config", str(config)]
-        wait_for(lambda: subprocess.run(check, env=env, stdout=subprocess.DEVNULL).returncode
-                 == 0, 120)  # fmt: skip
-        wait_for(lambda: scrape(url), 60)
-        scrape_ms, check_ms = [], []
-        size = 0
-        for _ in range(runs):
-            start = time.perf_counter()
-            size = len(scrape(url))
-            scrape_ms.append((time.perf_counter() - start) * 1000)
-            start = time.perf_counter()
-            subprocess.run(check, env=env, stdout=subprocess.DEVNULL, check=False)
-            check_ms.append((time.perf_counter() - start) * 1000)
-    finally:
-        stop_process(server)
-        stop_process(daemon, timeout=60)
-        log.close()
+    with replicating("0.5.17", count, workdir) as (config, env):
+        port = _free_port()
+        server = subprocess.Popen([WRAPPER, "metrics", "--serve", "--port", str(port), "-c",
+                                   str(config)], env=env, stdout=subprocess.DEVNULL)  # fmt: skip
+        url = f"http://127.0.0.1:{port}/metrics"
+        check = [WRAPPER, "check", "--json", "--config", str(config)]
+        try:
+            wait_for(lambda: scrape(url), 60)
+            scrape_ms, check_ms = [], []
+            size = 0
+            for _ in range(runs):
+                start = time.perf_counter()
+                size = len(scrape(url))
+                scrape_ms.append((time.perf_counter() - start) * 1000)
+                start = time.perf_counter()
+                subprocess.run(check, env=env, stdout=subprocess.DEVNULL, check=False)
+                check_ms.append((time.perf_counter() - start) * 1000)
+        finally:
+            stop_process(server)
     scrape_median, check_median = statistics.median(scrape_ms), statistics.median(check_ms)
     ratio = round(scrape_median / check_median, 2)
     return {

@@ -5,7 +5,16 @@ from typing import Annotated
 
 import typer
 
-from .options import Config, Json, NoValidate, OutputFormat, Timeout, app, chosen_format
+from .options import (
+    Config,
+    Json,
+    NoValidate,
+    OutputFormat,
+    PingUrl,
+    Timeout,
+    app,
+    chosen_format,
+)
 
 
 @app.command()
@@ -52,10 +61,7 @@ def audit(
     config: Config = None,
     as_json: Json = False,
     output_format: OutputFormat = None,
-    ping_url: Annotated[
-        str | None,
-        typer.Option("--ping-url", help="Ping this URL when sound, URL/fail when not."),
-    ] = None,
+    ping_url: PingUrl = None,
     timeout: Timeout = None,
     no_validate: NoValidate = False,
 ) -> None:

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .options import Config, Database, Json, OutputFormat, app, chosen_format
+from .options import Config, Database, Json, OutputFormat, PingUrl, app, chosen_format
 
 SocketTimeout = Annotated[
     float | None,
@@ -143,10 +143,7 @@ def check(
     config: Config = None,
     as_json: Json = False,
     output_format: OutputFormat = None,
-    ping_url: Annotated[
-        str | None,
-        typer.Option("--ping-url", help="Ping this URL when healthy, URL/fail when not."),
-    ] = None,
+    ping_url: PingUrl = None,
     timeout: Annotated[
         float | None,
         typer.Option("--timeout", help="Seconds each answer from litestream may take (default 5)."),

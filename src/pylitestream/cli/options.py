@@ -51,6 +51,12 @@ def chosen_format(as_json: bool, output_format: str | None) -> str:
     return "json" if as_json else output_format or "table"
 
 
+PingUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--ping-url", help="Ping this URL when all is well, URL/fail when not (healthchecks.io)."
+    ),
+]
 NoValidate = Annotated[
     bool,
     typer.Option("--no-validate", help="Skip checking the config before litestream runs."),

@@ -9,6 +9,7 @@ from .options import (
     Database,
     Json,
     NoValidate,
+    PingUrl,
     app,
     apply_timeout,
 )
@@ -35,10 +36,7 @@ def verify(
     ] = False,
     as_json: Json = False,
     no_validate: NoValidate = False,
-    ping_url: Annotated[
-        str | None,
-        typer.Option("--ping-url", help="Ping this URL on success, URL/fail on failure."),
-    ] = None,
+    ping_url: PingUrl = None,
 ) -> None:
     """Prove a backup is restorable, fresh and intact: write a sentinel row, restore until it
     shows up, integrity-check the copy. Exit 1 if any database fails."""
