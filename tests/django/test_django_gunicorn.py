@@ -4,14 +4,11 @@ path exists nowhere but in the settings. Both Litestream lines; every process ch
 
 from __future__ import annotations
 
-import signal
 from pathlib import Path
 
-from conftest import Litestream, create_db, pid_alive, write_config
+from conftest import Litestream, create_db, write_config
 from django_project import SETTINGS_MODULE, start_project
-from servers import Server
-
-from pylitestream import supervise
+from servers import Server, assert_the_arbiter_replicates
 
 
 def test_gunicorn_hook_reads_litestream_setting_without_preload(
@@ -37,12 +34,5 @@ def test_gunicorn_hook_reads_litestream_setting_without_preload(
         config_from_env=False,
         DJANGO_SETTINGS_MODULE=SETTINGS_MODULE,
     )
-    try:
-        row = server.litestream()  # started by this arbiter, for the config in the setting
-        assert row["config"] == str(config) and supervise.is_litestream(row["pid"], str(config))
-        server.proc.send_signal(signal.SIGTERM)
-        assert server.proc.wait(30) == 0, server.log()
-    finally:
-        left = server.cleanup()
-    assert not pid_alive(row["pid"]) and left == []
-    assert f"replicating {config}" in server.log()
+    # litestream is started by this arbiter, for the config in the setting.
+    assert_the_arbiter_replicates(server, config)

@@ -4,14 +4,11 @@ nowhere but in the app's config. Both Litestream lines; every process checked by
 
 from __future__ import annotations
 
-import signal
 from pathlib import Path
 
-from conftest import Litestream, create_db, pid_alive, write_config
+from conftest import Litestream, create_db, write_config
 from flask_project import write_app
-from servers import Server
-
-from pylitestream import supervise
+from servers import Server, assert_the_arbiter_replicates
 
 
 def test_gunicorn_hook_reads_app_config_with_preload(ls: Litestream, tmp_path: Path) -> None:
@@ -26,12 +23,5 @@ def test_gunicorn_hook_reads_app_config_with_preload(ls: Litestream, tmp_path: P
     create_db(db)
     server = Server(root, config, db, app="app:create_app()", config_from_env=False,
                     GUNICORN_CMD_ARGS="--preload")  # fmt: skip
-    try:
-        row = server.litestream()  # started by this arbiter, for the config in app.config
-        assert row["config"] == str(config) and supervise.is_litestream(row["pid"], str(config))
-        server.proc.send_signal(signal.SIGTERM)
-        assert server.proc.wait(30) == 0, server.log()
-    finally:
-        left = server.cleanup()
-    assert not pid_alive(row["pid"]) and left == []
-    assert f"replicating {config}" in server.log()
+    # litestream is started by this arbiter, for the config in app.config.
+    assert_the_arbiter_replicates(server, config)

@@ -121,6 +121,20 @@ def socket_config(root: Path, line: str, dbs: list[Path], **replica: str) -> Pat
     return config
 
 
+def assert_the_arbiter_replicates(server: Server, config: Path) -> None:
+    """The Gunicorn arbiter of `server` started litestream for `config` (found from the app's
+    own settings), and a SIGTERM to the arbiter stops both and leaves nothing running."""
+    try:
+        row = server.litestream()
+        assert row["config"] == str(config) and supervise.is_litestream(row["pid"], str(config))
+        server.proc.send_signal(signal.SIGTERM)
+        assert server.proc.wait(30) == 0, server.log()
+    finally:
+        left = server.cleanup()
+    assert not pid_alive(row["pid"]) and left == []
+    assert f"replicating {config}" in server.log()
+
+
 class Pings(list[tuple[str, str]]):
     """The pings a ping_server received, in order: (path with query, body)."""
 
