@@ -108,3 +108,45 @@ def test_rows_carry_last_verify_and_running_jobs() -> None:
     (line,) = select([busy], View())["rows"]
     assert (line["last_verify_ok"], line["last_verify_at"]) == (False, "2026-12-05T10:00:00Z")
     assert [job["kind"] for job in line["jobs"]] == ["verify"]
+
+
+class FakePoints:
+    """What Assembled asks of the restore points: get(db) and a version that moves on."""
+
+    def __init__(self) -> None:
+        self.version = 0
+        self.asked = 0
+
+    def get(self, db: str) -> dict[str, Any]:
+        self.asked += 1
+        return {"points": None, "version": self.version}
+
+
+def test_the_fleet_is_assembled_once_per_change(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same list while the health, the kept verifies and (for POINTS_SETTLE s) the restore
+    points stand still, and its rows with it; anew when any of them moves on."""
+    from pylitestream.web import overview
+    from pylitestream.web.fleet import Rows
+
+    monkeypatch.setattr(overview.api, "last_verifies", lambda dbs: {})
+    clock = [1000.0]
+    monkeypatch.setattr(overview.time, "monotonic", lambda: clock[0])
+    health = [{"database": f"/srv/t{n}.db", "status": "ok", "ok": True} for n in range(3)]
+    points, assembled, rows_of = FakePoints(), overview.Assembled(), Rows()
+
+    first = assembled.get(health, 1, points)  # type: ignore[arg-type]
+    assert [d["name"] for d in first] == ["t0.db", "t1.db", "t2.db"] and points.asked == 3
+    rows = rows_of(first)
+    assert assembled.get(health, 1, points) is first  # type: ignore[arg-type]
+    assert rows_of(first)[0] is rows[0]
+
+    points.version += 1  # a restore point refreshed: shown within POINTS_SETTLE s
+    assert assembled.get(health, 1, points) is first  # type: ignore[arg-type]
+    clock[0] += overview.POINTS_SETTLE
+    moved = assembled.get(health, 1, points)  # type: ignore[arg-type]
+    assert moved is not first and moved[0]["restore_points"]["version"] == 1
+    assert rows_of(moved)[0] is not rows[0]
+
+    assert assembled.get(health, 2, points) is not moved  # type: ignore[arg-type]  # a verify
+    fresh = [dict(record) for record in health]  # the next health refresh
+    assert assembled.get(fresh, 2, points)[0]["health"] is fresh[0]  # type: ignore[arg-type]

@@ -267,18 +267,13 @@ class Assembled:
 
 
 def _assemble(health: list[Record], points: RestorePoints) -> list[Record]:
-    verified = api.last_verifies([str(record["database"]) for record in health])
+    dbs = [str(record["database"]) for record in health]
+    verified = api.last_verifies(dbs)
     return [
-        {
-            "database": str(record["database"]),
-            "name": os.path.basename(str(record["database"])),
-            "health": record,
-            "restore_points": points.get(str(record["database"])),
-            "verify": verified.get(str(record["database"])),
-            "jobs": [],
-        }
-        for record in health
-    ]
+        {"database": db, "name": os.path.basename(db), "health": record,
+         "restore_points": points.get(db), "verify": verified.get(db), "jobs": []}
+        for db, record in zip(dbs, health)
+    ]  # fmt: skip
 
 
 def gather(config: str, line: str, points: RestorePoints, jobs: dict[str, list[Record]],
