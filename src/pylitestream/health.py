@@ -269,11 +269,14 @@ class FleetHealth:
     daemon per refresh whatever their number: one /info, one /list, and at most `probes`
     /sync requests (each may add one /txid when the replica fails). Every other database is
     judged from /list (its last successful sync; litestream syncs an idle database too, so a
-    last sync that stands still means the replica does not take it) and its latest probe. The
-    probes go first to databases that failed or whose last sync is older than half of
-    max_lag (the oldest first), then to those never probed, then to the longest unprobed. A
-    database not probed yet shows null TXIDs. The observations between
-    refreshes are kept in memory (a `check` run keeps its own)."""
+    last sync that stands still means the replica does not take it) and its latest probe. A
+    database whose last sync is older than max_lag and that no probe has cleared within
+    max_lag is `unconfirmed`, never `ok`: in an outage of a thousand databases each one shows
+    it until a probe says more. The probes go first to databases that failed or whose last
+    sync is older than half of max_lag (the least recently probed first, so that all of them
+    are reached in turn), then to those never probed, then to the longest unprobed. A
+    database not probed yet shows null TXIDs. The observations between refreshes are kept in
+    memory (a `check` run keeps its own)."""
 
     def __init__(self, config: PathLike, *, probes: int = 8, max_lag: float = DEFAULT_MAX_LAG,
                  timeout: float = DEFAULT_TIMEOUT) -> None:  # fmt: skip
@@ -318,7 +321,10 @@ class FleetHealth:
             kept = None if db in chosen else self._kept.get(db, _UNPROBED)
             record = _one_05(client, db, listing.get(db), started, self.max_lag, self._seen,
                              endpoints.get(db), kept)  # fmt: skip
-            if db in chosen:
+            if db not in chosen:
+                probed = time.monotonic() - self._probed_at.get(db, float("-inf"))
+                _unconfirmed_unless_cleared(record, probed, self.max_lag)
+            else:
                 self._probed_at[db] = time.monotonic()
                 if record["local_txid"] is not None and record["replica_reachable"] is not False:
                     self._kept[db] = {"txid": record["local_txid"],
@@ -329,9 +335,9 @@ class FleetHealth:
         return list(_bounded(one, dbs, CONCURRENCY))
 
     def _choose(self, dbs: list[str], listing: dict[str, Record]) -> list[str]:
-        """The databases to probe now: those whose last sync is oldest first (a stalled one
-        stops syncing), once it is past half of max_lag or they failed; then those never
-        probed; then the longest unprobed."""
+        """The databases to probe now: those that failed or whose last sync is past half of
+        max_lag (a stalled one stops syncing), the least recently probed first; then those
+        never probed; then the longest unprobed."""
         now = time.time()
 
         def urgency(db: str) -> tuple[int, float]:
@@ -341,7 +347,7 @@ class FleetHealth:
             since = _age(parse_time(listed.get("last_sync_at")), now)
             waited = float("inf") if since is None else since
             if db in self._failed or waited > self.max_lag / 2:
-                return (0, -waited)
+                return (0, self._probed_at.get(db, float("-inf")))
             return (1 if db not in self._probed_at else 2, self._probed_at.get(db, 0.0))
 
         ready = [db for db in dbs if urgency(db)[0] < 3]
@@ -349,6 +355,22 @@ class FleetHealth:
 
 
 _UNPROBED: Record = {"txid": None, "replica_txid": None}
+
+
+def _unconfirmed_unless_cleared(record: Record, probed_ago: float, max_lag: float) -> None:
+    """A database judged without a probe: its last sync older than max_lag and no probe within
+    max_lag that found the replica holding everything (an idle database) leaves it unknown,
+    which is not `ok`."""
+    since_sync = record["seconds_since_sync"]
+    if not record["ok"] or since_sync is None or since_sync <= max_lag or probed_ago <= max_lag:
+        return
+    record.update(
+        ok=False,
+        status="unconfirmed",
+        lag_seconds=None,
+        reason=f"{record['database']}: no sync has reached the replica for {since_sync:.0f} s "
+        f"(max {max_lag:g} s) and no probe has looked since; one will soon",
+    )
 
 
 # --- 0.3: state file, generations ---------------------------------------------------------------

@@ -50,12 +50,11 @@ def metrics(
 
     api.require_metrics()
     wanted = credentials()
-    refuse_open_beyond_loopback("the metrics", host, None if wanted is None else wanted[0])
+    username = None if wanted is None else wanted[0]
+    refuse_open_beyond_loopback("the metrics", host, username)
     config_path = api.show_config(config)["config"]
     gatherer = overview_gatherer(config_path, timeout)
-    where = serving_line(
-        f"metrics for {config_path}", host, port, "/metrics", None if wanted is None else wanted[0]
-    )
+    where = serving_line(f"metrics for {config_path}", host, port, "/metrics", username)
     output.info(f"{where}); Ctrl-C stops it")
     try:
         serve_metrics(gatherer, host, port, wanted, allowed_hosts(host, allowed_host))

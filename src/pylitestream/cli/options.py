@@ -35,9 +35,9 @@ OutputFormat = Annotated[
 
 
 def chosen_format(as_json: bool, output_format: str | None) -> str:
-    """ "table", "json" or "openmetrics", from --json and --format; a missing metrics extra is a
-    usage problem found before any work (a monitor then alarms on the exit code, not on
-    half-written metrics)."""
+    """The format asked for by --json and --format: "table", "json" or "openmetrics". A missing
+    metrics extra is a usage problem found before any work (a monitor then alarms on the exit
+    code, not on half-written metrics)."""
     from ..errors import UsageError
 
     if output_format not in (None, "table", "json", "openmetrics"):
