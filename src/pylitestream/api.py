@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from .health import iter_check as iter_check
     from .litestream.flags import check_flag_value as check_flag_value
     from .litestream.flags import parse_go_flags as parse_go_flags
+    from .metrics import newest_restore_point_at as newest_restore_point_at
     from .services.audit import audit as audit
     from .services.daemon import daemon_databases as daemon_databases
     from .services.daemon import daemon_info as daemon_info
@@ -88,6 +89,7 @@ _SOURCES = {
     ),
     "run_demo": "pylitestream.services.demo",
     "audit": "pylitestream.services.audit",
+    "newest_restore_point_at": "pylitestream.metrics",
 }
 
 
@@ -401,9 +403,8 @@ def daemon_status(*, config: PathLike | None = None, timeout: float = 5.0) -> Re
 def metrics_text(overview: Record, *, openmetrics: bool = False) -> bytes:
     """The dashboard's overview (or check_overview's) as Prometheus metrics: the text format,
     or OpenMetrics. Raises MissingExtra without prometheus_client (py-litestream[metrics])."""
-    from .metrics import render, require_extra
+    from .metrics import render
 
-    require_extra()
     return render(overview, openmetrics=openmetrics)
 
 
@@ -492,10 +493,3 @@ def history_charts(since: float, db: PathLike | None = None) -> dict[str, Record
     from .services.prepare import database_arg
 
     return kept.charts(time.time() - since, db=None if db is None else database_arg(db))
-
-
-def history_path() -> str:
-    """Where the history is kept (one SQLite file in the user state dir)."""
-    from . import history_store as kept
-
-    return str(kept.history_path())

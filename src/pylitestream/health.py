@@ -33,7 +33,7 @@ import os
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -157,12 +157,10 @@ def _check_through_socket(config: Path, plain: list[str], tenants: list[str], ma
         info = client.info()
         listing = {row["database"]: row for row in client.databases()}
     except (DaemonNotRunning, SocketTimeout) as exc:
-        status = "not_running" if isinstance(exc, DaemonNotRunning) else "not_responding"
         if not named:
             tenants = [str(db) for db, _ in on_disk(load_config(config))]
         entries = _entries(config)
-        yield from (_down(db, status, f"{db}: {exc}", seen, entries.get(db))
-                    for db in plain + tenants)  # fmt: skip
+        yield from _all_down(exc, [(db, entries.get(db)) for db in plain + tenants], seen)
         return
     started = parse_time(info.get("started_at"))
     known = set(plain)
@@ -172,6 +170,15 @@ def _check_through_socket(config: Path, plain: list[str], tenants: list[str], ma
         return _one_05(client, db, listing.get(db), started, max_lag, seen, endpoints.get(db))
 
     yield from _bounded(one, dbs, CONCURRENCY)
+
+
+def _all_down(exc: DaemonNotRunning | SocketTimeout, found: Sequence[tuple[str, Record | None]],
+              seen: dict[str, Any]) -> Iterator[Record]:  # fmt: skip
+    """Every database of `found` ((path, its `dbs:` entry)) when the daemon cannot be asked:
+    not running, or not answering (frozen)."""
+    status = "not_running" if isinstance(exc, DaemonNotRunning) else "not_responding"
+    for db, entry in found:
+        yield _down(db, status, f"{db}: {exc}", seen, entry)
 
 
 def _down(db: str, status: str, reason: str, seen: dict[str, Any] | None = None,
@@ -305,11 +312,8 @@ class FleetHealth:
             info = client.info()
             listing = {row["database"]: row for row in client.databases()}
         except (DaemonNotRunning, SocketTimeout) as exc:
-            status = "not_running" if isinstance(exc, DaemonNotRunning) else "not_responding"
-            found = database_entries(settings, path)
-            # As check does: the lag keeps climbing from the last sync seen (_down).
-            return [_down(str(db), status, f"{db}: {exc}", self._seen, entry)
-                    for db, entry in found]  # fmt: skip
+            found = [(str(db), entry) for db, entry in database_entries(settings, path)]
+            return list(_all_down(exc, found, self._seen))
         started = parse_time(info.get("started_at"))
         plain, _tenants = _split(settings, entries)
         dbs = list(dict.fromkeys([*plain, *listing]))
@@ -480,6 +484,7 @@ def iter_check(
     a check of thousands of databases never holds them all. The bad requests check refuses
     are refused before the first record."""
     from .config.load import database_entries, load_config
+    from .config.tenants import dir_entries
     from .errors import UsageError
     from .litestream.binary import find_binary
     from .services.daemon import database_path
@@ -505,7 +510,7 @@ def iter_check(
         if entry is None:
             raise UsageError(f"{name} is not in {path} (see 'pylitestream databases')")
         plain, tenants = ([name], []) if name in plain else ([], [name])
-    if not plain and not tenants and not _has_dirs(settings):
+    if not plain and not tenants and not dir_entries(settings):
         raise UsageError(f"{path} lists no databases: there is nothing to check")
     memory = _observations_path(path)
     seen = cache.read_json(memory) or {}
@@ -542,12 +547,6 @@ def _split(
     listed = {id(e) for e in settings.get("dbs") or []}
     plain = [str(p) for p, entry in entries if id(entry) in listed]
     return plain, [str(p) for p, entry in entries if id(entry) not in listed]
-
-
-def _has_dirs(settings: dict[str, Any]) -> bool:
-    from .config.load import has_dir_entries
-
-    return has_dir_entries(settings)
 
 
 def _remembering(records: Iterator[Record], memory: Path, seen: dict[str, Any]) -> Iterator[Record]:

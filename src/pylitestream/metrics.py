@@ -47,16 +47,22 @@ def _moment(value: Any) -> float | None:
     return moment.timestamp()
 
 
-def newest_restore_point(points: Record | None) -> float | None:
-    """When the newest restore point was written (Unix time): on 0.5 the newest LTX file of any
-    level, on 0.3 the end of the newest generation or the newest snapshot."""
+def newest_restore_point_at(points: Record | None) -> str | None:
+    """When the newest restore point was written, as its listing says it (ISO 8601): on 0.5
+    the newest LTX file of any level, on 0.3 the end of the newest generation or the newest
+    snapshot. Compared as times, not as text."""
     if not points:
         return None
     times = [level.get("newest") for level in points.get("levels") or []]
     times += [row.get("end") for row in points.get("generations") or []]
     times += [row.get("created") for row in points.get("snapshots") or []]
-    found = [t for t in (_moment(v) for v in times) if t is not None]
-    return max(found) if found else None
+    found = [(moment, str(value)) for value in times if (moment := _moment(value)) is not None]
+    return max(found)[1] if found else None
+
+
+def newest_restore_point(points: Record | None) -> float | None:
+    """newest_restore_point_at as a Unix time."""
+    return _moment(newest_restore_point_at(points))
 
 
 def _txid(value: Any) -> int | None:

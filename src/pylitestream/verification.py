@@ -403,10 +403,6 @@ def keep_results(records: list[Record]) -> None:
     history.record_verifies(records)
 
 
-def keep_result(record: Record) -> None:
-    keep_results([record])
-
-
 def last_verify(db: PathLike) -> Record | None:
     """The latest verify outcome kept for `db`, or None."""
     return cache.read_json(cache.state_path("verify", database_arg(db)))

@@ -735,9 +735,9 @@ def test_the_kept_result_is_the_latest_per_database(
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state" / "not-made-yet"))
     db = tmp_path / "kept.db"
     assert pylitestream.last_verify(db) is None
-    verification.keep_result(_record(str(db), False, "stale", "first"))
-    verification.keep_result(_record(str(db), True, None, "second"))
-    verification.keep_result(_record(str(tmp_path / "other.db"), False, "auth", "other"))
+    verification.keep_results([_record(str(db), False, "stale", "first")])
+    verification.keep_results([_record(str(db), True, None, "second")])
+    verification.keep_results([_record(str(tmp_path / "other.db"), False, "auth", "other")])
     kept = pylitestream.last_verify(db)
     assert kept is not None
     assert {k: kept[k] for k in ("database", "ok", "reason", "message")} == {
@@ -754,11 +754,11 @@ def test_the_kept_result_is_the_latest_per_database(
     assert len(path.stem) == 16 and path.suffix == ".json"
     assert json.loads(path.read_text())["message"] == "second"
     # Whatever JSON cannot hold is kept as text.
-    verification.keep_result({**_record(str(db), True), "message": tmp_path})
+    verification.keep_results([{**_record(str(db), True), "message": tmp_path}])
     assert (pylitestream.last_verify(db) or {})["message"] == str(tmp_path)
     # A record without a database is not kept anywhere.
     before = sorted(path.parent.iterdir())
-    verification.keep_result(_record("", False, "error", "nowhere"))
+    verification.keep_results([_record("", False, "error", "nowhere")])
     assert sorted(path.parent.iterdir()) == before
     # Something that is not a record, or not JSON, reads as nothing kept.
     path.write_text("[1, 2]")
@@ -773,7 +773,7 @@ def test_a_result_that_cannot_be_kept_is_still_returned(
     blocked = tmp_path / "state-is-a-file"
     blocked.write_bytes(b"")
     monkeypatch.setenv("XDG_STATE_HOME", str(blocked))
-    verification.keep_result(_record(str(tmp_path / "x.db"), True))  # no error
+    verification.keep_results([_record(str(tmp_path / "x.db"), True)])  # no error
     assert blocked.read_bytes() == b"" and pylitestream.last_verify(tmp_path / "x.db") is None
     assert os.path.isfile(blocked)
 

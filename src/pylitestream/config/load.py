@@ -159,12 +159,6 @@ def database_entry(settings: dict[str, Any], db: Path) -> dict[str, Any] | None:
     return None
 
 
-def has_dir_entries(settings: dict[str, Any]) -> bool:
-    from .tenants import dir_entries
-
-    return bool(dir_entries(settings))
-
-
 def _syntax_error(path: Path, exc: Exception) -> ConfigError:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or str(exc)

@@ -52,17 +52,16 @@ def restore_plan(
     if timestamp:
         check_flag_value("timestamp", "timestamp", timestamp)
     checked = checked_config(binary, config, validate)
-    argv = ["restore", "-config", checked, "-dry-run", "-json"]
+    flags = ["-dry-run", "-json"]
     if output is not None:
-        argv.append(f"-o={os.path.abspath(os.path.expanduser(str(output)))}")
+        flags.append(f"-o={os.path.abspath(os.path.expanduser(str(output)))}")
     if timestamp:
-        argv.append(f"-timestamp={timestamp}")
+        flags.append(f"-timestamp={timestamp}")
     if txid:
-        argv.append(f"-txid={txid}")
+        flags.append(f"-txid={txid}")
     with litestream_config(checked, [db_path]) as config_file:
-        argv[2] = config_file
-        completed = run_litestream(binary, [*argv, db_path], timeout=timeout)
-    argv[2] = checked
+        argv = ["restore", "-config", config_file, *flags, db_path]
+        completed = run_litestream(binary, argv, timeout=timeout)
     try:
         data = json.loads(completed.stdout)
         files = [

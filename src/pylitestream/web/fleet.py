@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .. import api
+
 Record = dict[str, Any]
 
 PER_PAGE = 50
@@ -64,16 +66,9 @@ class View:
         return urlencode({k: v for k, v in wanted.items() if v != defaults[k]})
 
 
-def newest_restore_point(points: Record | None) -> str | None:
-    """The time of the newest restore point a listing shows: 0.5's newest LTX file, 0.3's
-    newest snapshot or generation end."""
-    if not points:
-        return None
-    times = [level.get("newest") for level in points.get("levels") or []]
-    times += [snapshot.get("created") for snapshot in points.get("snapshots") or []]
-    times += [generation.get("end") for generation in points.get("generations") or []]
-    found = [str(t) for t in times if t]
-    return max(found) if found else None
+# The time of the newest restore point a listing shows (0.5's newest LTX file, 0.3's newest
+# snapshot or generation end), as the metrics compute it.
+newest_restore_point = api.newest_restore_point_at
 
 
 def row(database: Record) -> Record:
