@@ -173,26 +173,43 @@ def test_the_shipped_alert_rules_pass_promtool(tmp_path: Path) -> None:
         assert "SUCCESS: 11 rules found" in checked.stdout
 
 
+FULL_OVERVIEW = {"line": "0.5", "seconds": 0.1, "daemon": {"running": True}, "databases": [{
+    "database": "/srv/app.db",
+    "health": {"ok": True, "status": "ok", "lag_seconds": 0.0, "seconds_since_sync": 1.0,
+               "local_txid": "00000000000000ff", "replica_txid": "00000000000000ff",
+               "replica_reachable": True},
+    "restore_points": {"points": {"levels": [{"newest": "2026-01-01T00:00:00Z"}]}},
+    "verify": {"ok": True, "finished_at": "2026-01-01T00:00:00+00:00"},
+}]}  # fmt: skip
+FULL_AUDIT = {"database": "s3://b/apps/a/db", "line": "0.5", "ok": True, "status": "ok",
+              "newest_at": "2026-01-01T00:00:00Z", "age_seconds": 2.0, "span_seconds": 60.0,
+              "drill": "ok"}  # fmt: skip
+EXPORTED = re.compile(r"^(pylitestream_\w+)[{ ]", re.M)
+
+
+def named(text: str) -> set[str]:
+    """The metric names a text mentions (`pylitestream_audit_*` names a family, not one)."""
+    return {name for name in re.findall(r"pylitestream_\w+", text) if not name.endswith("_")}
+
+
 def test_the_shipped_files_name_only_metrics_we_export() -> None:
-    full = {"line": "0.5", "seconds": 0.1, "daemon": {"running": True}, "databases": [{
-        "database": "/srv/app.db",
-        "health": {"ok": True, "status": "ok", "lag_seconds": 0.0, "seconds_since_sync": 1.0,
-                   "local_txid": "00000000000000ff", "replica_txid": "00000000000000ff",
-                   "replica_reachable": True},
-        "restore_points": {"points": {"levels": [{"newest": "2026-01-01T00:00:00Z"}]}},
-        "verify": {"ok": True, "finished_at": "2026-01-01T00:00:00+00:00"},
-    }]}  # fmt: skip
-    text = pylitestream.metrics_text(full).decode()
-    exported = set(re.findall(r"^(pylitestream_\w+)[{ ]", text, re.M))
+    text = pylitestream.metrics_text(FULL_OVERVIEW).decode()
+    exported = set(EXPORTED.findall(text))
     assert len(exported) == 14, exported
-    audited = {"database": "s3://b/apps/a/db", "line": "0.5", "ok": True, "status": "ok",
-               "newest_at": "2026-01-01T00:00:00Z", "age_seconds": 2.0, "span_seconds": 60.0,
-               "drill": "ok"}  # fmt: skip
-    audit_text = api.audit_metrics_text([audited], 0.5).decode()
-    audit_names = set(re.findall(r"^(pylitestream_\w+)[{ ]", audit_text, re.M))
+    audit_names = set(EXPORTED.findall(api.audit_metrics_text([FULL_AUDIT], 0.5).decode()))
     assert len(audit_names) == 10 and not audit_names & (exported - {"pylitestream_build_info"})
     exported |= audit_names
     assert "pylitestream_database_replica_txid" in exported and 'status="ok"' in text
     for path in (ALERTS, GRAFANA):
-        named = set(re.findall(r"pylitestream_\w+", path.read_text()))
-        assert named and named <= exported, (path.name, named - exported)
+        mentioned = named(path.read_text())
+        assert mentioned and mentioned <= exported, (path.name, mentioned - exported)
+
+
+def test_the_docs_list_every_metric_and_only_those() -> None:
+    """docs/metrics.md names check's metrics, docs/audit.md the audit's: each every one of
+    them, and nothing else."""
+    docs = Path(__file__).resolve().parents[2] / "docs"
+    check_names = set(EXPORTED.findall(pylitestream.metrics_text(FULL_OVERVIEW).decode()))
+    audit_names = set(EXPORTED.findall(api.audit_metrics_text([FULL_AUDIT], 0.5).decode()))
+    assert named((docs / "metrics.md").read_text()) == check_names
+    assert named((docs / "audit.md").read_text()) == audit_names
